@@ -1,0 +1,729 @@
+package checks
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// ConfigError is a refused configuration: the field (a JSON path such as
+// "checks[2].timeout") and what is wrong with it, in one line.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Field == "" {
+		return "invalid configuration: " + e.Problem
+	}
+	return "invalid configuration: " + e.Field + ": " + e.Problem
+}
+
+func errf(field, format string, args ...any) *ConfigError {
+	return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// MaxChecks bounds the configuration so state and routes stay small.
+const MaxChecks = 256
+
+// Parse reads a plugin configuration (JSON), applies defaults and validates
+// it. An empty configuration means every default. Errors are *ConfigError.
+func Parse(data []byte) (*Config, error) {
+	if len(strings.TrimSpace(string(data))) == 0 {
+		data = []byte("{}")
+	}
+	if !gjson.ValidBytes(data) {
+		return nil, errf("", "not valid JSON")
+	}
+	root := gjson.ParseBytes(data)
+	if err := object("", root, "service", "base_path", "dialects", "refresh", "checks", "details", "drain"); err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	var err error
+	if c.Service, err = parseService(root.Get("service")); err != nil {
+		return nil, err
+	}
+	if c.BasePath, err = parseBasePath(root.Get("base_path")); err != nil {
+		return nil, err
+	}
+	if c.Dialects, err = parseDialects(root.Get("dialects")); err != nil {
+		return nil, err
+	}
+	if c.Refresh, err = parseRefresh(root.Get("refresh")); err != nil {
+		return nil, err
+	}
+	if c.Checks, err = parseChecks(root.Get("checks"), c.Refresh.Interval); err != nil {
+		return nil, err
+	}
+	if c.Details, err = parseDetails(root.Get("details")); err != nil {
+		return nil, err
+	}
+	if d := root.Get("drain"); d.Exists() {
+		if err := object("drain", d, "enabled"); err != nil {
+			return nil, err
+		}
+		if c.DrainEnabled, err = boolean("drain.enabled", d.Get("enabled")); err != nil {
+			return nil, err
+		}
+	}
+	if c.Routes, err = buildRoutes(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// object checks that r, if present, is an object whose keys are all known and
+// appear once (gjson would silently read the first of two).
+func object(field string, r gjson.Result, known ...string) error {
+	if !r.Exists() {
+		return nil
+	}
+	if !r.IsObject() {
+		return errf(field, "must be an object")
+	}
+	var err error
+	seen := map[string]bool{}
+	r.ForEach(func(k, _ gjson.Result) bool {
+		name := k.String()
+		switch {
+		case !contains(known, name):
+			err = errf(join(field, name), "unknown field")
+		case seen[name]:
+			err = errf(join(field, name), "appears twice")
+		}
+		seen[name] = true
+		return err == nil
+	})
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func join(field, name string) string {
+	if field == "" {
+		return name
+	}
+	return field + "." + quoteKey(name)
+}
+
+// quoteKey keeps odd keys readable (and bounded) in an error line.
+func quoteKey(k string) string {
+	if len(k) > 64 {
+		k = k[:64] + "…"
+	}
+	for _, ch := range k {
+		if !(ch == '_' || ch == '-' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9') {
+			return strconv.Quote(k)
+		}
+	}
+	return k
+}
+
+func str(field string, r gjson.Result) (string, error) {
+	if !r.Exists() {
+		return "", nil
+	}
+	if r.Type != gjson.String {
+		return "", errf(field, "must be a string")
+	}
+	return r.Str, nil
+}
+
+func boolean(field string, r gjson.Result) (bool, error) {
+	switch r.Type {
+	case gjson.Null:
+		if r.Exists() {
+			return false, errf(field, "must be true or false")
+		}
+		return false, nil
+	case gjson.True, gjson.False:
+		return r.Bool(), nil
+	}
+	return false, errf(field, "must be true or false")
+}
+
+// strList reads a list of strings; absent is nil.
+func strList(field string, r gjson.Result) ([]string, error) {
+	if !r.Exists() {
+		return nil, nil
+	}
+	if !r.IsArray() {
+		return nil, errf(field, "must be a list of strings")
+	}
+	var out []string
+	var err error
+	r.ForEach(func(_, v gjson.Result) bool {
+		if v.Type != gjson.String {
+			err = errf(fmt.Sprintf("%s[%d]", field, len(out)), "must be a string")
+			return false
+		}
+		out = append(out, v.Str)
+		return true
+	})
+	return out, err
+}
+
+// duration reads Go syntax ("500ms") or integer milliseconds; must be > 0.
+func duration(field string, r gjson.Result, def time.Duration) (time.Duration, error) {
+	if !r.Exists() {
+		return def, nil
+	}
+	var d time.Duration
+	switch r.Type {
+	case gjson.Number:
+		if r.Num != math.Trunc(r.Num) || r.Num > float64(math.MaxInt64/int64(time.Millisecond)) || r.Num < 0 {
+			return 0, errf(field, "bad duration: must be a whole number of milliseconds or a string like \"2s\"")
+		}
+		d = time.Duration(r.Num) * time.Millisecond
+	case gjson.String:
+		var err error
+		if d, err = time.ParseDuration(r.Str); err != nil {
+			return 0, errf(field, "bad duration %s: use Go syntax like \"500ms\" or \"2s\", or integer milliseconds", short(r.Str))
+		}
+	default:
+		return 0, errf(field, "bad duration: must be a string like \"2s\" or integer milliseconds")
+	}
+	if d <= 0 {
+		return 0, errf(field, "bad duration: must be greater than zero")
+	}
+	return d, nil
+}
+
+// short quotes a configured (non-secret) value for an error, bounded in length.
+func short(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func integer(field string, r gjson.Result, def, lo, hi int) (int, error) {
+	if !r.Exists() {
+		return def, nil
+	}
+	if r.Type != gjson.Number || r.Num != math.Trunc(r.Num) || r.Num < float64(lo) || r.Num > float64(hi) {
+		return 0, errf(field, "must be a whole number from %d to %d", lo, hi)
+	}
+	return int(r.Num), nil
+}
+
+func parseService(r gjson.Result) (Service, error) {
+	var s Service
+	if err := object("service", r, "name", "version", "commit", "build_date", "region", "env"); err != nil {
+		return s, err
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"name", &s.Name}, {"version", &s.Version}, {"commit", &s.Commit}, {"build_date", &s.BuildDate}, {"region", &s.Region}, {"env", &s.Env}} {
+		v, err := str("service."+f.key, r.Get(f.key))
+		if err != nil {
+			return s, err
+		}
+		*f.dst = v
+	}
+	return s, nil
+}
+
+func parseBasePath(r gjson.Result) (string, error) {
+	if !r.Exists() {
+		return DefaultBasePath, nil
+	}
+	p, err := str("base_path", r)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#% \t\r\n") || strings.Contains(p, "//") {
+		return "", errf("base_path", "must be an absolute path like \"/health\" (no query, fragment, spaces, escapes or empty segments)")
+	}
+	return strings.TrimSuffix(p, "/"), nil
+}
+
+func parseDialects(r gjson.Result) ([]Dialect, error) {
+	names, err := strList("dialects", r)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Exists() {
+		return []Dialect{DialectStandard}, nil
+	}
+	if len(names) == 0 {
+		return nil, errf("dialects", "must name at least one dialect (%s)", strings.Join(dialectNames[:], ", "))
+	}
+	out := make([]Dialect, 0, len(names))
+	for i, n := range names {
+		d, ok := dialectByName(n)
+		if !ok {
+			return nil, errf(fmt.Sprintf("dialects[%d]", i), "unknown dialect %s (known: %s)", short(n), strings.Join(dialectNames[:], ", "))
+		}
+		for _, o := range out {
+			if o == d {
+				return nil, errf(fmt.Sprintf("dialects[%d]", i), "%s is listed twice", n)
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func parseRefresh(r gjson.Result) (Refresh, error) {
+	f := Refresh{Mode: RefreshBackground, Interval: DefaultInterval, JitterPercent: DefaultJitterPercent, TTL: DefaultTTL}
+	if err := object("refresh", r, "mode", "interval", "jitter", "ttl"); err != nil {
+		return f, err
+	}
+	switch m := r.Get("mode"); {
+	case !m.Exists(), m.Type == gjson.String && m.Str == "background":
+	case m.Type == gjson.String && m.Str == "on_request":
+		f.Mode = RefreshOnRequest
+	default:
+		return f, errf("refresh.mode", "must be \"background\" or \"on_request\"")
+	}
+	var err error
+	if f.Interval, err = duration("refresh.interval", r.Get("interval"), DefaultInterval); err != nil {
+		return f, err
+	}
+	if f.TTL, err = duration("refresh.ttl", r.Get("ttl"), DefaultTTL); err != nil {
+		return f, err
+	}
+	if j := r.Get("jitter"); j.Exists() {
+		f.JitterPercent = 0
+		if j.Type == gjson.String && strings.HasSuffix(j.Str, "%") {
+			n, perr := strconv.Atoi(strings.TrimSuffix(j.Str, "%"))
+			if perr != nil || n < 0 || n > 50 {
+				return f, errf("refresh.jitter", "a percentage must be a whole number from 0%% to 50%%")
+			}
+			f.JitterPercent = n
+		} else if j.Type == gjson.Number && j.Num == 0 {
+			// 0 turns jitter off.
+		} else {
+			if f.Jitter, err = duration("refresh.jitter", j, 0); err != nil {
+				return f, err
+			}
+			if f.Jitter >= f.Interval {
+				return f, errf("refresh.jitter", "must be shorter than refresh.interval")
+			}
+		}
+	}
+	return f, nil
+}
+
+var checkFields = []string{"name", "kind", "cluster", "authority", "path", "method", "headers", "timeout", "interval",
+	"type", "gates", "group", "failure_threshold", "success_threshold", "expect", "observe", "grpc_service"}
+
+func parseChecks(r gjson.Result, interval time.Duration) ([]Check, error) {
+	if !r.Exists() {
+		return nil, nil
+	}
+	if !r.IsArray() {
+		return nil, errf("checks", "must be a list of checks")
+	}
+	items := r.Array()
+	if len(items) > MaxChecks {
+		return nil, errf("checks", "at most %d checks (got %d)", MaxChecks, len(items))
+	}
+	out := make([]Check, 0, len(items))
+	names := make(map[string]int, len(items))
+	for i, item := range items {
+		field := fmt.Sprintf("checks[%d]", i)
+		c, err := parseCheck(field, item, interval)
+		if err != nil {
+			return nil, err
+		}
+		if j, dup := names[c.Name]; dup {
+			return nil, errf(field+".name", "duplicate name %q (also checks[%d])", c.Name, j)
+		}
+		names[c.Name] = i
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, error) {
+	var c Check
+	if !r.IsObject() {
+		return c, errf(field, "must be an object")
+	}
+	if err := object(field, r, checkFields...); err != nil {
+		return c, err
+	}
+	var err error
+	get := func(k string) gjson.Result { return r.Get(k) }
+	f := func(k string) string { return field + "." + k }
+
+	if c.Name, err = str(f("name"), get("name")); err != nil {
+		return c, err
+	}
+	if !get("name").Exists() {
+		return c, errf(f("name"), "missing (every check needs a name)")
+	}
+	if !validName(c.Name) {
+		return c, errf(f("name"), "bad name %s: use 1 to 63 of a-z 0-9 _ . -", short(c.Name))
+	}
+	kind, err := str(f("kind"), get("kind"))
+	if err != nil {
+		return c, err
+	}
+	switch kind {
+	case "http":
+		c.Kind = KindHTTP
+	case "grpc":
+		c.Kind = KindGRPC
+	case "hsm":
+		c.Kind = KindHSM
+	case "":
+		return c, errf(f("kind"), "missing (http, grpc or hsm)")
+	default:
+		return c, errf(f("kind"), "unknown kind %s (http, grpc or hsm)", short(kind))
+	}
+	if c.Cluster, err = str(f("cluster"), get("cluster")); err != nil {
+		return c, err
+	}
+	if c.Cluster == "" {
+		return c, errf(f("cluster"), "missing (the Envoy cluster to call)")
+	}
+	if c.Authority, err = str(f("authority"), get("authority")); err != nil {
+		return c, err
+	}
+	if c.Authority == "" {
+		c.Authority = defaultAuthority(c.Cluster)
+	}
+	if c.Kind == KindGRPC {
+		for _, k := range []string{"path", "method", "expect", "observe"} {
+			if get(k).Exists() {
+				return c, errf(f(k), "not used by grpc checks (they call grpc.health.v1.Health/Check)")
+			}
+		}
+		c.Path, c.Method = GRPCHealthPath, "POST"
+		if c.GRPCService, err = str(f("grpc_service"), get("grpc_service")); err != nil {
+			return c, err
+		}
+	} else {
+		if get("grpc_service").Exists() {
+			return c, errf(f("grpc_service"), "only grpc checks take a grpc_service")
+		}
+		if c.Path, err = str(f("path"), get("path")); err != nil {
+			return c, err
+		}
+		if c.Path == "" {
+			c.Path = "/"
+		}
+		if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " \t\r\n#") {
+			return c, errf(f("path"), "must be an absolute request path like \"/healthz\"")
+		}
+		if c.Method, err = str(f("method"), get("method")); err != nil {
+			return c, err
+		}
+		if c.Method == "" {
+			c.Method = "GET"
+		}
+		if !validToken(c.Method) || strings.ToUpper(c.Method) != c.Method {
+			return c, errf(f("method"), "must be an upper-case HTTP method like GET")
+		}
+	}
+	if c.Headers, err = parseHeaders(f("headers"), get("headers")); err != nil {
+		return c, err
+	}
+	if c.Timeout, err = duration(f("timeout"), get("timeout"), DefaultTimeout); err != nil {
+		return c, err
+	}
+	if c.Interval, err = duration(f("interval"), get("interval"), interval); err != nil {
+		return c, err
+	}
+	if c.Timeout > c.Interval {
+		return c, errf(f("timeout"), "%s is longer than the check interval %s (checks would overlap)", c.Timeout, c.Interval)
+	}
+	switch t, err := str(f("type"), get("type")); {
+	case err != nil:
+		return c, err
+	case t == "" || t == "hard":
+	case t == "soft":
+		c.Soft = true
+	default:
+		return c, errf(f("type"), "must be \"hard\" or \"soft\"")
+	}
+	if gates := get("gates"); gates.Exists() {
+		list, err := strList(f("gates"), gates)
+		if err != nil {
+			return c, err
+		}
+		for j, g := range list {
+			switch g {
+			case "readiness":
+				c.Gates |= GateReadiness
+			case "startup":
+				c.Gates |= GateStartup
+			default:
+				return c, errf(fmt.Sprintf("%s[%d]", f("gates"), j), "unknown gate %s (readiness or startup)", short(g))
+			}
+		}
+	} else if !c.Soft {
+		c.Gates = GateReadiness | GateStartup
+	}
+	if c.Group, err = str(f("group"), get("group")); err != nil {
+		return c, err
+	}
+	if c.Group != "" && !validName(c.Group) {
+		return c, errf(f("group"), "bad group %s: use 1 to 63 of a-z 0-9 _ . -", short(c.Group))
+	}
+	if c.FailureThreshold, err = integer(f("failure_threshold"), get("failure_threshold"), DefaultFailureThreshold, 1, 1000); err != nil {
+		return c, err
+	}
+	if c.SuccessThreshold, err = integer(f("success_threshold"), get("success_threshold"), DefaultSuccessThreshold, 1, 1000); err != nil {
+		return c, err
+	}
+	if err := parseExpect(f("expect"), get("expect"), &c); err != nil {
+		return c, err
+	}
+	if c.Observe, err = str(f("observe"), get("observe")); err != nil {
+		return c, err
+	}
+	if get("observe").Exists() && c.Observe == "" {
+		return c, errf(f("observe"), "must be a non-empty JSON path")
+	}
+	return c, nil
+}
+
+// GRPCHealthPath is the method every grpc check calls.
+const GRPCHealthPath = "/grpc.health.v1.Health/Check"
+
+// defaultAuthority is the cluster name, except for Istio's
+// "outbound|PORT|SUBSET|HOST" names, whose HOST:PORT is what the peer expects.
+func defaultAuthority(cluster string) string {
+	parts := strings.Split(cluster, "|")
+	if len(parts) == 4 && parts[3] != "" && (parts[0] == "outbound" || parts[0] == "inbound") {
+		if parts[1] != "" {
+			return parts[3] + ":" + parts[1]
+		}
+		return parts[3]
+	}
+	return cluster
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '.' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken is RFC 9110's token (header names, methods).
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", ch) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseHeaders reads the callout headers. Values are secrets: no error
+// message quotes one.
+func parseHeaders(field string, r gjson.Result) ([][2]string, error) {
+	if !r.Exists() {
+		return nil, nil
+	}
+	if !r.IsObject() {
+		return nil, errf(field, "must be an object of header names to values")
+	}
+	var out [][2]string
+	var err error
+	r.ForEach(func(k, v gjson.Result) bool {
+		name := strings.ToLower(k.String())
+		hf := field + "." + quoteKey(k.String())
+		switch {
+		case !validToken(name):
+			err = errf(hf, "not a valid header name (pseudo-headers like :authority are set by the check)")
+		case v.Type != gjson.String:
+			err = errf(hf, "value must be a string")
+		case strings.ContainsAny(v.Str, "\r\n\x00"):
+			err = errf(hf, "value must not contain CR, LF or NUL (value withheld)")
+		}
+		for _, h := range out {
+			if err == nil && h[0] == name {
+				err = errf(hf, "appears twice")
+			}
+		}
+		out = append(out, [2]string{name, v.Str})
+		return err == nil
+	})
+	return out, err
+}
+
+func parseExpect(field string, r gjson.Result, c *Check) error {
+	if err := object(field, r, "status", "json"); err != nil {
+		return err
+	}
+	if s := r.Get("status"); s.Exists() {
+		items := []gjson.Result{s}
+		if s.IsArray() {
+			items = s.Array()
+		}
+		if len(items) == 0 {
+			return errf(field+".status", "must list at least one status (codes like 200 or classes like \"2xx\")")
+		}
+		for i, it := range items {
+			rg, ok := statusRange(it)
+			if !ok {
+				return errf(fmt.Sprintf("%s.status[%d]", field, i), "must be a status code from 100 to 599 or a class like \"2xx\"")
+			}
+			c.ExpectStatus = append(c.ExpectStatus, rg)
+		}
+	} else {
+		c.ExpectStatus = []StatusRange{{200, 299}}
+	}
+	j := r.Get("json")
+	if !j.Exists() {
+		if c.Kind == KindHSM {
+			e := JSONExpect{Path: "status"}
+			for _, v := range hsmAccept {
+				e.Accept = append(e.Accept, Scalar{Type: ScalarString, Text: v})
+			}
+			c.ExpectJSON = []JSONExpect{e}
+		}
+		return nil
+	}
+	if !j.IsObject() {
+		return errf(field+".json", "must be an object of JSON paths to expected values")
+	}
+	var err error
+	j.ForEach(func(k, v gjson.Result) bool {
+		ef := field + ".json." + quoteKey(k.String())
+		if k.String() == "" {
+			err = errf(ef, "empty JSON path")
+			return false
+		}
+		e := JSONExpect{Path: k.String()}
+		vals := []gjson.Result{v}
+		if v.IsArray() {
+			vals = v.Array()
+		}
+		if len(vals) == 0 {
+			err = errf(ef, "must list at least one accepted value")
+			return false
+		}
+		for _, x := range vals {
+			s, ok := scalar(x)
+			if !ok {
+				err = errf(ef, "expected values must be strings, numbers, booleans or null")
+				return false
+			}
+			e.Accept = append(e.Accept, s)
+		}
+		c.ExpectJSON = append(c.ExpectJSON, e)
+		return true
+	})
+	return err
+}
+
+func statusRange(r gjson.Result) (StatusRange, bool) {
+	s := r.Raw
+	if r.Type == gjson.String {
+		s = r.Str
+	}
+	if len(s) == 3 && (s[1] == 'x' || s[1] == 'X') && (s[2] == 'x' || s[2] == 'X') && s[0] >= '1' && s[0] <= '5' {
+		lo := int(s[0]-'0') * 100
+		return StatusRange{lo, lo + 99}, true
+	}
+	if r.Type != gjson.String && r.Type != gjson.Number {
+		return StatusRange{}, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 100 || n > 599 {
+		return StatusRange{}, false
+	}
+	return StatusRange{n, n}, true
+}
+
+func scalar(r gjson.Result) (Scalar, bool) {
+	switch r.Type {
+	case gjson.String:
+		return Scalar{Type: ScalarString, Text: r.Str}, true
+	case gjson.Number:
+		return Scalar{Type: ScalarNumber, Text: r.Raw, Num: r.Num}, true
+	case gjson.True, gjson.False:
+		return Scalar{Type: ScalarBool, Text: r.Raw}, true
+	case gjson.Null:
+		return Scalar{Type: ScalarNull, Text: "null"}, true
+	}
+	return Scalar{}, false
+}
+
+func parseDetails(r gjson.Result) (Details, error) {
+	var d Details
+	if err := object("details", r, "expose", "allow_cidrs", "token_sha256", "allow_principals"); err != nil {
+		return d, err
+	}
+	switch e, err := str("details.expose", r.Get("expose")); {
+	case err != nil:
+		return d, err
+	case e == "" || e == "authorized":
+	case e == "never":
+		d.Expose = ExposeNever
+	case e == "always":
+		d.Expose = ExposeAlways
+	default:
+		return d, errf("details.expose", "must be \"never\", \"always\" or \"authorized\"")
+	}
+	cidrs, err := strList("details.allow_cidrs", r.Get("allow_cidrs"))
+	if err != nil {
+		return d, err
+	}
+	for i, s := range cidrs {
+		p, perr := netip.ParsePrefix(s)
+		if perr != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return d, errf(fmt.Sprintf("details.allow_cidrs[%d]", i), "bad CIDR %s: use a prefix like \"10.0.0.0/8\" or an address", short(s))
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		d.AllowCIDRs = append(d.AllowCIDRs, p.Masked())
+	}
+	hashes, err := strList("details.token_sha256", r.Get("token_sha256"))
+	if err != nil {
+		return d, err
+	}
+	for i, h := range hashes {
+		var sum [32]byte
+		b, herr := hex.DecodeString(h)
+		if herr != nil || len(b) != len(sum) {
+			return d, errf(fmt.Sprintf("details.token_sha256[%d]", i), "bad token hash: must be 64 hex characters (sha256 of the token, not the token)")
+		}
+		copy(sum[:], b)
+		d.TokenSHA256 = append(d.TokenSHA256, sum)
+	}
+	if d.AllowPrincipals, err = strList("details.allow_principals", r.Get("allow_principals")); err != nil {
+		return d, err
+	}
+	for i, p := range d.AllowPrincipals {
+		if p == "" {
+			return d, errf(fmt.Sprintf("details.allow_principals[%d]", i), "must not be empty")
+		}
+	}
+	return d, nil
+}

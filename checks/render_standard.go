@@ -1,0 +1,96 @@
+package checks
+
+import (
+	"time"
+)
+
+// Standard renders the standard dialect (DESIGN.md §6). Everything that
+// does not depend on state or time is built once here.
+type Standard struct {
+	cfg       *Config
+	live      Reply
+	notReady  map[string]Reply
+	upPrefix  []byte // `{"status":"up",<identity fields>,` without the timestamp
+	info      Reply
+	depsNames [][]byte // `"name":{"name":"name","type":"hard","status":` per check
+}
+
+var (
+	replyUp       = jsonReply(200, `{"status":"up"}`)
+	replyStarting = jsonReply(503, `{"status":"down","reason":"starting"}`)
+)
+
+// NewStandard prepares the standard dialect for a configuration and identity.
+func NewStandard(c *Config, svc Service) *Standard {
+	s := &Standard{cfg: c, live: replyUp, notReady: map[string]Reply{}}
+	for _, r := range []string{ReasonStarting, ReasonDraining, ReasonDependencies} {
+		s.notReady[r] = jsonReply(503, `{"status":"down","reason":"`+r+`"}`)
+	}
+	b := []byte(`{"status":"up"`)
+	for _, f := range svc.fields() {
+		b = appendField(b, false, f[0], f[1])
+	}
+	s.upPrefix = append(b, `,"server_timestamp":`...)
+	for i := range c.Checks {
+		ch := &c.Checks[i]
+		n := appendKey(nil, true, ch.Name)
+		n = append(n, `{"name":`...)
+		n = appendJSONString(n, ch.Name)
+		n = append(n, `,"type":"`+ch.Type()+`","status":`...)
+		s.depsNames = append(s.depsNames, n)
+	}
+	s.info = Reply{Status: 200, ContentType: ContentJSON, Body: infoBody(c, svc)}
+	return s
+}
+
+// Liveness: the filter answered.
+func (s *Standard) Liveness() Reply { return s.live }
+
+// Readiness is 200 when ready, else 503 with the reason.
+func (s *Standard) Readiness(st *State) Reply {
+	if ok, why := st.Ready(s.cfg); !ok {
+		return s.notReady[why]
+	}
+	return replyUp
+}
+
+// Startup is 200 once every startup-gating check was up once.
+func (s *Standard) Startup(st *State) Reply {
+	if st.Started {
+		return replyUp
+	}
+	return replyStarting
+}
+
+// Up reports identity and the proxy's clock.
+func (s *Standard) Up(now time.Time) Reply {
+	b := make([]byte, 0, len(s.upPrefix)+40)
+	b = append(b, s.upPrefix...)
+	b = append(b, '"')
+	b = now.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, '"', '}')
+	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
+}
+
+// Dependencies lists every check's status. It is 200 whatever the status:
+// the ADR that defines it keeps it out of health checking.
+func (s *Standard) Dependencies(st *State) Reply {
+	b := make([]byte, 0, 64+48*len(s.depsNames))
+	b = append(b, `{"status":"`...)
+	b = append(b, st.Aggregate(s.cfg).String()...)
+	b = append(b, `","dependencies":{`...)
+	for i, n := range s.depsNames {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n...)
+		b = append(b, '"')
+		b = append(b, st.Checks[i].Status.String()...)
+		b = append(b, '"', '}')
+	}
+	b = append(b, '}', '}')
+	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
+}
+
+// Info is the configuration snapshot (details-gated by the caller).
+func (s *Standard) Info() Reply { return s.info }

@@ -1,0 +1,30 @@
+package checks
+
+// Content types of the replies.
+const (
+	ContentJSON       = "application/json"
+	ContentHealthJSON = "application/health+json"
+	ContentText       = "text/plain; charset=utf-8"
+	ContentPrometheus = "text/plain; version=0.0.4; charset=utf-8"
+)
+
+// Reply is one answer: status, content type and body. The plugin adds the
+// headers every reply carries (cache-control: no-store).
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        []byte
+}
+
+func jsonReply(status int, body string) Reply {
+	return Reply{Status: status, ContentType: ContentJSON, Body: []byte(body)}
+}
+
+// Replies that never change.
+var (
+	ReplyMethodNotAllowed = jsonReply(405, `{"status":"error","error":"method not allowed"}`)
+	ReplyForbidden        = jsonReply(403, `{"status":"error","error":"details are not available to this client"}`)
+)
+
+// ReplyNotFound answers a route that has no renderer (never expected).
+var ReplyNotFound = jsonReply(404, `{"status":"error","error":"not found"}`)

@@ -1,0 +1,197 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dialect is one family of endpoint conventions (DESIGN.md §6).
+type Dialect uint8
+
+const (
+	DialectStandard Dialect = iota
+	DialectKubernetes
+	DialectPrivacyIDEA
+	DialectAurora
+	DialectAmsdal
+	DialectLiberty
+)
+
+var dialectNames = [...]string{
+	DialectStandard:    "standard",
+	DialectKubernetes:  "kubernetes",
+	DialectPrivacyIDEA: "privacyidea",
+	DialectAurora:      "aurora",
+	DialectAmsdal:      "amsdal",
+	DialectLiberty:     "liberty",
+}
+
+func (d Dialect) String() string { return dialectNames[d] }
+
+func dialectByName(s string) (Dialect, bool) {
+	for i, n := range dialectNames {
+		if n == s {
+			return Dialect(i), true
+		}
+	}
+	return 0, false
+}
+
+// Endpoint names what a route answers.
+type Endpoint uint8
+
+const (
+	StdLiveness Endpoint = iota + 1
+	StdReadiness
+	StdStartup
+	StdUp
+	StdDependencies
+	StdMetrics // reserved: rendered with the Prometheus issue
+	StdInfo
+	StdDrain
+	K8sLivez
+	K8sReadyz
+	K8sHealthz
+	K8sLivezCheck  // /livez/<builtin>
+	K8sReadyzCheck // /readyz/<builtin or check>
+	PiHealthz
+	PiLivez
+	PiReadyz
+	PiStartupz
+	PiResolversz
+	AuroraLiveness
+	AuroraReadiness
+	AmsdalLiveness
+	AmsdalReadiness
+	LibertyHealth
+	LibertyInfo
+)
+
+// Route is one path the plugin answers.
+type Route struct {
+	Path     string
+	Endpoint Endpoint
+	Dialect  Dialect
+	// Check is the single check a K8s*Check route reports on.
+	Check string
+	// Write is true for the drain route (POST and DELETE instead of GET and HEAD).
+	Write bool
+}
+
+// Kubernetes built-in check names (the API server's own).
+const (
+	BuiltinPing     = "ping"
+	BuiltinShutdown = "shutdown"
+)
+
+// buildRoutes lists every route of the enabled dialects and refuses two that
+// share a path: a probe must never be answered by a convention it did not ask for.
+func buildRoutes(c *Config) ([]Route, error) {
+	var rs []Route
+	add := func(d Dialect, e Endpoint, path string) {
+		rs = append(rs, Route{Path: trimSlash(path), Endpoint: e, Dialect: d})
+	}
+	for _, d := range c.Dialects {
+		switch d {
+		case DialectStandard:
+			b := c.BasePath
+			add(d, StdLiveness, b+"/probes/liveness")
+			add(d, StdReadiness, b+"/probes/readiness")
+			add(d, StdStartup, b+"/probes/startup")
+			add(d, StdUp, b+"/up")
+			add(d, StdDependencies, b+"/dependencies")
+			add(d, StdInfo, b+"/info")
+			if c.DrainEnabled {
+				rs = append(rs, Route{Path: b + "/drain", Endpoint: StdDrain, Dialect: d, Write: true})
+			}
+		case DialectKubernetes:
+			add(d, K8sLivez, "/livez")
+			add(d, K8sReadyz, "/readyz")
+			add(d, K8sHealthz, "/healthz")
+			rs = append(rs, Route{Path: "/livez/" + BuiltinPing, Endpoint: K8sLivezCheck, Dialect: d, Check: BuiltinPing})
+			for _, n := range []string{BuiltinPing, BuiltinShutdown} {
+				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
+			}
+			for i := range c.Checks {
+				n := c.Checks[i].Name
+				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
+			}
+		case DialectPrivacyIDEA:
+			add(d, PiHealthz, "/healthz")
+			add(d, PiLivez, "/healthz/livez")
+			add(d, PiReadyz, "/healthz/readyz")
+			add(d, PiStartupz, "/healthz/startupz")
+			add(d, PiResolversz, "/healthz/resolversz")
+		case DialectAurora:
+			add(d, AuroraLiveness, "/health/liveness")
+			add(d, AuroraReadiness, "/health/readiness")
+		case DialectAmsdal:
+			add(d, AmsdalLiveness, "/api/probes/liveness/")
+			add(d, AmsdalReadiness, "/api/probes/readiness/")
+		case DialectLiberty:
+			add(d, LibertyHealth, "/health")
+			add(d, LibertyInfo, "/info")
+		}
+	}
+	seen := make(map[string]int, len(rs))
+	for i, r := range rs {
+		if j, dup := seen[r.Path]; dup {
+			o := rs[j]
+			if o.Dialect == r.Dialect {
+				// Only a check named like a built-in can collide inside one dialect.
+				return nil, &ConfigError{Field: "checks", Problem: fmt.Sprintf("check name %q collides with the %s built-in %s", r.Check, r.Dialect, r.Path)}
+			}
+			return nil, &ConfigError{Field: "dialects", Problem: fmt.Sprintf("path collision: %s is served by both %s and %s (change base_path or drop one dialect)", displayPath(r.Path), o.Dialect, r.Dialect)}
+		}
+		seen[r.Path] = i
+	}
+	return rs, nil
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// trimSlash drops one trailing "/" so "/x/" and "/x" are one route; the root stays "/".
+func trimSlash(p string) string {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		return p[:len(p)-1]
+	}
+	return p
+}
+
+// Router maps a request path to its route. It is built once at configure time;
+// Match does no allocation, so traffic that is not a health probe pays a
+// query strip and one map lookup.
+type Router struct {
+	byPath map[string]*Route
+}
+
+// NewRouter indexes routes by path.
+func NewRouter(routes []Route) *Router {
+	m := make(map[string]*Route, len(routes))
+	for i := range routes {
+		m[routes[i].Path] = &routes[i]
+	}
+	return &Router{byPath: m}
+}
+
+// Match returns the route for a ":path" header value (query ignored, one
+// trailing "/" optional), or nil.
+func (r *Router) Match(path string) *Route {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return r.byPath[trimSlash(path)]
+}
+
+// Query returns the raw query of a ":path" value ("" if none).
+func Query(path string) string {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		return path[i+1:]
+	}
+	return ""
+}
