@@ -15,7 +15,7 @@ $(WASM): $(SOURCES)
 
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm, e2e.
 test: build lint
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 10m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).

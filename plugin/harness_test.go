@@ -56,7 +56,8 @@ type proxy struct {
 // props are host properties, dotted path -> value ("source.address" -> "10.0.0.1:80").
 type props map[string]string
 
-// startProxy starts the VM and plugin; it returns the start status so that
+// startProxy starts the VM and plugin (one per subtest: the emulator holds a
+// process-wide lock until the subtest's cleanup resets it); it returns the start status so that
 // tests of bad configuration can assert the refusal.
 func startProxy(t *testing.T, vm types.VMContext, config string, p props) (*proxy, types.OnPluginStartStatus) {
 	t.Helper()

@@ -105,11 +105,11 @@ func TestMethodNotAllowed(t *testing.T) {
 
 func TestUpIdentity(t *testing.T) {
 	node := props{
-		"node.metadata.WORKLOAD_NAME": "checkout-v1",
-		"node.metadata.LABELS.app":    "checkout",
+		"node.metadata.WORKLOAD_NAME":  "checkout-v1",
+		"node.metadata.LABELS.app":     "checkout",
 		"node.metadata.LABELS.version": "v1",
-		"node.metadata.NAMESPACE":     "shop",
-		"node.metadata.CLUSTER_ID":    "east-1",
+		"node.metadata.NAMESPACE":      "shop",
+		"node.metadata.CLUSTER_ID":     "east-1",
 	}
 	cases := []struct {
 		name, config string

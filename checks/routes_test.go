@@ -1,0 +1,108 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+)
+
+func mustParse(t testing.TB, s string) *Config {
+	t.Helper()
+	c, err := Parse([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestRouterMatch(t *testing.T) {
+	cfg := mustParse(t, `{"dialects":["standard","kubernetes","amsdal"],"checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
+	r := NewRouter(cfg.Routes)
+	cases := []struct {
+		path  string
+		want  Endpoint
+		check string
+	}{
+		{"/health/probes/liveness", StdLiveness, ""},
+		{"/health/probes/liveness/", StdLiveness, ""},
+		{"/health/probes/liveness?x=1/", StdLiveness, ""},
+		{"/health/probes/liveness/?", StdLiveness, ""},
+		{"/health/up", StdUp, ""},
+		{"/readyz/db", K8sReadyzCheck, "db"},
+		{"/readyz/shutdown?verbose", K8sReadyzCheck, "shutdown"},
+		{"/livez/ping", K8sLivezCheck, "ping"},
+		{"/api/probes/readiness/", AmsdalReadiness, ""},
+		{"/api/probes/readiness", AmsdalReadiness, ""},
+		{"/health/probes/liveness//", 0, ""},
+		{"/health/probes/livenessX", 0, ""},
+		{"/healthcheck", 0, ""},
+		{"/readyz/nope", 0, ""},
+		{"/livez/db", 0, ""},
+		{"", 0, ""},
+		{"?", 0, ""},
+		{"/", 0, ""},
+	}
+	for _, c := range cases {
+		got := r.Match(c.path)
+		switch {
+		case c.want == 0 && got != nil:
+			t.Errorf("Match(%q) = %+v; want no route", c.path, got)
+		case c.want != 0 && (got == nil || got.Endpoint != c.want || got.Check != c.check):
+			t.Errorf("Match(%q) = %+v; want %v %q", c.path, got, c.want, c.check)
+		}
+	}
+}
+
+func TestRouterMatchAllocatesNothing(t *testing.T) {
+	r := NewRouter(mustParse(t, `{}`).Routes)
+	if n := testing.AllocsPerRun(100, func() {
+		r.Match("/api/v1/orders/123?expand=items")
+		r.Match("/health/probes/readiness/?verbose")
+	}); n != 0 {
+		t.Errorf("Match allocates %v times per call", n)
+	}
+}
+
+func TestDrainRouteOnlyWhenEnabled(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		cfg := mustParse(t, `{"drain":{"enabled":`+map[bool]string{false: "false", true: "true"}[enabled]+`}}`)
+		got := NewRouter(cfg.Routes).Match("/health/drain")
+		if (got != nil) != enabled || got != nil && !got.Write {
+			t.Errorf("drain enabled=%v: route %+v", enabled, got)
+		}
+	}
+}
+
+func TestQuery(t *testing.T) {
+	for in, want := range map[string]string{"/a": "", "/a?": "", "/a?x=1&y": "x=1&y", "/a?b?c": "b?c"} {
+		if got := Query(in); got != want {
+			t.Errorf("Query(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzRouterMatch: any request path matches a route only if, without its
+// query and one trailing slash, it is exactly that route's path.
+func FuzzRouterMatch(f *testing.F) {
+	cfg := mustParse(f, `{"dialects":["standard","kubernetes","aurora"],"base_path":"/_mp","checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
+	r := NewRouter(cfg.Routes)
+	for _, s := range []string{"/_mp/probes/liveness", "/_mp/up/?a", "/readyz/db", "/health/readiness//", "?", "", "/\xff?\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		got := r.Match(path)
+		p, _, _ := strings.Cut(path, "?")
+		if len(p) > 1 {
+			p = strings.TrimSuffix(p, "/")
+		}
+		if got != nil && got.Path != p {
+			t.Fatalf("Match(%q) = %q", path, got.Path)
+		}
+		if got == nil {
+			for _, rt := range cfg.Routes {
+				if rt.Path == p {
+					t.Fatalf("Match(%q) missed %q", path, rt.Path)
+				}
+			}
+		}
+	})
+}

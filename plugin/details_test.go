@@ -1,0 +1,103 @@
+package plugin
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+const (
+	secretToken  = "s3cr3t-probe-token"
+	secretHeader = "hdr-value-never-shown-42"
+	monitoringSA = "spiffe://cluster.local/ns/monitoring/sa/prometheus"
+)
+
+func tokenHash(tok string) string {
+	s := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(s[:])
+}
+
+func detailsConfig(expose string) string {
+	return `{"checks":[{"name":"app","kind":"http","cluster":"inbound|8080||","headers":{"x-api-key":"` + secretHeader + `"}}],
+ "details":{"expose":"` + expose + `","allow_cidrs":["127.0.0.1/32","10.9.0.0/16"],"token_sha256":["` + tokenHash(secretToken) + `"],
+  "allow_principals":["` + monitoringSA + `"]}}`
+}
+
+func TestInfoDetailsPolicy(t *testing.T) {
+	bearer := func(tok string) [][2]string { return [][2]string{{"authorization", "Bearer " + tok}} }
+	cases := []struct {
+		name, expose string
+		props        props
+		headers      [][2]string
+		allowed      bool
+	}{
+		{"never, even from loopback", "never", props{"source.address": "127.0.0.1:4000"}, bearer(secretToken), false},
+		{"always, from anywhere", "always", props{"source.address": "203.0.113.9:4000"}, nil, true},
+		{"authorized: loopback CIDR", "authorized", props{"source.address": "127.0.0.1:4000"}, nil, true},
+		{"authorized: second CIDR", "authorized", props{"source.address": "10.9.3.4:51000"}, nil, true},
+		{"authorized: outside CIDRs", "authorized", props{"source.address": "10.8.0.1:4000"}, nil, false},
+		{"authorized: IPv4-mapped IPv6 loopback", "authorized", props{"source.address": "[::ffff:127.0.0.1]:80"}, nil, true},
+		{"authorized: no source address", "authorized", nil, nil, false},
+		{"authorized: right token", "authorized", nil, bearer(secretToken), true},
+		{"authorized: lower-case scheme", "authorized", nil, [][2]string{{"authorization", "bearer " + secretToken}}, true},
+		{"authorized: wrong token", "authorized", nil, bearer(secretToken + "x"), false},
+		{"authorized: the hash is not the token", "authorized", nil, bearer(tokenHash(secretToken)), false},
+		{"authorized: basic auth", "authorized", nil, [][2]string{{"authorization", "Basic " + secretToken}}, false},
+		{"authorized: istio principal", "authorized", props{"source.principal": monitoringSA}, nil, true},
+		{"authorized: envoy peer URI SAN", "authorized", props{"connection.uri_san_peer_certificate": monitoringSA}, nil, true},
+		{"authorized: other principal", "authorized", props{"source.principal": "spiffe://cluster.local/ns/shop/sa/web"}, nil, false},
+	}
+	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				px := mustStart(t, vm, detailsConfig(c.expose), c.props)
+				r := px.get("/health/info", c.headers...)
+				switch {
+				case c.allowed && (r.status != 200 || !strings.Contains(r.body, `"name":"app"`)):
+					t.Errorf("/info = %d %s; want 200 with the configuration", r.status, r.body)
+				case !c.allowed && (r.status != 403 || strings.Contains(r.body, "app")):
+					t.Errorf("/info = %d %s; want 403 without details", r.status, r.body)
+				}
+				if r.headers["content-type"] != "application/json" || r.headers["cache-control"] != "no-store" {
+					t.Errorf("/info headers = %v", r.headers)
+				}
+			})
+		}
+	})
+}
+
+// No configured header value or token (nor its hash) appears in any reply or
+// log line, with details allowed to everyone.
+func TestSecretsNeverShown(t *testing.T) {
+	paths := []string{"/health/probes/liveness", "/health/probes/readiness", "/health/probes/startup",
+		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose"}
+	secrets := []string{secretToken, secretHeader, tokenHash(secretToken)}
+	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+		px := mustStart(t, vm, detailsConfig("always"), nil)
+		var seen []string
+		for _, p := range paths {
+			for _, m := range []string{"GET", "HEAD", "POST"} {
+				r := px.do(m, p, [2]string{"authorization", "Bearer " + secretToken})
+				seen = append(seen, r.body)
+				for k, v := range r.headers {
+					seen = append(seen, k+": "+v)
+				}
+			}
+		}
+		info := px.get("/health/info").body
+		if !strings.Contains(info, `"headers":["x-api-key"]`) || !strings.Contains(info, `"tokens":1`) {
+			t.Errorf("/info should name the header and count the tokens: %s", info)
+		}
+		seen = append(seen, px.allLogs()...)
+		for _, s := range secrets {
+			for _, out := range seen {
+				if strings.Contains(out, s) {
+					t.Fatalf("secret %q appears in %q", s, out)
+				}
+			}
+		}
+	})
+}
