@@ -15,14 +15,72 @@ func (s Status) String() string { return statusNames[s] }
 
 // CheckState is what is known of one check.
 type CheckState struct {
-	Status Status
+	Status     Status
+	EverUp     bool   // up at least once: feeds the started latch
+	ConsecFail uint16 // consecutive failures, saturating
+	ConsecOK   uint16 // consecutive successes, saturating
+	LatencyMs  uint32
+	CheckedAt  int64 // unix ms of the last result; 0 before the first
+	LastOK     int64 // unix ms of the last success
+	NextDue    int64 // unix ms when the check should run next (jitter applied)
+	Runs       uint64
+	Fails      uint64
+	Observed   float64
+	HasObs     bool
+	Message    string
+}
+
+// Record applies one outcome at unix ms now: a check turns down after
+// FailureThreshold consecutive failures and up after SuccessThreshold
+// consecutive successes; until then it keeps its status (unknown included).
+func (s *CheckState) Record(c *Check, o Outcome, now int64) {
+	s.Runs++
+	s.CheckedAt = now
+	s.LatencyMs = uint32(min(o.Latency.Milliseconds(), 1<<32-1))
+	s.Message = o.Message
+	s.Observed, s.HasObs = o.Observed, o.HasObserved
+	if o.OK {
+		s.LastOK = now
+		s.ConsecFail = 0
+		if s.ConsecOK < 1<<16-1 {
+			s.ConsecOK++
+		}
+		if int(s.ConsecOK) >= c.SuccessThreshold {
+			s.Status = StatusUp
+			s.EverUp = true
+		}
+		return
+	}
+	s.Fails++
+	s.ConsecOK = 0
+	if s.ConsecFail < 1<<16-1 {
+		s.ConsecFail++
+	}
+	if int(s.ConsecFail) >= c.FailureThreshold {
+		s.Status = StatusDown
+	}
+}
+
+// Latch sets Started once every startup-gating check has been up; it never
+// clears it.
+func (s *State) Latch(c *Config) {
+	if s.Started {
+		return
+	}
+	for i := range c.Checks {
+		if c.Checks[i].Gates.Has(GateStartup) && !s.Checks[i].EverUp {
+			return
+		}
+	}
+	s.Started = true
 }
 
 // State is the aggregate every worker serves. Checks is aligned with Config.Checks.
 type State struct {
-	Started  bool // latched: never goes back to false
-	Draining bool
-	Checks   []CheckState
+	Started     bool // latched: never goes back to false
+	Draining    bool
+	RefreshedAt int64 // unix ms of the last refresh (on_request staleness)
+	Checks      []CheckState
 }
 
 // NewState is the state before any result: every check unknown, started only

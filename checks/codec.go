@@ -1,0 +1,159 @@
+package checks
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"unicode/utf8"
+)
+
+// The state record in shared data:
+//
+//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), 2 reserved
+//	records 60 bytes per check, in configuration order (fixed size, so any one is found by offset)
+//	messages, each as long as its record says (at most 255 bytes)
+//
+// The header carries the readiness summary computed at write time, so a probe
+// answers from the first bytes of one shared-data read without decoding the rest.
+const (
+	codecVersion = 1
+	headerSize   = 16
+	recordSize   = 60
+	maxMessage   = 255
+)
+
+const (
+	flagStarted = 1 << iota
+	flagDraining
+	flagReady
+)
+
+var reasonCodes = []string{"", ReasonStarting, ReasonDraining, ReasonDependencies}
+
+// ErrCorrupt is a record that cannot be this configuration's state.
+var ErrCorrupt = errors.New("state record is corrupt or from another configuration")
+
+// Encode writes the state record, with the summary computed for c.
+func Encode(c *Config, s *State) []byte {
+	size := headerSize + recordSize*len(s.Checks)
+	for i := range s.Checks {
+		size += len(clipMessage(s.Checks[i].Message))
+	}
+	b := make([]byte, headerSize, size)
+	b[0] = codecVersion
+	ready, why := s.Ready(c)
+	if s.Started {
+		b[1] |= flagStarted
+	}
+	if s.Draining {
+		b[1] |= flagDraining
+	}
+	if ready {
+		b[1] |= flagReady
+	}
+	b[2] = byte(s.Aggregate(c))
+	for i, r := range reasonCodes {
+		if r == why {
+			b[3] = byte(i)
+		}
+	}
+	binary.BigEndian.PutUint16(b[4:], uint16(len(s.Checks)))
+	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt))
+	for i := range s.Checks {
+		cs := &s.Checks[i]
+		var r [recordSize]byte
+		r[0] = byte(cs.Status)
+		if cs.EverUp {
+			r[1] |= 1
+		}
+		if cs.HasObs {
+			r[1] |= 2
+		}
+		binary.BigEndian.PutUint16(r[2:], cs.ConsecFail)
+		binary.BigEndian.PutUint16(r[4:], cs.ConsecOK)
+		binary.BigEndian.PutUint32(r[6:], cs.LatencyMs)
+		binary.BigEndian.PutUint64(r[10:], uint64(cs.CheckedAt))
+		binary.BigEndian.PutUint64(r[18:], uint64(cs.LastOK))
+		binary.BigEndian.PutUint64(r[26:], uint64(cs.NextDue))
+		binary.BigEndian.PutUint64(r[34:], cs.Runs)
+		binary.BigEndian.PutUint64(r[42:], cs.Fails)
+		binary.BigEndian.PutUint64(r[50:], math.Float64bits(cs.Observed))
+		r[58] = byte(len(clipMessage(cs.Message)))
+		b = append(b, r[:]...)
+	}
+	for i := range s.Checks {
+		b = append(b, clipMessage(s.Checks[i].Message)...)
+	}
+	return b
+}
+
+// clipMessage bounds a message to maxMessage bytes on a rune boundary.
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	m = m[:maxMessage]
+	for len(m) > 0 && !utf8.ValidString(m) {
+		m = m[:len(m)-1]
+	}
+	return m
+}
+
+// Decode reads a state record written for c. Anything that is not exactly
+// such a record is ErrCorrupt; the caller then starts from NewState.
+func Decode(c *Config, b []byte) (*State, error) {
+	if len(b) < headerSize || b[0] != codecVersion || int(binary.BigEndian.Uint16(b[4:])) != len(c.Checks) {
+		return nil, ErrCorrupt
+	}
+	n := len(c.Checks)
+	if len(b) < headerSize+recordSize*n {
+		return nil, ErrCorrupt
+	}
+	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0,
+		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Checks: make([]CheckState, n)}
+	msgs := b[headerSize+recordSize*n:]
+	for i := range s.Checks {
+		r := b[headerSize+recordSize*i:]
+		cs := &s.Checks[i]
+		if r[0] > byte(StatusDown) {
+			return nil, ErrCorrupt
+		}
+		cs.Status = Status(r[0])
+		cs.EverUp, cs.HasObs = r[1]&1 != 0, r[1]&2 != 0
+		cs.ConsecFail = binary.BigEndian.Uint16(r[2:])
+		cs.ConsecOK = binary.BigEndian.Uint16(r[4:])
+		cs.LatencyMs = binary.BigEndian.Uint32(r[6:])
+		cs.CheckedAt = int64(binary.BigEndian.Uint64(r[10:]))
+		cs.LastOK = int64(binary.BigEndian.Uint64(r[18:]))
+		cs.NextDue = int64(binary.BigEndian.Uint64(r[26:]))
+		cs.Runs = binary.BigEndian.Uint64(r[34:])
+		cs.Fails = binary.BigEndian.Uint64(r[42:])
+		cs.Observed = math.Float64frombits(binary.BigEndian.Uint64(r[50:]))
+		l := int(r[58])
+		if l > len(msgs) {
+			return nil, ErrCorrupt
+		}
+		cs.Message, msgs = string(msgs[:l]), msgs[l:]
+	}
+	if len(msgs) != 0 {
+		return nil, ErrCorrupt
+	}
+	return s, nil
+}
+
+// Summary is the readiness picture from a record's header alone.
+type Summary struct {
+	Started, Draining, Ready bool
+	Reason                   string
+	Aggregate                Aggregate
+}
+
+// ReadSummary reads the header of a record written for c, allocating nothing.
+func ReadSummary(c *Config, b []byte) (Summary, bool) {
+	if len(b) < headerSize || b[0] != codecVersion || int(binary.BigEndian.Uint16(b[4:])) != len(c.Checks) ||
+		int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) {
+		return Summary{}, false
+	}
+	return Summary{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Ready: b[1]&flagReady != 0,
+		Reason: reasonCodes[b[3]], Aggregate: Aggregate(b[2])}, true
+}

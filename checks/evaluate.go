@@ -1,0 +1,192 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// MaxBody is how much of a dependency's body is read: enough for any status
+// document, bounded so a huge or endless body costs nothing more.
+const MaxBody = 64 << 10
+
+// Response is what a callout returned, as the plugin read it.
+type Response struct {
+	Status   int // 0: the host called back with no :status (timeout, reset, refused)
+	Headers  [][2]string
+	Trailers [][2]string
+	Body     []byte // at most MaxBody bytes
+	BodySize int    // the full size the host reported
+	Elapsed  time.Duration
+}
+
+// Header returns the first value of a (lower-case) header or trailer.
+func header(hs [][2]string, name string) (string, bool) {
+	for _, h := range hs {
+		if h[0] == name {
+			return h[1], true
+		}
+	}
+	return "", false
+}
+
+// Outcome is one finished check call, judged.
+type Outcome struct {
+	OK          bool
+	Message     string // ours; never the dependency's body
+	Latency     time.Duration
+	Observed    float64
+	HasObserved bool
+}
+
+// Refused is the outcome of a callout the proxy would not dispatch: the
+// cluster is unknown to it, or the request was malformed.
+func Refused(c *Check, reason string) Outcome {
+	return Outcome{Message: "mesh: the proxy refused the call to cluster " + short(c.Cluster) + " (" + reason + ")"}
+}
+
+// Evaluate judges a callout's response against the check's expectations.
+func (c *Check) Evaluate(r Response) Outcome {
+	o := Outcome{Latency: r.Elapsed}
+	if r.Status == 0 {
+		if r.Elapsed >= c.Timeout {
+			o.Message = "timeout after " + strconv.FormatInt(c.Timeout.Milliseconds(), 10) + "ms"
+		} else {
+			o.Message = "mesh: no response (connection refused or reset before headers)"
+		}
+		return o
+	}
+	if m := meshFailure(r); m != "" {
+		o.Message = m
+		return o
+	}
+	if c.Kind == KindGRPC {
+		return c.evaluateGRPC(r, o)
+	}
+	if !c.statusExpected(r.Status) {
+		o.Message = "status " + strconv.Itoa(r.Status)
+		return o
+	}
+	if len(c.ExpectJSON) > 0 || c.Observe != "" {
+		if r.BodySize > len(r.Body) || len(r.Body) >= MaxBody {
+			if len(c.ExpectJSON) > 0 {
+				o.Message = "body larger than " + strconv.Itoa(MaxBody>>10) + " KiB: expectations not evaluated"
+				return o
+			}
+		} else if !gjson.ValidBytes(r.Body) {
+			if len(c.ExpectJSON) > 0 {
+				o.Message = "body is not JSON"
+				return o
+			}
+		} else {
+			for i := range c.ExpectJSON {
+				if m := c.ExpectJSON[i].check(r.Body); m != "" {
+					o.Message = m
+					return o
+				}
+			}
+			if c.Observe != "" {
+				if v := gjson.GetBytes(r.Body, c.Observe); v.Type == gjson.Number {
+					o.Observed, o.HasObserved = v.Num, true
+				}
+			}
+		}
+	}
+	o.OK = true
+	o.Message = "status " + strconv.Itoa(r.Status)
+	return o
+}
+
+func (c *Check) statusExpected(code int) bool {
+	for _, rg := range c.ExpectStatus {
+		if code >= rg.Lo && code <= rg.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// check returns "" when the body meets the expectation, else our message,
+// quoting at most a short prefix of the one value at the path.
+func (e *JSONExpect) check(body []byte) string {
+	v := gjson.GetBytes(body, e.Path)
+	if !v.Exists() {
+		return "json " + e.Path + ": missing"
+	}
+	for _, want := range e.Accept {
+		if want.matches(v) {
+			return ""
+		}
+	}
+	got := v.Raw
+	if v.Type == gjson.String {
+		got = v.Str
+	}
+	if len(got) > 32 {
+		got = got[:32] + "…"
+	}
+	return "json " + e.Path + ": got " + strconv.Quote(got)
+}
+
+func (s Scalar) matches(v gjson.Result) bool {
+	switch s.Type {
+	case ScalarString:
+		return v.Type == gjson.String && v.Str == s.Text
+	case ScalarNumber:
+		return v.Type == gjson.Number && v.Num == s.Num
+	case ScalarBool:
+		return (v.Type == gjson.True || v.Type == gjson.False) && v.Raw == s.Text
+	}
+	return v.Type == gjson.Null
+}
+
+// meshFailure recognises Envoy's own local replies, so an operator can tell
+// "the dependency is down" from "the mesh path to it is broken". Only our
+// message is kept; the body is read for these markers and never echoed.
+func meshFailure(r Response) string {
+	body := string(r.Body[:min(len(r.Body), 256)])
+	switch {
+	case r.Status == 503 && strings.HasPrefix(body, "no healthy upstream"):
+		return "mesh: no healthy upstream (Envoy has no healthy endpoint for the cluster)"
+	case r.Status == 503 && strings.HasPrefix(body, "upstream connect error"):
+		return "mesh: upstream connect error (Envoy could not connect to the dependency)"
+	case r.Status == 504 && strings.HasPrefix(body, "upstream request timeout"):
+		return "timeout (Envoy's upstream request timeout)"
+	case r.Status == 403 && strings.HasPrefix(body, "RBAC: access denied"):
+		return "mesh: denied by a proxy's RBAC policy (403)"
+	}
+	return ""
+}
+
+func (c *Check) evaluateGRPC(r Response, o Outcome) Outcome {
+	// grpc-status comes in trailers, or in headers for a trailers-only reply.
+	code, ok := header(r.Trailers, "grpc-status")
+	if !ok {
+		code, ok = header(r.Headers, "grpc-status")
+	}
+	switch {
+	case r.Status != 200:
+		o.Message = "status " + strconv.Itoa(r.Status) + " (not a gRPC response)"
+		return o
+	case !ok:
+		o.Message = "grpc: no grpc-status"
+		return o
+	case code != "0":
+		o.Message = grpcCodeName(code)
+		return o
+	}
+	st, err := GRPCServingStatus(r.Body)
+	if err != nil {
+		o.Message = err.Error()
+		return o
+	}
+	name, known := grpcServingNames[st]
+	if !known {
+		name = "status " + strconv.FormatUint(st, 10)
+	}
+	o.Message = name
+	o.OK = st == GRPCServing
+	return o
+}

@@ -1,0 +1,97 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEvaluate(t *testing.T) {
+	cfg := mustParse(t, `{"checks":[
+		{"name":"web","kind":"http","cluster":"web","timeout":"2s","expect":{"status":["2xx",418],"json":{"status":["UP","ok"],"db.up":true,"n":3}},"observe":"queue.depth"},
+		{"name":"plain","kind":"http","cluster":"p"},
+		{"name":"hsm","kind":"hsm","cluster":"hsm-gateway"},
+		{"name":"ledger","kind":"grpc","cluster":"ledger","timeout":"1s"}]}`)
+	web, plain, hsm, grpc := &cfg.Checks[0], &cfg.Checks[1], &cfg.Checks[2], &cfg.Checks[3]
+	ok := `{"status":"UP","db":{"up":true},"n":3,"queue":{"depth":17.5}}`
+	resp := func(status int, body string, hs ...[2]string) Response {
+		return Response{Status: status, Body: []byte(body), BodySize: len(body), Headers: hs, Elapsed: 12 * time.Millisecond}
+	}
+	grpcOK := string(append([]byte{0, 0, 0, 0, 2}, 0x08, GRPCServing))
+	cases := []struct {
+		name  string
+		check *Check
+		resp  Response
+		ok    bool
+		msg   string
+	}{
+		{"http up", web, resp(200, ok), true, "status 200"},
+		{"listed code", web, resp(418, ok), true, "status 418"},
+		{"unexpected status", web, resp(500, ok), false, "status 500"},
+		{"redirect is not followed", plain, resp(302, ""), false, "status 302"},
+		{"second accepted value", web, resp(200, `{"status":"ok","db":{"up":true},"n":3}`), true, "status 200"},
+		{"json mismatch", web, resp(200, `{"status":"DOWN","db":{"up":true},"n":3}`), false, `json status: got "DOWN"`},
+		{"json missing", web, resp(200, `{"db":{"up":true},"n":3}`), false, "json status: missing"},
+		{"json bool", web, resp(200, `{"status":"UP","db":{"up":false},"n":3}`), false, `json db.up: got "false"`},
+		{"json number", web, resp(200, `{"status":"UP","db":{"up":true},"n":3.5}`), false, `json n: got "3.5"`},
+		{"string is not number", web, resp(200, `{"status":"UP","db":{"up":true},"n":"3"}`), false, `json n: got "3"`},
+		{"long value truncated", web, resp(200, `{"status":"`+strings.Repeat("x", 100)+`"}`), false, `json status: got "` + strings.Repeat("x", 32) + `…"`},
+		{"not json", web, resp(200, `<html>`), false, "body is not JSON"},
+		{"over the cap", web, Response{Status: 200, Body: []byte(ok), BodySize: 10 << 20}, false, "body larger than 64 KiB"},
+		{"plain ignores body", plain, resp(204, "garbage"), true, "status 204"},
+		{"timeout", web, Response{Elapsed: 2 * time.Second}, false, "timeout after 2000ms"},
+		{"reset", web, Response{Elapsed: 3 * time.Millisecond}, false, "mesh: no response (connection refused or reset before headers)"},
+		{"no healthy upstream", plain, resp(503, "no healthy upstream"), false, "mesh: no healthy upstream"},
+		{"connect error", plain, resp(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"), false, "mesh: upstream connect error"},
+		{"envoy timeout", plain, resp(504, "upstream request timeout"), false, "timeout (Envoy's upstream request timeout)"},
+		{"rbac", plain, resp(403, "RBAC: access denied"), false, "mesh: denied by a proxy's RBAC policy (403)"},
+		{"dependency's own 503", plain, resp(503, "maintenance"), false, "status 503"},
+		{"dependency's own 403", plain, resp(403, "forbidden"), false, "status 403"},
+		{"hsm ready", hsm, resp(200, `{"status":"ready","slots":4}`), true, "status 200"},
+		{"hsm OK", hsm, resp(200, `{"status":"OK"}`), true, "status 200"},
+		{"hsm degraded", hsm, resp(200, `{"status":"degraded"}`), false, `json status: got "degraded"`},
+		{"hsm 500", hsm, resp(500, `{"status":"OK"}`), false, "status 500"},
+		{"grpc serving", grpc, resp(200, grpcOK, [2]string{"content-type", "application/grpc"}).withTrailers([2]string{"grpc-status", "0"}), true, "SERVING"},
+		{"grpc not serving", grpc, resp(200, string([]byte{0, 0, 0, 0, 2, 0x08, 2})).withTrailers([2]string{"grpc-status", "0"}), false, "NOT_SERVING"},
+		{"grpc service unknown", grpc, resp(200, string([]byte{0, 0, 0, 0, 2, 0x08, 3})).withTrailers([2]string{"grpc-status", "0"}), false, "SERVICE_UNKNOWN"},
+		{"grpc empty message is UNKNOWN", grpc, resp(200, string([]byte{0, 0, 0, 0, 0})).withTrailers([2]string{"grpc-status", "0"}), false, "UNKNOWN"},
+		{"grpc status in trailers", grpc, resp(200, "").withTrailers([2]string{"grpc-status", "14"}), false, "grpc-status 14 (UNAVAILABLE)"},
+		{"grpc trailers-only", grpc, resp(200, "", [2]string{"grpc-status", "12"}), false, "grpc-status 12 (UNIMPLEMENTED)"},
+		{"grpc odd status", grpc, resp(200, "", [2]string{"grpc-status", "99"}), false, `grpc-status "99"`},
+		{"grpc no status", grpc, resp(200, grpcOK), false, "grpc: no grpc-status"},
+		{"grpc truncated", grpc, resp(200, string([]byte{0, 0, 0, 0, 9, 8})).withTrailers([2]string{"grpc-status", "0"}), false, "grpc: truncated frame"},
+		{"grpc compressed", grpc, resp(200, string([]byte{1, 0, 0, 0, 2, 8, 1})).withTrailers([2]string{"grpc-status", "0"}), false, "grpc: compressed"},
+		{"grpc http error", grpc, resp(502, ""), false, "status 502 (not a gRPC response)"},
+		{"grpc timeout", grpc, Response{Elapsed: time.Second}, false, "timeout after 1000ms"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := c.check.Evaluate(c.resp)
+			if o.OK != c.ok || !strings.HasPrefix(o.Message, c.msg) {
+				t.Errorf("Evaluate = %v %q; want %v %q…", o.OK, o.Message, c.ok, c.msg)
+			}
+		})
+	}
+	if o := web.Evaluate(resp(200, ok)); !o.HasObserved || o.Observed != 17.5 || o.Latency != 12*time.Millisecond {
+		t.Errorf("observed %+v; want 17.5 and the latency", o)
+	}
+	if o := Refused(plain, "bad argument"); o.OK || o.Message != `mesh: the proxy refused the call to cluster "p" (bad argument)` {
+		t.Errorf("Refused = %+v", o)
+	}
+}
+
+func (r Response) withTrailers(ts ...[2]string) Response { r.Trailers = ts; return r }
+
+// A dependency's body is never echoed: only the value at an expectation's
+// path, truncated, can appear in a message.
+func TestEvaluateNeverEchoesBody(t *testing.T) {
+	cfg := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c","expect":{"json":{"status":"UP"}}}]}`)
+	for _, body := range []string{`{"status":"DOWN","secret":"xyzzy-body"}`, `xyzzy-body`, `{"secret":"xyzzy-body"}`} {
+		for _, status := range []int{200, 500, 503, 403} {
+			o := cfg.Checks[0].Evaluate(Response{Status: status, Body: []byte(body), BodySize: len(body)})
+			if strings.Contains(o.Message, "xyzzy") {
+				t.Errorf("%d %s: message %q echoes the body", status, body, o.Message)
+			}
+		}
+	}
+}

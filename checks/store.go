@@ -1,0 +1,86 @@
+package checks
+
+import "errors"
+
+// Store is the proxy's shared data as the merge loop needs it. The plugin
+// adapts proxy-wasm shared data to it; tests use fakes that inject races.
+type Store interface {
+	// Get returns the value and its CAS token, or ErrNotFound.
+	Get(key string) ([]byte, uint32, error)
+	// Set writes if cas is still current (0: unconditionally), else ErrCASMismatch.
+	Set(key string, value []byte, cas uint32) error
+}
+
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrCASMismatch = errors.New("cas mismatch")
+	// ErrContended: every attempt lost its race and nothing was written; the
+	// caller still holds the update and must retry it later.
+	ErrContended = errors.New("shared state update kept losing CAS races")
+)
+
+// MaxCASAttempts bounds the merge loop: under Envoy's per-key lock a retry
+// only loses to a writer that finished in between, so a handful suffices.
+const MaxCASAttempts = 16
+
+// Update applies fn to the current state and writes it back with
+// compare-and-swap. On a mismatch it re-reads and re-applies fn, so an update
+// is never lost to a concurrent writer; fn must therefore be safe to run
+// again on newer state. A corrupt record counts as empty (corrupt reports
+// that, for the caller to log once).
+func Update(st Store, key string, c *Config, fn func(*State)) (corrupt bool, err error) {
+	for range MaxCASAttempts {
+		data, cas, err := st.Get(key)
+		var s *State
+		switch {
+		case errors.Is(err, ErrNotFound):
+			// Never merge with CAS 0: it is unconditional and would overwrite
+			// a rival's first write. Create the empty record, then merge by CAS.
+			if err := Ensure(st, key, Encode(c, NewState(c))); err != nil {
+				return corrupt, err
+			}
+			continue
+		case err != nil:
+			return corrupt, err
+		default:
+			if s, err = Decode(c, data); err != nil {
+				corrupt, s = true, NewState(c)
+			}
+		}
+		fn(s)
+		s.Latch(c)
+		switch err := st.Set(key, Encode(c, s), cas); {
+		case err == nil:
+			return corrupt, nil
+		case !errors.Is(err, ErrCASMismatch):
+			return corrupt, err
+		}
+	}
+	return corrupt, ErrContended
+}
+
+// Ensure creates key with initial if it does not exist. proxy-wasm has no
+// create-if-absent, so two VMs may both write initial; it must be a value
+// either may overwrite (an empty state, an expired lease). The plugin calls
+// it at start, well before any VM writes a real value.
+func Ensure(st Store, key string, initial []byte) error {
+	if _, _, err := st.Get(key); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return st.Set(key, initial, 0)
+}
+
+// Load reads the current state (NewState if none or corrupt).
+func Load(st Store, key string, c *Config) (s *State, corrupt bool, err error) {
+	data, _, err := st.Get(key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return NewState(c), false, nil
+	case err != nil:
+		return NewState(c), false, err
+	}
+	if s, err = Decode(c, data); err != nil {
+		return NewState(c), true, nil
+	}
+	return s, false, nil
+}

@@ -1,0 +1,203 @@
+package checks
+
+import (
+	"errors"
+	"sync"
+	"testing"
+)
+
+// memStore mirrors Envoy's shared data: CAS tokens from a global counter,
+// cas 0 writes unconditionally, a stale cas is a mismatch. race, when set,
+// runs just before each Set, so a test can slip a competing write in.
+type memStore struct {
+	mu   sync.Mutex
+	next uint32
+	data map[string]entry
+	race func(key string)
+	sets int
+}
+
+type entry struct {
+	v   []byte
+	cas uint32
+}
+
+func newMemStore() *memStore { return &memStore{data: map[string]entry{}} }
+
+func (m *memStore) Get(key string) ([]byte, uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.data[key]
+	if !ok {
+		return nil, 0, ErrNotFound
+	}
+	return append([]byte(nil), e.v...), e.cas, nil
+}
+
+func (m *memStore) Set(key string, v []byte, cas uint32) error {
+	if r := m.race; r != nil {
+		m.race = nil // one competing write per injection
+		r(key)
+		m.race = r
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sets++
+	if e, ok := m.data[key]; ok && cas != 0 && cas != e.cas {
+		return ErrCASMismatch
+	}
+	m.next++
+	m.data[key] = entry{append([]byte(nil), v...), m.next}
+	return nil
+}
+
+func counterConfig(t testing.TB) *Config {
+	return mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","cluster":"c"}]}`)
+}
+
+// Every Update lands although another writer changes the record between
+// each read and write: the loop re-reads and re-applies.
+func TestUpdateSurvivesInjectedCASMismatches(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	// As the plugin does at start: the record exists before anyone merges.
+	if err := Ensure(st, "k", Encode(cfg, NewState(cfg))); err != nil {
+		t.Fatal(err)
+	}
+	rivals, calls := 0, 0
+	st.race = func(key string) {
+		calls++
+		if calls%2 == 1 && rivals < 20 { // before every other attempt: each Update loses once
+			rivals++
+			if _, err := Update(st, key, cfg, func(s *State) { s.Checks[1].Runs++ }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 10 {
+		if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.race = nil
+	s, _, _ := Load(st, "k", cfg)
+	if s.Checks[0].Runs != 10 || s.Checks[1].Runs != uint64(rivals) {
+		t.Errorf("runs a=%d b=%d; want 10 and %d: an update was lost", s.Checks[0].Runs, s.Checks[1].Runs, rivals)
+	}
+}
+
+// Two "VMs" racing for real on one store lose nothing.
+func TestUpdateConcurrentWriters(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	if err := Ensure(st, "k", Encode(cfg, NewState(cfg))); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for vm := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				// ErrContended hands the update back; the plugin keeps it and
+				// merges it on its next tick. Here: at once.
+				for {
+					_, err := Update(st, "k", cfg, func(s *State) { s.Checks[vm].Runs++ })
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, ErrContended) {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s, _, _ := Load(st, "k", cfg)
+	if s.Checks[0].Runs != 500 || s.Checks[1].Runs != 500 {
+		t.Errorf("runs %d and %d; want 500 each", s.Checks[0].Runs, s.Checks[1].Runs)
+	}
+}
+
+func TestUpdateCreatesAbsentRecord(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
+		t.Fatal(err)
+	}
+	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 || st.sets != 2 {
+		t.Errorf("runs %d after %d writes; want 1 after an Ensure and a CAS write", s.Checks[0].Runs, st.sets)
+	}
+}
+
+func TestUpdateCorruptRecordStartsEmpty(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	st.Set("k", []byte("garbage"), 0)
+	corrupt, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ })
+	s, again, _ := Load(st, "k", cfg)
+	if !corrupt || err != nil || again || s.Checks[0].Runs != 1 {
+		t.Errorf("corrupt=%v err=%v, then corrupt=%v runs=%d", corrupt, err, again, s.Checks[0].Runs)
+	}
+}
+
+func TestUpdateGivesUpWhenAlwaysLosing(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	Ensure(st, "k", Encode(cfg, NewState(cfg)))
+	st.race = func(key string) { st.Set(key, Encode(cfg, NewState(cfg)), 0) }
+	if _, err := Update(st, "k", cfg, func(*State) {}); !errors.Is(err, ErrContended) {
+		t.Errorf("err %v; want ErrContended", err)
+	}
+}
+
+func TestLease(t *testing.T) {
+	st := newMemStore()
+	const ttl = 300
+	steps := []struct {
+		name  string
+		owner uint64
+		now   int64
+		want  bool
+	}{
+		{"absent: created expired, nobody wins this tick", 1, 0, false},
+		{"first taker", 1, 100, true},
+		{"other blocked while held", 2, 150, false},
+		{"holder renews", 1, 350, true},
+		{"other still blocked", 2, 600, false},
+		{"holder stopped renewing: taken after expiry", 2, 650, true},
+		{"old holder now blocked", 1, 700, false},
+	}
+	for _, s := range steps {
+		got, err := Acquire(st, "lease", s.owner, s.now, ttl)
+		if err != nil || got != s.want {
+			t.Errorf("%s: %v, %v; want %v", s.name, got, err, s.want)
+		}
+	}
+	if err := Release(st, "lease", 1); err != nil { // not the holder: no-op
+		t.Fatal(err)
+	}
+	if got, _ := Acquire(st, "lease", 1, 710, ttl); got {
+		t.Error("release by a non-holder freed the lease")
+	}
+	Release(st, "lease", 2)
+	if got, _ := Acquire(st, "lease", 1, 720, ttl); !got {
+		t.Error("lease not free after its holder released it")
+	}
+}
+
+// Two VMs racing for a free lease: exactly one wins a tick.
+func TestLeaseRace(t *testing.T) {
+	st := newMemStore()
+	Ensure(st, "lease", make([]byte, 16))
+	st.race = func(key string) {
+		if got, _ := Acquire(st, key, 2, 100, 300); !got {
+			t.Error("the rival should win: it wrote first")
+		}
+	}
+	if got, _ := Acquire(st, "lease", 1, 100, 300); got {
+		t.Error("both VMs believe they hold the lease")
+	}
+}
