@@ -148,6 +148,12 @@ type Summary struct {
 	Aggregate                Aggregate
 }
 
+// Summary computes the readiness picture of a decoded state.
+func (s *State) Summary(c *Config) Summary {
+	ready, why := s.Ready(c)
+	return Summary{Started: s.Started, Draining: s.Draining, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
+}
+
 // ReadSummary reads the header of a record written for c, allocating nothing.
 func ReadSummary(c *Config, b []byte) (Summary, bool) {
 	if len(b) < headerSize || b[0] != codecVersion || int(binary.BigEndian.Uint16(b[4:])) != len(c.Checks) ||

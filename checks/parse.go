@@ -438,10 +438,10 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	if c.Headers, err = parseHeaders(f("headers"), get("headers")); err != nil {
 		return c, err
 	}
-	if c.Timeout, err = duration(f("timeout"), get("timeout"), DefaultTimeout); err != nil {
+	if c.Interval, err = duration(f("interval"), get("interval"), interval); err != nil {
 		return c, err
 	}
-	if c.Interval, err = duration(f("interval"), get("interval"), interval); err != nil {
+	if c.Timeout, err = duration(f("timeout"), get("timeout"), min(DefaultTimeout, c.Interval)); err != nil {
 		return c, err
 	}
 	if c.Timeout > c.Interval {

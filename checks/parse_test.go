@@ -194,6 +194,8 @@ func TestParseAccepts(t *testing.T) {
 			func(c *Config) bool { return c.Checks[0].Headers[0] == [2]string{"x-api-key", "v"} }},
 		{"every dialect that fits together", `{"dialects":["standard","kubernetes","aurora","amsdal","liberty"],"base_path":"/_mp"}`,
 			func(c *Config) bool { return len(c.Dialects) == 5 }},
+		{"default timeout fits a short interval", `{"refresh":{"interval":"500ms"},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`,
+			func(c *Config) bool { return c.Checks[0].Timeout == 500*time.Millisecond }},
 		{"explicit authority", `{"checks":[{"name":"a","kind":"http","cluster":"outbound|80||x","authority":"x.example"}]}`,
 			func(c *Config) bool { return c.Checks[0].Authority == "x.example" }},
 		{"max checks", manyChecks(MaxChecks), func(c *Config) bool { return len(c.Checks) == MaxChecks }},

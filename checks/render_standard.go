@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"math"
+	"strconv"
 	"time"
 )
 
@@ -47,16 +49,16 @@ func NewStandard(c *Config, svc Service) *Standard {
 func (s *Standard) Liveness() Reply { return s.live }
 
 // Readiness is 200 when ready, else 503 with the reason.
-func (s *Standard) Readiness(st *State) Reply {
-	if ok, why := st.Ready(s.cfg); !ok {
-		return s.notReady[why]
+func (s *Standard) Readiness(sum Summary) Reply {
+	if !sum.Ready {
+		return s.notReady[sum.Reason]
 	}
 	return replyUp
 }
 
 // Startup is 200 once every startup-gating check was up once.
-func (s *Standard) Startup(st *State) Reply {
-	if st.Started {
+func (s *Standard) Startup(sum Summary) Reply {
+	if sum.Started {
 		return replyUp
 	}
 	return replyStarting
@@ -73,8 +75,10 @@ func (s *Standard) Up(now time.Time) Reply {
 }
 
 // Dependencies lists every check's status. It is 200 whatever the status:
-// the ADR that defines it keeps it out of health checking.
-func (s *Standard) Dependencies(st *State) Reply {
+// the ADR that defines it keeps it out of health checking. With details, each
+// check adds kind, latency, time of the last result, our message and the
+// observed value.
+func (s *Standard) Dependencies(st *State, details bool) Reply {
 	b := make([]byte, 0, 64+48*len(s.depsNames))
 	b = append(b, `{"status":"`...)
 	b = append(b, st.Aggregate(s.cfg).String()...)
@@ -84,12 +88,33 @@ func (s *Standard) Dependencies(st *State) Reply {
 			b = append(b, ',')
 		}
 		b = append(b, n...)
+		cs := &st.Checks[i]
 		b = append(b, '"')
-		b = append(b, st.Checks[i].Status.String()...)
-		b = append(b, '"', '}')
+		b = append(b, cs.Status.String()...)
+		b = append(b, '"')
+		if details {
+			b = appendCheckDetails(b, &s.cfg.Checks[i], cs)
+		}
+		b = append(b, '}')
 	}
 	b = append(b, '}', '}')
 	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
+}
+
+func appendCheckDetails(b []byte, ch *Check, cs *CheckState) []byte {
+	b = appendField(b, false, "kind", ch.Kind.String())
+	if cs.CheckedAt == 0 {
+		return b
+	}
+	b = append(b, `,"latency_ms":`...)
+	b = appendInt(b, int64(cs.LatencyMs))
+	b = appendField(b, false, "checked_at", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
+	b = appendField(b, false, "message", cs.Message)
+	if cs.HasObs && !math.IsNaN(cs.Observed) && !math.IsInf(cs.Observed, 0) { // JSON has no NaN
+		b = append(b, `,"observed":`...)
+		b = strconv.AppendFloat(b, cs.Observed, 'g', -1, 64)
+	}
+	return b
 }
 
 // Info is the configuration snapshot (details-gated by the caller).

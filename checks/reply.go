@@ -28,3 +28,11 @@ var (
 
 // ReplyNotFound answers a route that has no renderer (never expected).
 var ReplyNotFound = jsonReply(404, `{"status":"error","error":"not found"}`)
+
+// DrainReply answers a drain request.
+func DrainReply(draining bool) Reply {
+	if draining {
+		return jsonReply(200, `{"draining":true}`)
+	}
+	return jsonReply(200, `{"draining":false}`)
+}

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"time"
-
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -27,27 +25,35 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		return types.ActionContinue
 	}
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
-	if method != "GET" && method != "HEAD" {
+	switch {
+	case route.Write:
+		r := h.p.serveDrain(method)
+		if r.Status == 405 {
+			send(r, false, allowDrain)
+		} else {
+			send(r, false)
+		}
+	case method != "GET" && method != "HEAD":
 		send(checks.ReplyMethodNotAllowed, false, allowRead)
-		return types.ActionPause
+	default:
+		send(h.p.answer(route), method == "HEAD")
 	}
-	send(h.p.answer(route), method == "HEAD")
 	return types.ActionPause
 }
 
-// answer renders a read route from the current state.
+// answer renders a read route from the shared state.
 func (p *pluginContext) answer(r *checks.Route) checks.Reply {
 	switch r.Endpoint {
 	case checks.StdLiveness:
 		return p.std.Liveness()
 	case checks.StdReadiness:
-		return p.std.Readiness(p.state)
+		return p.std.Readiness(p.summary())
 	case checks.StdStartup:
-		return p.std.Startup(p.state)
+		return p.std.Startup(p.summary())
 	case checks.StdUp:
-		return p.std.Up(time.Now())
+		return p.std.Up(now())
 	case checks.StdDependencies:
-		return p.std.Dependencies(p.state)
+		return p.std.Dependencies(p.state(), p.cfg.Details.Allows(peer{}))
 	case checks.StdInfo:
 		if !p.cfg.Details.Allows(peer{}) {
 			return checks.ReplyForbidden

@@ -1,8 +1,11 @@
 package plugin
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -10,14 +13,21 @@ import (
 	"github.com/meshprobe/meshprobe/checks"
 )
 
-// pluginContext holds one plugin configuration, prepared at configure time so
-// that a request only looks its path up and answers.
+// pluginContext holds one plugin configuration on one worker VM, prepared at
+// configure time so that a request only looks its path up and answers.
 type pluginContext struct {
 	types.DefaultPluginContext
-	cfg    *checks.Config
-	router *checks.Router
-	std    *checks.Standard
-	state  *checks.State
+	cfg      *checks.Config
+	router   *checks.Router
+	std      *checks.Standard
+	callouts []calloutRequest
+
+	stateKey, leaseKey string
+	owner              uint64 // this VM's lease identity
+	rnd                *mrand.Rand
+	inflight           []bool                // per check: dispatched by this VM, not yet answered
+	pending            []func(*checks.State) // merges that lost their CAS races, retried next tick
+	corruptLogged      bool
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
@@ -44,13 +54,39 @@ func (p *pluginContext) configure() error {
 			return &checks.ConfigError{Field: "dialects", Problem: "dialect " + d.String() + " is not available in this build yet"}
 		}
 	}
-	if cfg.DrainEnabled {
-		return &checks.ConfigError{Field: "drain.enabled", Problem: "draining is not available in this build yet"}
+	if cfg.Refresh.Mode == checks.RefreshOnRequest {
+		return &checks.ConfigError{Field: "refresh.mode", Problem: "on_request is not available in this build yet"}
 	}
 	p.cfg = cfg
 	p.router = checks.NewRouter(cfg.Routes)
 	p.std = checks.NewStandard(cfg, cfg.Service.WithNode(readNodeMeta()))
-	p.state = checks.NewState(cfg)
+	p.callouts = make([]calloutRequest, len(cfg.Checks))
+	for i := range cfg.Checks {
+		p.callouts[i] = buildCallout(&cfg.Checks[i])
+	}
+	p.inflight = make([]bool, len(cfg.Checks))
+	p.stateKey, p.leaseKey = checks.SharedKeys(property("plugin_name"), data)
+
+	var seed [16]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return fmt.Errorf("reading random seed: %w", err)
+	}
+	p.owner = binary.LittleEndian.Uint64(seed[:]) | 1 // never 0, the released lease's owner
+	p.rnd = mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), binary.LittleEndian.Uint64(seed[8:])))
+
+	// Create the shared records now, before any VM has a result to merge:
+	// proxy-wasm has no create-if-absent (see checks.Ensure).
+	if err := checks.Ensure(sharedData{}, p.stateKey, checks.Encode(cfg, checks.NewState(cfg))); err != nil {
+		return fmt.Errorf("creating shared state: %w", err)
+	}
+	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
+		return fmt.Errorf("creating lease: %w", err)
+	}
+	if len(cfg.Checks) > 0 {
+		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
+			return fmt.Errorf("setting tick period: %w", err)
+		}
+	}
 	return nil
 }
 

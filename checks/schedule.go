@@ -1,0 +1,62 @@
+package checks
+
+import (
+	"hash/fnv"
+	"strconv"
+	"time"
+)
+
+// TickPeriod is how often each worker's root context wakes: a fifth of the
+// shortest interval, between 100ms and 1s, so a check runs within a tick of
+// being due and a stalled leader is replaced quickly.
+func (c *Config) TickPeriod() time.Duration {
+	shortest := c.Refresh.Interval
+	for i := range c.Checks {
+		shortest = min(shortest, c.Checks[i].Interval)
+	}
+	return min(max(shortest/5, 100*time.Millisecond), time.Second)
+}
+
+// LeaseTTL: a leader that misses three ticks loses the lease.
+func (c *Config) LeaseTTL() time.Duration { return 3 * c.TickPeriod() }
+
+// jitter is the configured spread for one check's interval.
+func (c *Config) jitter(ch *Check) time.Duration {
+	if c.Refresh.Jitter > 0 {
+		return min(c.Refresh.Jitter, ch.Interval/2)
+	}
+	return ch.Interval * time.Duration(c.Refresh.JitterPercent) / 100
+}
+
+// NextDue is when check i should run again after starting at unix ms start:
+// one interval later, moved by up to half the jitter either way so that a
+// fleet of proxies spreads out and the mean period stays the interval.
+// rnd(n) returns a uniform value in [0, n).
+func (c *Config) NextDue(i int, start int64, rnd func(n int64) int64) int64 {
+	ch := &c.Checks[i]
+	next := start + ch.Interval.Milliseconds()
+	if j := c.jitter(ch).Milliseconds(); j > 0 {
+		next += rnd(j+1) - j/2
+	}
+	return next
+}
+
+// Due appends the indexes of the checks due at unix ms now.
+func (s *State) Due(now int64, dst []int) []int {
+	for i := range s.Checks {
+		if s.Checks[i].NextDue <= now {
+			dst = append(dst, i)
+		}
+	}
+	return dst
+}
+
+// SharedKeys are the shared-data keys of one plugin configuration: named by
+// the plugin and a hash of its configuration, so two configurations, or a
+// reload with a changed one, never read each other's state.
+func SharedKeys(pluginName string, config []byte) (state, lease string) {
+	h := fnv.New64a()
+	h.Write(config)
+	base := "meshprobe/" + pluginName + "/" + strconv.FormatUint(h.Sum64(), 16) + "/"
+	return base + "state", base + "lease"
+}

@@ -1,0 +1,40 @@
+package plugin
+
+import (
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+
+	"github.com/meshprobe/meshprobe/checks"
+)
+
+var allowDrain = [2]string{"allow", "POST, DELETE"}
+
+// serveDrain handles {base}/drain: POST starts draining, DELETE stops it, on
+// every worker at once through the shared record. Only clients allowed to
+// see details may drain.
+func (p *pluginContext) serveDrain(method string) checks.Reply {
+	if method != "POST" && method != "DELETE" {
+		return checks.ReplyMethodNotAllowed
+	}
+	if !p.cfg.Details.Allows(peer{}) {
+		return checks.ReplyForbidden
+	}
+	draining := method == "POST"
+	p.update(func(s *checks.State) { s.Draining = draining })
+	proxywasm.LogInfof("meshprobe: draining %v by request", draining)
+	return checks.DrainReply(draining)
+}
+
+// OnPluginDone: the plugin is being torn down (configuration removed or the
+// proxy shutting down). Readiness fails at once on every worker while the
+// proxy drains; liveness is unaffected. The lease is given up so no worker
+// waits out its TTL.
+func (p *pluginContext) OnPluginDone() bool {
+	if p.cfg == nil {
+		return true
+	}
+	p.update(func(s *checks.State) { s.Draining = true })
+	if err := checks.Release(sharedData{}, p.leaseKey, p.owner); err != nil {
+		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
+	}
+	return true
+}
