@@ -1,0 +1,286 @@
+// Package host runs a compiled proxy-wasm plugin on wazero the way Envoy
+// does, with every behaviour under the test's control: several worker VMs
+// that share one shared-data store, a root context per VM, HTTP streams,
+// callouts that the test answers or fails, host properties, metrics and a
+// clock.
+//
+// It exists because the SDK's proxytest wasm wrapper never forwards
+// proxy_on_http_call_response into the guest, so callout-driven behaviour
+// cannot be tested on the compiled .wasm through it.
+//
+// Hostcalls follow Envoy (source/extensions/common/wasm/context.cc) and
+// proxy-wasm-cpp-host (src/exports.cc); each says which behaviour it
+// mirrors. Each VM runs one guest call at a time, as an Envoy worker thread
+// does, so a Host may be driven from several goroutines.
+//
+// Failures never hang and never pass silently: a guest trap, a guest call
+// over its time limit or a misuse of the host (answering a callout that is
+// not pending) is recorded in Err and passed to Options.OnError.
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Options configure a Host.
+type Options struct {
+	Wasm         []byte // the compiled plugin
+	PluginConfig []byte
+	VMConfig     []byte
+	// Workers is the number of VMs (default 1): each its own module
+	// instance, as Envoy runs one per worker thread; all share one
+	// shared-data store and one metric store.
+	Workers int
+	// Properties maps a dotted property path ("source.address",
+	// "node.metadata.LABELS.app", "plugin_name") to its raw value, returned
+	// as is: encode non-string properties as Envoy does (source.port is an
+	// 8-byte little-endian integer). Request-scoped properties (source.*,
+	// request.*, connection.*, ...) are, as in Envoy, not found from a root
+	// context.
+	Properties map[string]string
+	// Clusters are the known cluster names; nil means every cluster is
+	// known. proxy_http_call to an unknown one returns BadArgument, as Envoy.
+	Clusters []string
+	// Clock, if set, is the guest's wall and monotonic clock; nil is real time.
+	Clock *Clock
+	// OnError, if set, receives every error as it happens (see Err), for
+	// example t.Error. It runs on the goroutine that drives the Host, while
+	// a VM may be locked: it must not call back into the Host.
+	OnError func(error)
+}
+
+// Host is a proxy-wasm host running one plugin on Options.Workers VMs.
+type Host struct {
+	opts     Options
+	ctx      context.Context
+	runtime  wazero.Runtime
+	vms      []*VM
+	shared   *sharedData
+	metrics  *metrics
+	clusters map[string]bool // nil: every cluster is known
+
+	mu          sync.Mutex
+	nextContext uint32 // context ids are unique across the host
+	nextCallout uint32
+	callouts    []Callout // dispatched, not yet answered, in dispatch order
+	errs        []error
+}
+
+// guestCallLimit bounds one guest call: a guest that loops forever fails the
+// call (wazero closes the module) instead of hanging the test.
+const guestCallLimit = 30 * time.Second
+
+// compilationCache is shared by every Host in the process: the plugin is
+// compiled once, however many Hosts a test binary creates.
+var compilationCache = wazero.NewCompilationCache()
+
+// New compiles the plugin, instantiates Options.Workers VMs with a real
+// random source (so VMs draw different identities) and starts each as Envoy
+// does: _initialize, proxy_on_context_create(root, 0), proxy_on_vm_start,
+// proxy_on_configure. A plugin that refuses its configuration is not an
+// error: the Host is returned with VM.Configured false. A guest trap is.
+func New(ctx context.Context, o Options) (*Host, error) {
+	if len(o.Wasm) == 0 {
+		return nil, errors.New("host: Options.Wasm is empty")
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	h := &Host{opts: o, ctx: ctx, shared: newSharedData(), metrics: newMetrics()}
+	if o.Clusters != nil {
+		h.clusters = map[string]bool{}
+		for _, c := range o.Clusters {
+			h.clusters[c] = true
+		}
+	}
+	h.runtime = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(compilationCache).
+		WithCloseOnContextDone(true))
+	if err := h.start(); err != nil {
+		h.runtime.Close(ctx)
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *Host) start() error {
+	compiled, err := h.runtime.CompileModule(h.ctx, h.opts.Wasm)
+	if err != nil {
+		return fmt.Errorf("host: compiling the plugin: %w", err)
+	}
+	exports := compiled.ExportedFunctions()
+	if exports["proxy_abi_version_0_2_0"] == nil && exports["proxy_abi_version_0_2_1"] == nil {
+		return errors.New("host: the module exports no proxy_abi_version_0_2_{0,1}: not a proxy-wasm 0.2 plugin")
+	}
+	if exports["proxy_on_memory_allocate"] == nil {
+		return errors.New("host: the module does not export proxy_on_memory_allocate")
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(h.ctx, h.runtime); err != nil {
+		return fmt.Errorf("host: wasi: %w", err)
+	}
+	if err := h.instantiateEnv(compiled); err != nil {
+		return fmt.Errorf("host: env module: %w", err)
+	}
+	for i := range h.opts.Workers {
+		v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}}
+		cfg := wazero.NewModuleConfig().
+			WithName(fmt.Sprintf("vm%d", i)).
+			WithStartFunctions(). // _initialize runs through VM.call, with the VM in its context
+			WithRandSource(rand.Reader).
+			WithStdout(&v.output).
+			WithStderr(&v.output)
+		if c := h.opts.Clock; c != nil {
+			cfg = cfg.WithWalltime(c.walltime, sys.ClockResolution(1)).WithNanotime(c.nanotime, sys.ClockResolution(1))
+		} else {
+			cfg = cfg.WithSysWalltime().WithSysNanotime()
+		}
+		if v.mod, err = h.runtime.InstantiateModule(h.ctx, compiled, cfg); err != nil {
+			return fmt.Errorf("host: instantiating VM %d: %w", i, err)
+		}
+		h.vms = append(h.vms, v)
+		if err := v.start(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases every VM. It does not run plugin teardown: call VM.Done.
+func (h *Host) Close() error { return h.runtime.Close(h.ctx) }
+
+// VM returns worker VM i (0-based); it panics if there is no such VM.
+func (h *Host) VM(i int) *VM {
+	if i < 0 || i >= len(h.vms) {
+		panic(fmt.Sprintf("host: VM(%d): the host has %d VMs", i, len(h.vms)))
+	}
+	return h.vms[i]
+}
+
+// Err returns every error recorded so far (guest traps, host misuse),
+// joined, or nil.
+func (h *Host) Err() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return errors.Join(h.errs...)
+}
+
+func (h *Host) fail(err error) {
+	h.mu.Lock()
+	h.errs = append(h.errs, err)
+	h.mu.Unlock()
+	if h.opts.OnError != nil {
+		h.opts.OnError(err)
+	}
+}
+
+// SharedData returns a shared-data entry as the guest would read it.
+func (h *Host) SharedData(key string) (value []byte, cas uint32, ok bool) {
+	return h.shared.get(key)
+}
+
+// Metric returns the value of the counter, else the gauge, that the plugin
+// defined under name on any VM (a gauge's int64 as two's complement).
+func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.lookup(name) }
+
+func (h *Host) newContextID() uint32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextContext++
+	return h.nextContext
+}
+
+func (h *Host) knownCluster(name string) bool { return h.clusters == nil || h.clusters[name] }
+
+// property looks a dotted path up in the host's properties.
+func (h *Host) property(path string) (string, bool) {
+	v, ok := h.opts.Properties[path]
+	return v, ok
+}
+
+// Callout is an HTTP call the plugin dispatched with proxy_http_call.
+type Callout struct {
+	ID        uint32
+	VM        int    // index of the VM that dispatched it
+	ContextID uint32 // context the call was made from (root or stream)
+	Cluster   string
+	Headers   [][2]string
+	Body      []byte
+	Trailers  [][2]string
+	Timeout   time.Duration // 0: none
+}
+
+// Callouts returns the callouts dispatched and not yet answered, in
+// dispatch order.
+func (h *Host) Callouts() []Callout {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.callouts)
+}
+
+func (h *Host) addCallout(c Callout) uint32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.nextCallout++
+	c.ID = h.nextCallout
+	h.callouts = append(h.callouts, c)
+	return c.ID
+}
+
+func (h *Host) takeCallout(id uint32) (Callout, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := slices.IndexFunc(h.callouts, func(c Callout) bool { return c.ID == id })
+	if i < 0 {
+		return Callout{}, false
+	}
+	c := h.callouts[i]
+	h.callouts = slices.Delete(h.callouts, i, i+1)
+	return c, true
+}
+
+// Respond answers callout id: proxy_on_http_call_response(root, id,
+// len(headers), len(body), len(trailers)) runs on the VM that dispatched it,
+// and the response is readable (HttpCallResponseHeaders, -Body, -Trailers)
+// during that call only, as in Envoy's Context::onHttpCallSuccess.
+func (h *Host) Respond(id uint32, headers [][2]string, body []byte, trailers [][2]string) {
+	h.answer(id, &callResponse{headers: clonePairs(headers), body: slices.Clone(body), trailers: clonePairs(trailers)})
+}
+
+// Fail answers callout id as Envoy does on a timeout or reset
+// (Context::onHttpCallFailure): the callback runs with no headers, no body
+// and no trailers.
+func (h *Host) Fail(id uint32) { h.answer(id, nil) }
+
+func (h *Host) answer(id uint32, r *callResponse) {
+	c, ok := h.takeCallout(id)
+	if !ok {
+		h.fail(fmt.Errorf("host: callout %d is not pending (never dispatched, or already answered)", id))
+		return
+	}
+	v := h.vms[c.VM]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.response = r
+	defer func() { v.response = nil }()
+	var nh, nb, nt int
+	if r != nil {
+		nh, nb, nt = len(r.headers), len(r.body), len(r.trailers)
+	}
+	v.call(v.root, "proxy_on_http_call_response", uint64(v.root), uint64(id), uint64(nh), uint64(nb), uint64(nt))
+}
+
+// callResponse is a callout's response while its callback runs.
+type callResponse struct {
+	headers, trailers [][2]string
+	body              []byte
+}

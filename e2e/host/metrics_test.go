@@ -1,0 +1,37 @@
+package host
+
+import "testing"
+
+// Metrics mirror Envoy's Context::*Metric: one value per type and name
+// whatever the id, counters only grow, histograms cannot be read.
+func TestMetrics(t *testing.T) {
+	m := newMetrics()
+	c1, _ := m.define(metricCounter, "requests")
+	c2, _ := m.define(metricCounter, "requests") // another VM's id, same stat
+	g, _ := m.define(metricGauge, "inflight")
+	h, _ := m.define(metricHistogram, "latency")
+	for i, step := range []struct {
+		op   func() status
+		want status
+	}{
+		{func() status { return m.increment(c1, 2) }, statusOK},
+		{func() status { return m.increment(c2, 3) }, statusOK},
+		{func() status { return m.increment(c1, -1) }, statusBadArgument},
+		{func() status { return m.increment(g, -4) }, statusOK},
+		{func() status { return m.record(h, 7) }, statusOK},
+		{func() status { return m.increment(h, 1) }, statusBadArgument},
+		{func() status { _, st := m.get(h); return st }, statusBadArgument},
+		{func() status { return m.increment(400, 1) }, statusNotFound},
+		{func() status { _, st := m.define(3, "x"); return st }, statusBadArgument},
+	} {
+		if got := step.op(); got != step.want {
+			t.Errorf("step %d: %d; want %d", i, got, step.want)
+		}
+	}
+	if v, ok := m.lookup("requests"); !ok || v != 5 {
+		t.Errorf("requests = %d, %v; want 5", v, ok)
+	}
+	if v, _ := m.get(g); int64(v) != -4 {
+		t.Errorf("inflight = %d; want -4", int64(v))
+	}
+}

@@ -1,0 +1,182 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// VM is one worker's instance of the plugin, with its root context.
+type VM struct {
+	h     *Host
+	index int
+	mod   api.Module
+	root  uint32
+
+	// mu serialises guest calls, as one Envoy worker thread runs one VM.
+	// Everything below is guarded by it; hostcalls run with it held.
+	mu         sync.Mutex
+	configured bool
+	starting   bool   // in vm_start/configure: plugin configuration readable
+	current    uint32 // context the running callback was invoked on
+	effective  uint32 // proxy_set_effective_context; 0: current
+	streams    map[uint32]*Stream
+	response   *callResponse // during proxy_on_http_call_response only
+	logs       []LogLine
+	tick       time.Duration
+	doneWait   bool  // proxy_on_done returned false: proxy_done is allowed
+	dead       error // the guest trapped: every later call fails with this
+	output     tailBuffer
+}
+
+// LogLine is one proxy_log call.
+type LogLine struct {
+	Level int // proxy-wasm: 0 trace, 1 debug, 2 info, 3 warn, 4 error, 5 critical
+	Msg   string
+}
+
+func (l LogLine) String() string {
+	names := []string{"trace", "debug", "info", "warn", "error", "critical"}
+	if l.Level >= 0 && l.Level < len(names) {
+		return names[l.Level] + ": " + l.Msg
+	}
+	return fmt.Sprintf("level %d: %s", l.Level, l.Msg)
+}
+
+type vmKey struct{}
+
+// vmOf returns the VM whose guest call is running (nil outside one).
+func vmOf(ctx context.Context) *VM {
+	v, _ := ctx.Value(vmKey{}).(*VM)
+	return v
+}
+
+// start runs the plugin's start-up as proxy-wasm-cpp-host's WasmBase::start
+// and ContextBase::onStart/onConfigure do; the plugin configuration is
+// readable during vm_start and configure only (Envoy's temp_plugin_).
+func (v *VM) start() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	root := uint64(v.root)
+	if _, err := v.call(0, "_initialize"); err != nil {
+		return err
+	}
+	if _, err := v.call(v.root, "proxy_on_context_create", root, 0); err != nil {
+		return err
+	}
+	v.starting = true
+	defer func() { v.starting = false }()
+	ok, err := v.call(v.root, "proxy_on_vm_start", root, uint64(len(v.h.opts.VMConfig)))
+	if err != nil || ok == 0 {
+		return err
+	}
+	ok, err = v.call(v.root, "proxy_on_configure", root, uint64(len(v.h.opts.PluginConfig)))
+	v.configured = err == nil && ok != 0
+	return err
+}
+
+// call runs one exported callback, with v.mu held, as a new call into the
+// VM: the current context is ctxID and the effective context is reset, as
+// proxy-wasm-cpp-host does on every entry. A trap or a call over
+// guestCallLimit is reported once and leaves the VM dead: later calls
+// return that error without running.
+func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
+	if v.dead != nil {
+		return 0, v.dead
+	}
+	f := v.mod.ExportedFunction(name)
+	if f == nil {
+		err := fmt.Errorf("host: VM %d: the module does not export %s", v.index, name)
+		v.h.fail(err)
+		return 0, err
+	}
+	prevCurrent, prevEffective := v.current, v.effective
+	v.current, v.effective = ctxID, 0
+	defer func() { v.current, v.effective = prevCurrent, prevEffective }()
+
+	ctx, cancel := context.WithTimeout(context.WithValue(v.h.ctx, vmKey{}, v), guestCallLimit)
+	defer cancel()
+	res, err := f.Call(ctx, args...)
+	if err != nil {
+		v.dead = fmt.Errorf("host: VM %d: %s(%v): %w%s", v.index, name, args, err, v.output.tail())
+		v.h.fail(v.dead)
+		return 0, v.dead
+	}
+	if len(res) == 0 {
+		return 0, nil
+	}
+	return uint64(uint32(res[0])), nil // every proxy_on_* result is an i32
+}
+
+// Configured reports whether proxy_on_vm_start and proxy_on_configure both
+// succeeded; false is Envoy refusing the configuration.
+func (v *VM) Configured() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.configured
+}
+
+// Logs returns every proxy_log line of this VM so far.
+func (v *VM) Logs() []LogLine {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.logs)
+}
+
+// TickPeriod is the period last set with proxy_set_tick_period_milliseconds
+// (0: no tick). The test drives ticks itself with Tick.
+func (v *VM) TickPeriod() time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.tick
+}
+
+// Tick calls proxy_on_tick on the root context.
+func (v *VM) Tick() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.call(v.root, "proxy_on_tick", uint64(v.root))
+}
+
+// Done calls proxy_on_done on the root context (plugin teardown) and
+// returns its answer; after false the plugin may finish with proxy_done.
+func (v *VM) Done() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	done, err := v.call(v.root, "proxy_on_done", uint64(v.root))
+	v.doneWait = err == nil && done == 0
+	return err == nil && done != 0
+}
+
+// tailBuffer keeps the end of the guest's stdout and stderr (a Go panic's
+// message and stack) for error reports.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailMax = 4096
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > tailMax {
+		b.buf = append([]byte(nil), b.buf[len(b.buf)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) tail() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := strings.TrimSpace(string(b.buf)); s != "" {
+		return "\nguest output:\n" + s
+	}
+	return ""
+}
