@@ -148,6 +148,14 @@ type Summary struct {
 	Aggregate                Aggregate
 }
 
+// ReadRefreshedAt reads when a record last took a result, allocating nothing.
+func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
+	if len(b) < headerSize || b[0] != codecVersion || int(binary.BigEndian.Uint16(b[4:])) != len(c.Checks) {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[6:])), true
+}
+
 // Summary computes the readiness picture of a decoded state.
 func (s *State) Summary(c *Config) Summary {
 	ready, why := s.Ready(c)

@@ -3,8 +3,6 @@ package plugin
 import (
 	"strings"
 	"testing"
-
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 // A refused configuration fails OnPluginStart with exactly one error line
@@ -20,15 +18,15 @@ func TestBadConfigurationRefused(t *testing.T) {
 		{`{"dialects":["kubernetes","privacyidea"]}`, "dialects: path collision: /healthz"},
 		{`{"checks":[{"name":"a","kind":"http","cluster":"c","headers":{"x-key":42}}]}`, `checks[0].headers.x-key: value must be a string`},
 	}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		for _, c := range cases {
 			t.Run(c.want, func(t *testing.T) {
-				px, st := startProxy(t, vm, c.config, nil)
-				if st != types.OnPluginStartStatusFailed {
+				px, st := rt.start(t, c.config, nil)
+				if st {
 					t.Fatalf("%s: accepted; want refused", c.config)
 				}
-				logs := px.allLogs()
-				errs := px.host.GetErrorLogs()
+				logs := px.logs()
+				errs := px.errorLogs()
 				if len(logs) != 1 || len(errs) != 1 || !strings.Contains(errs[0], c.want) || strings.Contains(errs[0], "\n") {
 					t.Errorf("%s: logs %q; want exactly one error line containing %q", c.config, logs, c.want)
 				}
@@ -40,8 +38,8 @@ func TestBadConfigurationRefused(t *testing.T) {
 // An empty configuration (Envoy passes none when the filter has none) means
 // every default: the standard endpoints under /health.
 func TestEmptyConfiguration(t *testing.T) {
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
-		r := mustStart(t, vm, "", nil).get("/health/probes/readiness")
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		r := rt.mustStart(t, "", nil).do("GET", "/health/probes/readiness")
 		if r.status != 200 {
 			t.Errorf("readiness = %d %s; want 200", r.status, r.body)
 		}

@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
-
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 const (
@@ -50,11 +48,11 @@ func TestInfoDetailsPolicy(t *testing.T) {
 		{"authorized: envoy peer URI SAN", "authorized", props{"connection.uri_san_peer_certificate": monitoringSA}, nil, true},
 		{"authorized: other principal", "authorized", props{"source.principal": "spiffe://cluster.local/ns/shop/sa/web"}, nil, false},
 	}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				px := mustStart(t, vm, detailsConfig(c.expose), c.props)
-				r := px.get("/health/info", c.headers...)
+				px := rt.mustStart(t, detailsConfig(c.expose), c.props)
+				r := px.do("GET", "/health/info", c.headers...)
 				switch {
 				case c.allowed && (r.status != 200 || !strings.Contains(r.body, `"name":"app"`)):
 					t.Errorf("/info = %d %s; want 200 with the configuration", r.status, r.body)
@@ -75,8 +73,8 @@ func TestSecretsNeverShown(t *testing.T) {
 	paths := []string{"/health/probes/liveness", "/health/probes/readiness", "/health/probes/startup",
 		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose"}
 	secrets := []string{secretToken, secretHeader, tokenHash(secretToken)}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
-		px := mustStart(t, vm, detailsConfig("always"), nil)
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, detailsConfig("always"), nil)
 		var seen []string
 		for _, p := range paths {
 			for _, m := range []string{"GET", "HEAD", "POST"} {
@@ -87,11 +85,11 @@ func TestSecretsNeverShown(t *testing.T) {
 				}
 			}
 		}
-		info := px.get("/health/info").body
+		info := px.do("GET", "/health/info").body
 		if !strings.Contains(info, `"headers":["x-api-key"]`) || !strings.Contains(info, `"tokens":1`) {
 			t.Errorf("/info should name the header and count the tokens: %s", info)
 		}
-		seen = append(seen, px.allLogs()...)
+		seen = append(seen, px.logs()...)
 		for _, s := range secrets {
 			for _, out := range seen {
 				if strings.Contains(out, s) {

@@ -8,17 +8,13 @@ import (
 
 var allowDrain = [2]string{"allow", "POST, DELETE"}
 
-// serveDrain handles {base}/drain: POST starts draining, DELETE stops it, on
+// serveDrain handles POST (draining) and DELETE {base}/drain, on
 // every worker at once through the shared record. Only clients allowed to
 // see details may drain.
-func (p *pluginContext) serveDrain(method string) checks.Reply {
-	if method != "POST" && method != "DELETE" {
-		return checks.ReplyMethodNotAllowed
-	}
+func (p *pluginContext) serveDrain(draining bool) checks.Reply {
 	if !p.cfg.Details.Allows(peer{}) {
 		return checks.ReplyForbidden
 	}
-	draining := method == "POST"
 	p.update(func(s *checks.State) { s.Draining = draining })
 	proxywasm.LogInfof("meshprobe: draining %v by request", draining)
 	return checks.DrainReply(draining)

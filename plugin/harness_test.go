@@ -6,81 +6,47 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
-// The compiled plugin every test also runs on. `make test` builds it first;
-// MESHPROBE_WASM points elsewhere.
-func wasmFile() string {
-	if p := os.Getenv("MESHPROBE_WASM"); p != "" {
-		return p
-	}
-	return filepath.Join("..", "build", "meshprobe.wasm")
+// Every test here runs twice: on the plugin compiled natively, through the
+// SDK's proxytest emulator, and on build/meshprobe.wasm. Tests talk to a
+// testProxy; each runtime implements it.
+type testProxy interface {
+	// do sends one request; the filter passes it through or answers it.
+	do(method, path string, extra ...[2]string) response
+	// begin sends request headers and keeps the stream open (a probe may
+	// pause on a callout); the stream's result reads what it got so far.
+	begin(method, path string, extra ...[2]string) stream
+	tick()
+	// advance moves the plugin's clock.
+	advance(d time.Duration)
+	// callouts lists the dispatched callouts not yet answered.
+	callouts() []callout
+	respond(id uint32, headers [][2]string, body []byte, trailers [][2]string)
+	// fail answers a callout as Envoy does on timeout or reset: no headers.
+	fail(id uint32)
+	tickPeriod() time.Duration
+	// teardown runs OnPluginDone.
+	teardown()
+	logs() []string
+	errorLogs() []string
 }
 
-var wasmVM proxytest.WasmVMContext
-
-func TestMain(m *testing.M) {
-	bin, err := os.ReadFile(wasmFile())
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "plugin tests run on the compiled plugin too and cannot find it: %v\nrun `make build` (or `make test`) first\n", err)
-		os.Exit(1)
-	}
-	// One compiled VM serves every wasm run: compiling the module takes far
-	// longer than any test, and each emulator creates fresh plugin and HTTP
-	// contexts in it, as Envoy does on a config reload.
-	if wasmVM, err = proxytest.NewWasmVMContext(bin); err != nil {
-		fmt.Fprintf(os.Stderr, "loading %s: %v\n", wasmFile(), err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	wasmVM.Close()
-	os.Exit(code)
+type stream interface {
+	result() response
+	close()
 }
 
-// bothRuntimes runs f natively and on the compiled .wasm. The emulator is
-// process-global, so the two runs are sequential, never parallel.
-func bothRuntimes(t *testing.T, f func(t *testing.T, vm types.VMContext)) {
-	t.Run("native", func(t *testing.T) { f(t, NewVMContext()) })
-	t.Run("wasm", func(t *testing.T) { f(t, wasmVM) })
-}
-
-// proxy is one emulated proxy running the plugin with one configuration.
-type proxy struct {
-	t    *testing.T
-	host proxytest.HostEmulator
-}
-
-// props are host properties, dotted path -> value ("source.address" -> "10.0.0.1:80").
-type props map[string]string
-
-// startProxy starts the VM and plugin (one per subtest: the emulator holds a
-// process-wide lock until the subtest's cleanup resets it); it returns the start status so that
-// tests of bad configuration can assert the refusal.
-func startProxy(t *testing.T, vm types.VMContext, config string, p props) (*proxy, types.OnPluginStartStatus) {
-	t.Helper()
-	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(config))
-	for k, v := range p {
-		opt = opt.WithProperty(strings.Split(k, "."), []byte(v))
-	}
-	host, reset := proxytest.NewHostEmulator(opt)
-	t.Cleanup(reset)
-	if host.StartVM() != types.OnVMStartStatusOK {
-		t.Fatal("VM did not start")
-	}
-	return &proxy{t: t, host: host}, host.StartPlugin()
-}
-
-// mustStart starts a proxy whose configuration must be accepted.
-func mustStart(t *testing.T, vm types.VMContext, config string, p props) *proxy {
-	t.Helper()
-	px, st := startProxy(t, vm, config, p)
-	if st != types.OnPluginStartStatusOK {
-		t.Fatalf("configuration refused: %v", px.host.GetErrorLogs())
-	}
-	return px
+type callout struct {
+	id       uint32
+	cluster  string
+	headers  map[string]string
+	body     []byte
+	trailers [][2]string
 }
 
 // response is what a request got: passed through, or answered locally.
@@ -93,40 +59,154 @@ type response struct {
 	reqHeaders [][2]string
 }
 
-func (px *proxy) do(method, path string, extra ...[2]string) response {
-	px.t.Helper()
-	hdrs := append([][2]string{{":method", method}, {":path", path}, {":authority", "svc"}, {":scheme", "http"}}, extra...)
-	id := px.host.InitializeHttpContext()
-	action := px.host.CallOnRequestHeaders(id, hdrs, true)
-	var r response
-	r.reqHeaders = px.host.GetCurrentRequestHeaders(id)
-	if lr := px.host.GetSentLocalResponse(id); lr != nil {
-		if action != types.ActionPause {
-			px.t.Fatalf("%s %s: local reply sent but the filter returned %v, not Pause", method, path, action)
-		}
-		r.status = int(lr.StatusCode)
-		r.body = string(lr.Data) // copied: on wasm it points into guest memory
-		r.headers = map[string]string{}
-		for _, h := range lr.Headers {
-			r.headers[h[0]] = h[1]
-		}
-	} else {
-		if action != types.ActionContinue {
-			px.t.Fatalf("%s %s: no reply and the filter returned %v, not Continue", method, path, action)
-		}
-		r.passed = true
+// props are host properties, dotted path -> value ("source.address" -> "10.0.0.1:80").
+type props map[string]string
+
+type runtime struct {
+	name  string
+	start func(t *testing.T, config string, p props) (testProxy, bool)
+	// effectiveContext: a reply sent after proxy_set_effective_context goes
+	// to that stream, as in Envoy. proxytest sends every reply to the stream
+	// whose callback is running, so natively only that stream is observed.
+	effectiveContext bool
+	// refusesUnknownClusters: dispatch to an unknown cluster fails, as in
+	// Envoy. proxytest accepts any cluster name.
+	refusesUnknownClusters bool
+}
+
+func (rt runtime) mustStart(t *testing.T, config string, p props) testProxy {
+	t.Helper()
+	px, ok := rt.start(t, config, p)
+	if !ok {
+		t.Fatalf("configuration refused: %v", px.errorLogs())
 	}
-	px.host.CompleteHttpContext(id)
+	return px
+}
+
+func bothRuntimes(t *testing.T, f func(t *testing.T, rt runtime)) {
+	for _, rt := range []runtime{{"native", startNative, false, false}, {"wasm", startWasm, true, true}} {
+		t.Run(rt.name, func(t *testing.T) { f(t, rt) })
+	}
+}
+
+func wasmFile() string {
+	if p := os.Getenv("MESHPROBE_WASM"); p != "" {
+		return p
+	}
+	return filepath.Join("..", "build", "meshprobe.wasm")
+}
+
+var wasmBinary []byte
+
+func TestMain(m *testing.M) {
+	var err error
+	if wasmBinary, err = os.ReadFile(wasmFile()); err != nil {
+		fmt.Fprintf(os.Stderr, "plugin tests also run on the compiled plugin and cannot find it: %v\nrun `make build` (or `make test`) first\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	closeWasm()
+	os.Exit(code)
+}
+
+func headerMap(hs [][2]string) map[string]string {
+	m := map[string]string{}
+	for _, h := range hs {
+		m[h[0]] = h[1]
+	}
+	return m
+}
+
+func requestHeaders(method, path string, extra [][2]string) [][2]string {
+	return append([][2]string{{":method", method}, {":path", path}, {":authority", "svc"}, {":scheme", "http"}}, extra...)
+}
+
+// --- native: the plugin as Go code in the SDK's proxytest emulator ---
+
+type nativeProxy struct {
+	t        *testing.T
+	host     proxytest.HostEmulator
+	clock    time.Time
+	answered map[[2]int]bool // by context and position in the emulator's callout list: it reuses ids
+	contexts []uint32        // HTTP contexts begun (on_request probes dispatch from them)
+}
+
+// startNative starts one emulator per subtest: it holds a process-wide lock
+// until the subtest's cleanup resets it.
+func startNative(t *testing.T, config string, p props) (testProxy, bool) {
+	t.Helper()
+	opt := proxytest.NewEmulatorOption().WithVMContext(NewVMContext()).WithPluginConfiguration([]byte(config)).
+		WithProperty([]string{"plugin_name"}, []byte("meshprobe"))
+	for k, v := range p {
+		opt = opt.WithProperty(strings.Split(k, "."), []byte(v))
+	}
+	host, reset := proxytest.NewHostEmulator(opt)
+	px := &nativeProxy{t: t, host: host, clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), answered: map[[2]int]bool{}}
+	prev := now
+	now = func() time.Time { return px.clock }
+	t.Cleanup(func() { now = prev; reset() })
+	if host.StartVM() != types.OnVMStartStatusOK {
+		t.Fatal("VM did not start")
+	}
+	return px, host.StartPlugin() == types.OnPluginStartStatusOK
+}
+
+type nativeStream struct {
+	px     *nativeProxy
+	id     uint32
+	action types.Action
+	what   string
+}
+
+func (px *nativeProxy) begin(method, path string, extra ...[2]string) stream {
+	id := px.host.InitializeHttpContext()
+	px.contexts = append(px.contexts, id)
+	action := px.host.CallOnRequestHeaders(id, requestHeaders(method, path, extra), true)
+	return &nativeStream{px: px, id: id, action: action, what: method + " " + path}
+}
+
+func (s *nativeStream) result() response {
+	h, t := s.px.host, s.px.t
+	t.Helper()
+	r := response{reqHeaders: h.GetCurrentRequestHeaders(s.id)}
+	if lr := h.GetSentLocalResponse(s.id); lr != nil {
+		if s.action != types.ActionPause {
+			t.Fatalf("%s: local reply sent but the filter returned %v, not Pause", s.what, s.action)
+		}
+		r.status, r.body, r.headers = int(lr.StatusCode), string(lr.Data), headerMap(lr.Headers)
+	} else {
+		r.passed = s.action == types.ActionContinue
+	}
 	return r
 }
 
-func (px *proxy) get(path string, extra ...[2]string) response {
+func (s *nativeStream) close() { s.px.host.CompleteHttpContext(s.id) }
+
+func (px *nativeProxy) do(method, path string, extra ...[2]string) response {
 	px.t.Helper()
-	return px.do("GET", path, extra...)
+	return finish(px.t, px.begin(method, path, extra...))
 }
 
-// allLogs is every line the plugin logged, at any level.
-func (px *proxy) allLogs() []string {
+// finish reads a stream that must be answered or passed at once, and closes it.
+func finish(t *testing.T, s stream) response {
+	t.Helper()
+	r := s.result()
+	if !r.passed && r.status == 0 {
+		t.Fatal("the filter neither continued nor answered")
+	}
+	s.close()
+	return r
+}
+
+func (px *nativeProxy) tick()                   { px.host.Tick() }
+func (px *nativeProxy) advance(d time.Duration) { px.clock = px.clock.Add(d) }
+func (px *nativeProxy) tickPeriod() time.Duration {
+	return time.Duration(px.host.GetTickPeriod()) * time.Millisecond
+}
+func (px *nativeProxy) teardown()           { px.host.FinishVM() }
+func (px *nativeProxy) errorLogs() []string { return px.host.GetErrorLogs() }
+
+func (px *nativeProxy) logs() []string {
 	h := px.host
 	var all []string
 	for _, l := range [][]string{h.GetTraceLogs(), h.GetDebugLogs(), h.GetInfoLogs(), h.GetWarnLogs(), h.GetErrorLogs(), h.GetCriticalLogs()} {
@@ -134,3 +214,38 @@ func (px *proxy) allLogs() []string {
 	}
 	return all
 }
+
+// eachCallout visits every callout of the root and the HTTP contexts.
+func (px *nativeProxy) eachCallout(f func(key [2]int, c proxytest.HttpCalloutAttribute) bool) {
+	for _, ctx := range append([]uint32{proxytest.PluginContextID}, px.contexts...) {
+		for i, c := range px.host.GetCalloutAttributesFromContext(ctx) {
+			if !f([2]int{int(ctx), i}, c) {
+				return
+			}
+		}
+	}
+}
+
+func (px *nativeProxy) callouts() []callout {
+	var out []callout
+	px.eachCallout(func(k [2]int, c proxytest.HttpCalloutAttribute) bool {
+		if !px.answered[k] {
+			out = append(out, callout{id: c.CalloutID, cluster: c.Upstream, headers: headerMap(c.Headers), body: c.Body, trailers: c.Trailers})
+		}
+		return true
+	})
+	return out
+}
+
+func (px *nativeProxy) respond(id uint32, headers [][2]string, body []byte, trailers [][2]string) {
+	px.eachCallout(func(k [2]int, c proxytest.HttpCalloutAttribute) bool {
+		if !px.answered[k] && c.CalloutID == id {
+			px.answered[k] = true
+			return false
+		}
+		return true
+	})
+	px.host.CallOnHttpCallResponse(id, headers, trailers, body)
+}
+
+func (px *nativeProxy) fail(id uint32) { px.respond(id, nil, nil, nil) }

@@ -9,7 +9,9 @@ import (
 
 type httpContext struct {
 	types.DefaultHttpContext
-	p *pluginContext
+	p       *pluginContext
+	id      uint32
+	waiting bool // paused on an on_request flight
 }
 
 // OnHttpRequestHeaders is on the path of every request through the proxy:
@@ -26,19 +28,25 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	}
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
 	switch {
+	case route.Write && method != "POST" && method != "DELETE":
+		send(checks.ReplyMethodNotAllowed, false, allowDrain)
 	case route.Write:
-		r := h.p.serveDrain(method)
-		if r.Status == 405 {
-			send(r, false, allowDrain)
-		} else {
-			send(r, false)
-		}
+		send(h.p.serveDrain(method == "POST"), false)
 	case method != "GET" && method != "HEAD":
 		send(checks.ReplyMethodNotAllowed, false, allowRead)
+	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
+		h.p.refreshOnRequest(h.id, route, method == "HEAD"):
+		h.waiting = true // answered when the flight lands
 	default:
 		send(h.p.answer(route), method == "HEAD")
 	}
 	return types.ActionPause
+}
+
+func (h *httpContext) OnHttpStreamDone() {
+	if h.waiting {
+		h.p.streamDone(h.id)
+	}
 }
 
 // answer renders a read route from the shared state.

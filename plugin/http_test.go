@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 const oneCheck = `{"checks":[
@@ -34,10 +32,10 @@ func TestStandardEndpoints(t *testing.T) {
 		{"custom base path", `{"base_path":"/_meshprobe/"}`, "/_meshprobe/probes/liveness", 200, `{"status":"up"}`},
 		{"root base path", `{"base_path":"/"}`, "/probes/liveness", 200, `{"status":"up"}`},
 	}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				px := mustStart(t, vm, c.config, nil)
+				px := rt.mustStart(t, c.config, nil)
 				for _, method := range []string{"GET", "HEAD"} {
 					r := px.do(method, c.path)
 					if r.passed {
@@ -66,8 +64,8 @@ func TestPassThrough(t *testing.T) {
 		"/health/probes/liveness/x", "/health/probes/liveness//", "/HEALTH/probes/liveness", "/health/metrics",
 		"/health/drain", "/api/orders?path=/health/probes/liveness", "/livez", "/healthz", "",
 	}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
-		px := mustStart(t, vm, oneCheck, nil)
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, oneCheck, nil)
 		for _, p := range paths {
 			for _, m := range []string{"GET", "POST", "DELETE"} {
 				extra := [2]string{"authorization", "Bearer abc"}
@@ -82,15 +80,15 @@ func TestPassThrough(t *testing.T) {
 				}
 			}
 		}
-		if logs := px.allLogs(); len(logs) != 0 {
+		if logs := px.logs(); len(logs) != 0 {
 			t.Errorf("pass-through traffic logged %q", logs)
 		}
 	})
 }
 
 func TestMethodNotAllowed(t *testing.T) {
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
-		px := mustStart(t, vm, `{}`, nil)
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, `{}`, nil)
 		for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "get"} {
 			r := px.do(m, "/health/probes/liveness")
 			if r.status != 405 || r.headers["allow"] != "GET, HEAD" || r.headers["cache-control"] != "no-store" {
@@ -126,10 +124,10 @@ func TestUpIdentity(t *testing.T) {
 			map[string]string{"status": "up", "service_name": "orders", "version": "2", "namespace": "shop", "cluster": "east-1"}},
 		{"nothing known", `{}`, nil, map[string]string{"status": "up"}},
 	}
-	bothRuntimes(t, func(t *testing.T, vm types.VMContext) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				r := mustStart(t, vm, c.config, c.props).get("/health/up")
+				r := rt.mustStart(t, c.config, c.props).do("GET", "/health/up")
 				var got map[string]string
 				if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 200 {
 					t.Fatalf("/up = %d %q (%v)", r.status, r.body, err)

@@ -27,6 +27,7 @@ type pluginContext struct {
 	rnd                *mrand.Rand
 	inflight           []bool                // per check: dispatched by this VM, not yet answered
 	pending            []func(*checks.State) // merges that lost their CAS races, retried next tick
+	flight             *flight               // on_request: the fan-out in progress on this VM
 	corruptLogged      bool
 }
 
@@ -54,9 +55,6 @@ func (p *pluginContext) configure() error {
 			return &checks.ConfigError{Field: "dialects", Problem: "dialect " + d.String() + " is not available in this build yet"}
 		}
 	}
-	if cfg.Refresh.Mode == checks.RefreshOnRequest {
-		return &checks.ConfigError{Field: "refresh.mode", Problem: "on_request is not available in this build yet"}
-	}
 	p.cfg = cfg
 	p.router = checks.NewRouter(cfg.Routes)
 	p.std = checks.NewStandard(cfg, cfg.Service.WithNode(readNodeMeta()))
@@ -82,6 +80,7 @@ func (p *pluginContext) configure() error {
 	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
 		return fmt.Errorf("creating lease: %w", err)
 	}
+	// Ticks run background checks and retry merges that lost their races.
 	if len(cfg.Checks) > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
 			return fmt.Errorf("setting tick period: %w", err)
@@ -90,6 +89,6 @@ func (p *pluginContext) configure() error {
 	return nil
 }
 
-func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{p: p}
+func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	return &httpContext{p: p, id: id}
 }
