@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshprobe/meshprobe/e2e/host"
+)
+
+// Several worker VMs of one proxy, sharing data as Envoy's workers do, with
+// a test-driven clock and callouts answered by the test.
+
+func startWorkers(t *testing.T, workers int, config string) (*host.Host, *host.Clock) {
+	t.Helper()
+	path := os.Getenv("MESHPROBE_WASM")
+	if path == "" {
+		path = filepath.Join("..", "build", "meshprobe.wasm")
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v: run `make build` first", err)
+	}
+	clock := host.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	h, err := host.New(context.Background(), host.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
+		Properties: map[string]string{"plugin_name": "meshprobe", "source.address": "127.0.0.1:40000"},
+		OnError:    func(err error) { t.Errorf("host: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	for i := range workers {
+		if !h.VM(i).Configured() {
+			t.Fatalf("worker %d refused the configuration: %v", i, h.VM(i).Logs())
+		}
+	}
+	return h, clock
+}
+
+func status(t *testing.T, vm *host.VM, method, path string) int {
+	t.Helper()
+	s := vm.Request([][2]string{{":method", method}, {":path", path}, {":authority", "svc"}})
+	defer s.Close()
+	if r := s.Reply(); r != nil {
+		return r.Status
+	}
+	return 0
+}
+
+func answerAll(h *host.Host, code string) int {
+	n := 0
+	for _, c := range h.Callouts() {
+		h.Respond(c.ID, [][2]string{{":status", code}}, nil, nil)
+		n++
+	}
+	return n
+}
+
+const twoChecks = `{"refresh":{"interval":"2s","jitter":0},"drain":{"enabled":true},
+ "details":{"allow_cidrs":["127.0.0.1/32"]},
+ "checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1},{"name":"b","kind":"http","cluster":"b","failure_threshold":1}]}`
+
+// Four workers all tick and all serve probes; each dependency still gets one
+// check per interval, and every worker answers from the same state.
+func TestWorkersShareOneCheckPerInterval(t *testing.T) {
+	h, clock := startWorkers(t, 4, twoChecks)
+	tick := h.VM(0).TickPeriod()
+	perCluster := map[string]int{}
+	for step := range 5 * 4 { // four intervals of five ticks
+		for w := range 4 {
+			h.VM(w).Tick()
+			for range 10 {
+				status(t, h.VM(w), "GET", "/health/probes/readiness")
+			}
+		}
+		for _, c := range h.Callouts() {
+			perCluster[c.Cluster]++
+		}
+		answerAll(h, "200")
+		for w := range 4 {
+			if got := status(t, h.VM(w), "GET", "/health/probes/readiness"); got != 200 {
+				t.Fatalf("step %d: worker %d readiness %d", step, w, got)
+			}
+		}
+		clock.Advance(tick)
+	}
+	if perCluster["a"] != 4 || perCluster["b"] != 4 {
+		t.Errorf("checks per dependency over 4 intervals: %v; want 4 each", perCluster)
+	}
+}
+
+// The lease holder stops ticking: another worker takes over within the
+// lease TTL and the checks go on.
+func TestLeaseTakeover(t *testing.T) {
+	h, clock := startWorkers(t, 2, twoChecks)
+	tick := h.VM(0).TickPeriod()
+	h.VM(0).Tick() // VM 0 leads
+	h.VM(1).Tick()
+	if n := answerAll(h, "200"); n != 2 {
+		t.Fatalf("%d callouts in the first round", n)
+	}
+	for _, c := range h.Callouts() {
+		t.Fatalf("leftover callout %v", c)
+	}
+	// VM 0 goes silent. VM 1 keeps ticking; within 3 ticks (the lease TTL)
+	// after the lease ran out it must run the next round.
+	elapsed := time.Duration(0)
+	for len(h.Callouts()) == 0 && elapsed <= 2*time.Second+3*tick {
+		clock.Advance(tick)
+		elapsed += tick
+		h.VM(1).Tick()
+	}
+	if cs := h.Callouts(); len(cs) != 2 || cs[0].VM != 1 {
+		t.Fatalf("after %v without the leader: callouts %+v; want worker 1 to run both checks", elapsed, cs)
+	}
+	if elapsed > 2*time.Second+tick {
+		t.Errorf("takeover after %v; want at the next interval (2s)", elapsed)
+	}
+	answerAll(h, "500")
+	if got := status(t, h.VM(0), "GET", "/health/probes/readiness"); got != 503 {
+		t.Errorf("worker 0 readiness %d; want 503 from worker 1's results", got)
+	}
+}
+
+// Drain posted to one worker flips readiness on all, and only readiness.
+func TestDrainOnOneWorkerFlipsAll(t *testing.T) {
+	h, _ := startWorkers(t, 3, `{"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.1/32"]}}`)
+	if got := status(t, h.VM(2), "POST", "/health/drain"); got != 200 {
+		t.Fatalf("drain = %d", got)
+	}
+	for w := range 3 {
+		if r, l := status(t, h.VM(w), "GET", "/health/probes/readiness"), status(t, h.VM(w), "GET", "/health/probes/liveness"); r != 503 || l != 200 {
+			t.Errorf("worker %d: readiness %d liveness %d; want 503 and 200", w, r, l)
+		}
+	}
+	status(t, h.VM(0), "DELETE", "/health/drain")
+	for w := range 3 {
+		if r := status(t, h.VM(w), "GET", "/health/probes/readiness"); r != 200 {
+			t.Errorf("worker %d readiness %d after undrain", w, r)
+		}
+	}
+}
+
+// Two workers' results race into one record: none is lost.
+func TestWorkersResultsMerge(t *testing.T) {
+	cfg := `{"refresh":{"interval":"1s","jitter":0},"details":{"expose":"always"},"checks":[
+		{"name":"a","kind":"http","cluster":"a","failure_threshold":1},{"name":"b","kind":"http","cluster":"b","failure_threshold":1}]}`
+	h, clock := startWorkers(t, 2, cfg)
+	tick := h.VM(0).TickPeriod()
+	// Round 1 on VM 0; then VM 0 stops and VM 1 takes over; VM 0's late
+	// answer and VM 1's answers land in the same record.
+	h.VM(0).Tick()
+	first := h.Callouts()
+	clock.Advance(time.Second + 4*tick)
+	h.VM(1).Tick()
+	second := h.Callouts()[len(first):]
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("rounds: %d then %d callouts", len(first), len(second))
+	}
+	h.Respond(second[0].ID, [][2]string{{":status", "500"}}, nil, nil) // VM 1: a down
+	h.Respond(first[1].ID, [][2]string{{":status", "200"}}, nil, nil)  // VM 0, late: b up
+	s := h.VM(0).Request([][2]string{{":method", "GET"}, {":path", "/health/dependencies"}, {":authority", "svc"}})
+	body := string(s.Reply().Body)
+	s.Close()
+	want := `{"status":"down","dependencies":{"a":{"name":"a","type":"hard","status":"down"`
+	if len(body) < len(want) || body[:len(want)] != want || !strings.Contains(body, `"b":{"name":"b","type":"hard","status":"up"`) {
+		t.Errorf("dependencies = %s", body)
+	}
+}
