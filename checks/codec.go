@@ -9,7 +9,8 @@ import (
 
 // The state record in shared data:
 //
-//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), 2 reserved
+//	header  32 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at,
+//	        last load, teardown load (unix ms, i64 each), 2 reserved
 //	records 60 bytes per check, in configuration order (fixed size, so any one is found by offset)
 //	messages, each as long as its record says (at most 255 bytes)
 //
@@ -17,7 +18,7 @@ import (
 // answers from the first bytes of one shared-data read without decoding the rest.
 const (
 	codecVersion = 1
-	headerSize   = 16
+	headerSize   = 32
 	recordSize   = 60
 	maxMessage   = 255
 )
@@ -26,6 +27,7 @@ const (
 	flagStarted = 1 << iota
 	flagDraining
 	flagReady
+	flagTeardown
 )
 
 var reasonCodes = []string{"", ReasonStarting, ReasonDraining, ReasonDependencies}
@@ -51,6 +53,9 @@ func Encode(c *Config, s *State) []byte {
 	if ready {
 		b[1] |= flagReady
 	}
+	if s.Teardown {
+		b[1] |= flagTeardown
+	}
 	b[2] = byte(s.Aggregate(c))
 	for i, r := range reasonCodes {
 		if r == why {
@@ -59,6 +64,8 @@ func Encode(c *Config, s *State) []byte {
 	}
 	binary.BigEndian.PutUint16(b[4:], uint16(len(s.Checks)))
 	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt))
+	binary.BigEndian.PutUint64(b[14:], uint64(s.LastLoad))
+	binary.BigEndian.PutUint64(b[22:], uint64(s.TeardownLoad))
 	for i := range s.Checks {
 		cs := &s.Checks[i]
 		var r [recordSize]byte
@@ -109,8 +116,9 @@ func Decode(c *Config, b []byte) (*State, error) {
 	if len(b) < headerSize+recordSize*n {
 		return nil, ErrCorrupt
 	}
-	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0,
-		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Checks: make([]CheckState, n)}
+	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Teardown: b[1]&flagTeardown != 0,
+		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), LastLoad: int64(binary.BigEndian.Uint64(b[14:])),
+		TeardownLoad: int64(binary.BigEndian.Uint64(b[22:])), Checks: make([]CheckState, n)}
 	msgs := b[headerSize+recordSize*n:]
 	for i := range s.Checks {
 		r := b[headerSize+recordSize*i:]
@@ -159,7 +167,7 @@ func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
 // Summary computes the readiness picture of a decoded state.
 func (s *State) Summary(c *Config) Summary {
 	ready, why := s.Ready(c)
-	return Summary{Started: s.Started, Draining: s.Draining, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
+	return Summary{Started: s.Started, Draining: s.Draining || s.Teardown, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
 }
 
 // ReadSummary reads the header of a record written for c, allocating nothing.
@@ -168,6 +176,6 @@ func ReadSummary(c *Config, b []byte) (Summary, bool) {
 		int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) {
 		return Summary{}, false
 	}
-	return Summary{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Ready: b[1]&flagReady != 0,
+	return Summary{Started: b[1]&flagStarted != 0, Draining: b[1]&(flagDraining|flagTeardown) != 0, Ready: b[1]&flagReady != 0,
 		Reason: reasonCodes[b[3]], Aggregate: Aggregate(b[2])}, true
 }

@@ -77,10 +77,16 @@ func (s *State) Latch(c *Config) {
 
 // State is the aggregate every worker serves. Checks is aligned with Config.Checks.
 type State struct {
-	Started     bool // latched: never goes back to false
-	Draining    bool
+	Started     bool  // latched: never goes back to false
+	Draining    bool  // by an operator's POST {base}/drain
 	RefreshedAt int64 // unix ms of the last refresh (on_request staleness)
-	Checks      []CheckState
+	// Teardown: a plugin instance of this configuration was torn down and no
+	// later load of it has started. TeardownLoad is when that instance
+	// started; LastLoad is the latest start of any instance.
+	Teardown     bool
+	TeardownLoad int64
+	LastLoad     int64
+	Checks       []CheckState
 }
 
 // NewState is the state before any result: every check unknown, started only
@@ -144,7 +150,7 @@ const (
 // it is the operator's own decision and explains every other symptom.
 func (s *State) Ready(c *Config) (bool, string) {
 	switch {
-	case s.Draining:
+	case s.Draining || s.Teardown:
 		return false, ReasonDraining
 	case !s.Started:
 		return false, ReasonStarting
@@ -155,4 +161,27 @@ func (s *State) Ready(c *Config) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// LoadWindow: the worker VMs of one configuration load start within this
+// long of each other; an instance that starts later belongs to a new load.
+const LoadWindow = 5000 // ms
+
+// InstanceStarted records a plugin instance starting at unix ms at. A start
+// from a later load than a torn-down one clears that teardown.
+func (s *State) InstanceStarted(at int64) {
+	s.LastLoad = max(s.LastLoad, at)
+	if s.Teardown && at > s.TeardownLoad+LoadWindow {
+		s.Teardown = false
+	}
+}
+
+// InstanceDone records the teardown of an instance that started at unix ms
+// started. It drains readiness on every worker, unless a later load of the
+// same configuration already runs: Envoy starts the new filter before it
+// destroys the old one on a reload, and that must not leave readiness failing.
+func (s *State) InstanceDone(started int64) {
+	if s.LastLoad <= started+LoadWindow {
+		s.Teardown, s.TeardownLoad = true, started
+	}
 }

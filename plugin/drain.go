@@ -22,13 +22,14 @@ func (p *pluginContext) serveDrain(draining bool) checks.Reply {
 
 // OnPluginDone: the plugin is being torn down (configuration removed or the
 // proxy shutting down). Readiness fails at once on every worker while the
-// proxy drains; liveness is unaffected. The lease is given up so no worker
-// waits out its TTL.
+// proxy drains, unless a newer load of this configuration already runs (a
+// reload); liveness is unaffected. The lease is given up so no worker waits
+// out its TTL.
 func (p *pluginContext) OnPluginDone() bool {
 	if p.cfg == nil {
 		return true
 	}
-	p.update(func(s *checks.State) { s.Draining = true })
+	p.update(func(s *checks.State) { s.InstanceDone(p.loadedAt) })
 	if err := checks.Release(sharedData{}, p.leaseKey, p.owner); err != nil {
 		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
 	}

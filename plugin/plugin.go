@@ -24,6 +24,7 @@ type pluginContext struct {
 
 	stateKey, leaseKey string
 	owner              uint64 // this VM's lease identity
+	loadedAt           int64  // unix ms this instance started
 	rnd                *mrand.Rand
 	inflight           []bool                // per check: dispatched by this VM, not yet answered
 	pending            []func(*checks.State) // merges that lost their CAS races, retried next tick
@@ -80,6 +81,8 @@ func (p *pluginContext) configure() error {
 	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
 		return fmt.Errorf("creating lease: %w", err)
 	}
+	p.loadedAt = now().UnixMilli()
+	p.update(func(s *checks.State) { s.InstanceStarted(p.loadedAt) })
 	// Ticks run background checks and retry merges that lost their races.
 	if len(cfg.Checks) > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
