@@ -9,8 +9,7 @@ import (
 
 // The state record in shared data:
 //
-//	header  32 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at,
-//	        last load, teardown load (unix ms, i64 each), 2 reserved
+//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), 2 reserved
 //	records 60 bytes per check, in configuration order (fixed size, so any one is found by offset)
 //	messages, each as long as its record says (at most 255 bytes)
 //
@@ -18,7 +17,7 @@ import (
 // answers from the first bytes of one shared-data read without decoding the rest.
 const (
 	codecVersion = 1
-	headerSize   = 32
+	headerSize   = 16
 	recordSize   = 60
 	maxMessage   = 255
 )
@@ -64,8 +63,6 @@ func Encode(c *Config, s *State) []byte {
 	}
 	binary.BigEndian.PutUint16(b[4:], uint16(len(s.Checks)))
 	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt))
-	binary.BigEndian.PutUint64(b[14:], uint64(s.LastLoad))
-	binary.BigEndian.PutUint64(b[22:], uint64(s.TeardownLoad))
 	for i := range s.Checks {
 		cs := &s.Checks[i]
 		var r [recordSize]byte
@@ -117,8 +114,7 @@ func Decode(c *Config, b []byte) (*State, error) {
 		return nil, ErrCorrupt
 	}
 	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Teardown: b[1]&flagTeardown != 0,
-		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), LastLoad: int64(binary.BigEndian.Uint64(b[14:])),
-		TeardownLoad: int64(binary.BigEndian.Uint64(b[22:])), Checks: make([]CheckState, n)}
+		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Checks: make([]CheckState, n)}
 	msgs := b[headerSize+recordSize*n:]
 	for i := range s.Checks {
 		r := b[headerSize+recordSize*i:]

@@ -27,6 +27,13 @@ func (d *Details) Allows(p Peer) bool {
 	case ExposeNever:
 		return false
 	}
+	return d.Listed(p)
+}
+
+// Listed reports whether the peer is in one of the allow lists, whatever
+// Expose says. Changing state (drain) takes this: "always" exposes details
+// to everyone, never the power to take a replica out of rotation.
+func (d *Details) Listed(p Peer) bool {
 	if len(d.AllowCIDRs) > 0 {
 		if a, ok := parseSourceAddr(p.SourceAddress()); ok {
 			for _, pfx := range d.AllowCIDRs {
@@ -75,4 +82,8 @@ func tokenMatches(hashes [][32]byte, authorization string) bool {
 		ok |= subtle.ConstantTimeCompare(sum[:], hashes[i][:])
 	}
 	return ok == 1
+}
+
+func (d *Details) hasAllowLists() bool {
+	return len(d.AllowCIDRs)+len(d.TokenSHA256)+len(d.AllowPrincipals) > 0
 }

@@ -33,6 +33,10 @@ func errf(field, format string, args ...any) *ConfigError {
 // MaxChecks bounds the configuration so state and routes stay small.
 const MaxChecks = 256
 
+// MaxDuration bounds every duration (a day), so timeouts fit the proxy's
+// 32-bit millisecond field.
+const MaxDuration = 24 * time.Hour
+
 // Parse reads a plugin configuration (JSON), applies defaults and validates
 // it. An empty configuration means every default. Errors are *ConfigError.
 func Parse(data []byte) (*Config, error) {
@@ -73,6 +77,9 @@ func Parse(data []byte) (*Config, error) {
 		if c.DrainEnabled, err = boolean("drain.enabled", d.Get("enabled")); err != nil {
 			return nil, err
 		}
+	}
+	if c.DrainEnabled && !c.Details.hasAllowLists() {
+		return nil, errf("drain.enabled", "needs details.allow_cidrs, token_sha256 or allow_principals: only those may drain (details.expose does not apply)")
 	}
 	if c.Routes, err = buildRoutes(c); err != nil {
 		return nil, err
@@ -198,8 +205,14 @@ func duration(field string, r gjson.Result, def time.Duration) (time.Duration, e
 	default:
 		return 0, errf(field, "bad duration: must be a string like \"2s\" or integer milliseconds")
 	}
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return 0, errf(field, "bad duration: must be greater than zero")
+	case d < time.Millisecond:
+		// The proxy counts timeouts in whole milliseconds, where 0 means none.
+		return 0, errf(field, "bad duration: must be at least 1ms")
+	case d > MaxDuration:
+		return 0, errf(field, "bad duration: must be at most %s", MaxDuration)
 	}
 	return d, nil
 }

@@ -26,6 +26,9 @@ var (
 	ReplyForbidden        = jsonReply(403, `{"status":"error","error":"details are not available to this client"}`)
 )
 
+// ReplyBusy: the shared state could not be written; nothing changed.
+var ReplyBusy = jsonReply(503, `{"status":"error","error":"shared state busy, nothing changed: retry"}`)
+
 // ReplyNotFound answers a route that has no renderer (never expected).
 var ReplyNotFound = jsonReply(404, `{"status":"error","error":"not found"}`)
 

@@ -64,7 +64,7 @@ func TestRouterMatchAllocatesNothing(t *testing.T) {
 
 func TestDrainRouteOnlyWhenEnabled(t *testing.T) {
 	for _, enabled := range []bool{false, true} {
-		cfg := mustParse(t, `{"drain":{"enabled":`+map[bool]string{false: "false", true: "true"}[enabled]+`}}`)
+		cfg := mustParse(t, `{"details":{"allow_cidrs":["::1"]},"drain":{"enabled":`+map[bool]string{false: "false", true: "true"}[enabled]+`}}`)
 		got := NewRouter(cfg.Routes).Match("/health/drain")
 		if (got != nil) != enabled || got != nil && !got.Write {
 			t.Errorf("drain enabled=%v: route %+v", enabled, got)

@@ -1,8 +1,8 @@
 package checks
 
 import (
-	"hash/fnv"
-	"strconv"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -53,10 +53,11 @@ func (s *State) Due(now int64, dst []int) []int {
 
 // SharedKeys are the shared-data keys of one plugin configuration: named by
 // the plugin and a hash of its configuration, so two configurations, or a
-// reload with a changed one, never read each other's state.
+// reload with a changed one, never read each other's state. The
+// configuration holds secrets: the hash is sha256, and the keys are never
+// logged or served.
 func SharedKeys(pluginName string, config []byte) (state, lease string) {
-	h := fnv.New64a()
-	h.Write(config)
-	base := "meshprobe/" + pluginName + "/" + strconv.FormatUint(h.Sum64(), 16) + "/"
+	sum := sha256.Sum256(config)
+	base := "meshprobe/" + pluginName + "/" + hex.EncodeToString(sum[:16]) + "/"
 	return base + "state", base + "lease"
 }

@@ -80,13 +80,10 @@ type State struct {
 	Started     bool  // latched: never goes back to false
 	Draining    bool  // by an operator's POST {base}/drain
 	RefreshedAt int64 // unix ms of the last refresh (on_request staleness)
-	// Teardown: a plugin instance of this configuration was torn down and no
-	// later load of it has started. TeardownLoad is when that instance
-	// started; LastLoad is the latest start of any instance.
-	Teardown     bool
-	TeardownLoad int64
-	LastLoad     int64
-	Checks       []CheckState
+	// Teardown: a plugin instance of this configuration was torn down and
+	// none has started since.
+	Teardown bool
+	Checks   []CheckState
 }
 
 // NewState is the state before any result: every check unknown, started only
@@ -163,25 +160,14 @@ func (s *State) Ready(c *Config) (bool, string) {
 	return true, ""
 }
 
-// LoadWindow: the worker VMs of one configuration load start within this
-// long of each other; an instance that starts later belongs to a new load.
-const LoadWindow = 5000 // ms
+// InstanceStarted: a plugin instance of this configuration started, so it
+// is served again (re-added after a removal). Envoy reuses a live plugin for
+// an unchanged configuration on a reload, so a start never races the
+// teardown of an instance it replaces.
+func (s *State) InstanceStarted() { s.Teardown = false }
 
-// InstanceStarted records a plugin instance starting at unix ms at. A start
-// from a later load than a torn-down one clears that teardown.
-func (s *State) InstanceStarted(at int64) {
-	s.LastLoad = max(s.LastLoad, at)
-	if s.Teardown && at > s.TeardownLoad+LoadWindow {
-		s.Teardown = false
-	}
-}
-
-// InstanceDone records the teardown of an instance that started at unix ms
-// started. It drains readiness on every worker, unless a later load of the
-// same configuration already runs: Envoy starts the new filter before it
-// destroys the old one on a reload, and that must not leave readiness failing.
-func (s *State) InstanceDone(started int64) {
-	if s.LastLoad <= started+LoadWindow {
-		s.Teardown, s.TeardownLoad = true, started
-	}
-}
+// InstanceDone: an instance is torn down (configuration removed or the proxy
+// shutting down): readiness fails on every worker at once. Envoy's
+// configuration canary starts a throwaway clone without ever tearing it
+// down, so it cannot set this.
+func (s *State) InstanceDone() { s.Teardown = true }

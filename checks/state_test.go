@@ -50,40 +50,21 @@ func TestNewStateStarted(t *testing.T) {
 	}
 }
 
-// Teardown drains readiness only when no later load of the configuration
-// runs: Envoy starts a reloaded filter before it destroys the old one.
-func TestTeardownAcrossLoads(t *testing.T) {
+// Teardown drains readiness on every worker until an instance starts again.
+func TestTeardown(t *testing.T) {
 	cfg := mustParse(t, `{}`)
-	type ev struct {
-		start bool
-		at    int64 // start time of the instance starting or being torn down
+	s := NewState(cfg)
+	s.InstanceStarted()
+	s.InstanceDone()
+	if ok, why := s.Ready(cfg); ok || why != ReasonDraining {
+		t.Errorf("after teardown: %v %q", ok, why)
 	}
-	cases := []struct {
-		name   string
-		events []ev
-		ready  bool
-	}{
-		{"shutdown: two workers of one load, one torn down", []ev{{true, 1000}, {true, 1200}, {false, 1000}}, false},
-		{"reload: new load starts, then the old is torn down", []ev{{true, 1000}, {true, 60000}, {false, 1000}}, true},
-		{"re-added after removal", []ev{{true, 1000}, {false, 1000}, {true, 60000}}, true},
-		{"removal of the newest load", []ev{{true, 1000}, {true, 60000}, {false, 1000}, {false, 60000}}, false},
+	back, err := Decode(cfg, Encode(cfg, s))
+	if sum, _ := ReadSummary(cfg, Encode(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
+		t.Errorf("teardown lost in the record: %+v %+v", back, sum)
 	}
-	for _, c := range cases {
-		s := NewState(cfg)
-		for _, e := range c.events {
-			if e.start {
-				s.InstanceStarted(e.at)
-			} else {
-				s.InstanceDone(e.at)
-			}
-		}
-		ok, why := s.Ready(cfg)
-		if ok != c.ready || !ok && why != ReasonDraining {
-			t.Errorf("%s: ready %v %q; want %v", c.name, ok, why, c.ready)
-		}
-		back, err := Decode(cfg, Encode(cfg, s))
-		if err != nil || back.Teardown != s.Teardown {
-			t.Errorf("%s: teardown lost in the record", c.name)
-		}
+	s.InstanceStarted() // re-added
+	if ok, _ := s.Ready(cfg); !ok {
+		t.Error("a new instance did not clear the teardown")
 	}
 }

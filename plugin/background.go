@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"errors"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/meshprobe/meshprobe/checks"
@@ -23,25 +25,47 @@ func (p *pluginContext) OnTick() {
 	if !lead {
 		return
 	}
+	// Most ticks find nothing due: read, and write only when there is work.
+	if len(p.claimable(p.state(), t, nil)) == 0 {
+		return
+	}
 	// Claim the due checks in the shared record first (their next due time
 	// moves on), so a VM that takes the lease over does not run them again.
+	// An unwritten claim dispatches nothing; the next tick tries again.
 	var due []int
-	p.update(func(s *checks.State) {
-		due = due[:0]
-		for _, i := range s.Due(t, nil) {
-			if !p.inflight[i] {
-				due = append(due, i)
-				s.Checks[i].NextDue = p.cfg.NextDue(i, t, p.rnd.Int64N)
-			}
+	if p.update(func(s *checks.State) {
+		due = p.claimable(s, t, due[:0])
+		for _, i := range due {
+			s.Checks[i].NextDue = p.cfg.NextDue(i, t, p.rnd.Int64N)
 		}
-	})
+	}) != nil {
+		return
+	}
 	for _, i := range due {
-		p.inflight[i] = true
+		// A callback Envoy never delivers must not freeze the check: after
+		// its timeout and a grace period it may be claimed again.
+		p.inflight[i] = t + p.cfg.Checks[i].Timeout.Milliseconds() + inflightGrace
 		p.dispatch(i, func(o checks.Outcome) {
-			p.inflight[i] = false
+			p.inflight[i] = 0
 			p.record(i, o)
 		})
 	}
+}
+
+// inflightGrace is how long past its timeout a callout may still answer.
+const inflightGrace = 1000 // ms
+
+// claimable appends the checks due at t that this VM is not still awaiting.
+func (p *pluginContext) claimable(s *checks.State, t int64, dst []int) []int {
+	due := s.Due(t, dst)
+	n := 0
+	for _, i := range due {
+		if p.inflight[i] <= t {
+			due[n] = i
+			n++
+		}
+	}
+	return due[:n]
 }
 
 // record merges one outcome into the shared state and logs status changes.
@@ -49,12 +73,16 @@ func (p *pluginContext) record(i int, o checks.Outcome) {
 	ch := &p.cfg.Checks[i]
 	t := now().UnixMilli()
 	var before, after checks.Status
-	p.update(func(s *checks.State) {
+	merge := func(s *checks.State) {
 		before = s.Checks[i].Status
 		s.Checks[i].Record(ch, o, t)
 		s.RefreshedAt = t
 		after = s.Checks[i].Status
-	})
+	}
+	if errors.Is(p.update(merge), checks.ErrContended) {
+		p.pending = append(p.pending, merge) // a result is never dropped
+		return
+	}
 	if before != after {
 		// Our own message only: never a header value or a dependency's body.
 		proxywasm.LogInfof("meshprobe: check %s is %s: %s", ch.Name, after, o.Message)

@@ -9,27 +9,28 @@ import (
 var allowDrain = [2]string{"allow", "POST, DELETE"}
 
 // serveDrain handles POST (draining) and DELETE {base}/drain, on
-// every worker at once through the shared record. Only clients allowed to
-// see details may drain.
+// every worker at once through the shared record. Only clients in the
+// details allow lists may drain, whatever details.expose says.
 func (p *pluginContext) serveDrain(draining bool) checks.Reply {
-	if !p.cfg.Details.Allows(peer{}) {
+	if !p.cfg.Details.Listed(peer{}) {
 		return checks.ReplyForbidden
 	}
-	p.update(func(s *checks.State) { s.Draining = draining })
+	if p.update(func(s *checks.State) { s.Draining = draining }) != nil {
+		return checks.ReplyBusy // not queued: a late replay could undo a newer request
+	}
 	proxywasm.LogInfof("meshprobe: draining %v by request", draining)
 	return checks.DrainReply(draining)
 }
 
 // OnPluginDone: the plugin is being torn down (configuration removed or the
 // proxy shutting down). Readiness fails at once on every worker while the
-// proxy drains, unless a newer load of this configuration already runs (a
-// reload); liveness is unaffected. The lease is given up so no worker waits
-// out its TTL.
+// proxy drains; liveness is unaffected. The lease is given up so no worker
+// waits out its TTL.
 func (p *pluginContext) OnPluginDone() bool {
 	if p.cfg == nil {
 		return true
 	}
-	p.update(func(s *checks.State) { s.InstanceDone(p.loadedAt) })
+	p.update(func(s *checks.State) { s.InstanceDone() })
 	if err := checks.Release(sharedData{}, p.leaseKey, p.owner); err != nil {
 		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
 	}

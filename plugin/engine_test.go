@@ -272,7 +272,9 @@ func TestDrain(t *testing.T) {
 
 func TestDrainNeedsAuthorization(t *testing.T) {
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, `{"drain":{"enabled":true}}`, props{"source.address": "10.1.1.1:5000"})
+		// expose "always" shows details to everyone, never the power to drain.
+		px := rt.mustStart(t, `{"drain":{"enabled":true},"details":{"expose":"always","allow_cidrs":["127.0.0.1/32"]}}`,
+			props{"source.address": "10.1.1.1:5000"})
 		if r := px.do("POST", "/health/drain"); r.status != 403 {
 			t.Errorf("unauthorized drain = %d", r.status)
 		}

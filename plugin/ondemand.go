@@ -58,8 +58,7 @@ func (p *pluginContext) refreshOnRequest(ctx uint32, r *checks.Route, head bool)
 
 // refreshedAt is when the shared state last took a result (unix ms).
 func (p *pluginContext) refreshedAt() int64 {
-	b, _, err := proxywasm.GetSharedData(p.stateKey)
-	if err == nil {
+	if b, _, err := (sharedData{}).Get(p.stateKey); err == nil {
 		if t, ok := checks.ReadRefreshedAt(p.cfg, b); ok {
 			return t
 		}

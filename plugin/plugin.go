@@ -24,10 +24,9 @@ type pluginContext struct {
 
 	stateKey, leaseKey string
 	owner              uint64 // this VM's lease identity
-	loadedAt           int64  // unix ms this instance started
 	rnd                *mrand.Rand
-	inflight           []bool                // per check: dispatched by this VM, not yet answered
-	pending            []func(*checks.State) // merges that lost their CAS races, retried next tick
+	inflight           []int64               // per check: unix ms until which this VM awaits its answer
+	pending            []func(*checks.State) // results that lost their CAS races, retried next tick
 	flight             *flight               // on_request: the fan-out in progress on this VM
 	corruptLogged      bool
 }
@@ -63,7 +62,7 @@ func (p *pluginContext) configure() error {
 	for i := range cfg.Checks {
 		p.callouts[i] = buildCallout(&cfg.Checks[i])
 	}
-	p.inflight = make([]bool, len(cfg.Checks))
+	p.inflight = make([]int64, len(cfg.Checks))
 	p.stateKey, p.leaseKey = checks.SharedKeys(property("plugin_name"), data)
 
 	var seed [16]byte
@@ -81,8 +80,7 @@ func (p *pluginContext) configure() error {
 	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
 		return fmt.Errorf("creating lease: %w", err)
 	}
-	p.loadedAt = now().UnixMilli()
-	p.update(func(s *checks.State) { s.InstanceStarted(p.loadedAt) })
+	p.update(func(s *checks.State) { s.InstanceStarted() })
 	// Ticks run background checks and retry merges that lost their races.
 	if len(cfg.Checks) > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {

@@ -29,25 +29,26 @@ func (sharedData) Set(key string, v []byte, cas uint32) error {
 	return err
 }
 
-// update merges fn into the shared state. An update that kept losing CAS
-// races is kept and retried on the next tick, so no result is lost.
-func (p *pluginContext) update(fn func(*checks.State)) {
+// update merges fn into the shared state. It returns checks.ErrContended
+// when every attempt lost its CAS race and nothing was written; the caller
+// decides whether to retry (see record) or give up.
+func (p *pluginContext) update(fn func(*checks.State)) error {
 	corrupt, err := checks.Update(sharedData{}, p.stateKey, p.cfg, fn)
 	p.noteCorrupt(corrupt)
-	switch {
-	case errors.Is(err, checks.ErrContended):
-		p.pending = append(p.pending, fn)
-	case err != nil:
+	if err != nil && !errors.Is(err, checks.ErrContended) {
 		proxywasm.LogErrorf("meshprobe: updating shared state: %v", err)
 	}
+	return err
 }
 
-// flushPending retries the updates that lost their races.
+// flushPending retries the results that lost their races, in order.
 func (p *pluginContext) flushPending() {
 	pending := p.pending
 	p.pending = nil
 	for _, fn := range pending {
-		p.update(fn)
+		if errors.Is(p.update(fn), checks.ErrContended) {
+			p.pending = append(p.pending, fn)
+		}
 	}
 }
 
@@ -64,8 +65,7 @@ func (p *pluginContext) state() *checks.State {
 // summary reads readiness from the record's header: one shared-data read,
 // nothing decoded.
 func (p *pluginContext) summary() checks.Summary {
-	b, _, err := proxywasm.GetSharedData(p.stateKey)
-	if err == nil {
+	if b, _, err := (sharedData{}).Get(p.stateKey); err == nil {
 		if s, ok := checks.ReadSummary(p.cfg, b); ok {
 			return s
 		}
@@ -78,6 +78,6 @@ func (p *pluginContext) summary() checks.Summary {
 func (p *pluginContext) noteCorrupt(corrupt bool) {
 	if corrupt && !p.corruptLogged {
 		p.corruptLogged = true
-		proxywasm.LogWarnf("meshprobe: shared state record %s was corrupt; starting from empty state", p.stateKey)
+		proxywasm.LogWarnf("meshprobe: the shared state record was corrupt; starting from empty state")
 	}
 }
