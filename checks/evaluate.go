@@ -51,7 +51,9 @@ func Refused(c *Check, reason string) Outcome {
 func (c *Check) Evaluate(r Response) Outcome {
 	o := Outcome{Latency: r.Elapsed}
 	if r.Status == 0 {
-		if r.Elapsed >= c.Timeout {
+		// The proxy's timer and our clock differ slightly: a failure within
+		// 5% (at least 10ms) of the timeout is the timeout.
+		if r.Elapsed >= c.Timeout-max(c.Timeout/20, 10*time.Millisecond) {
 			o.Message = "timeout after " + strconv.FormatInt(c.Timeout.Milliseconds(), 10) + "ms"
 		} else {
 			o.Message = "mesh: no response (connection refused or reset before headers)"

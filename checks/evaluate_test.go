@@ -40,6 +40,7 @@ func TestEvaluate(t *testing.T) {
 		{"over the cap", web, Response{Status: 200, Body: []byte(ok), BodySize: 10 << 20}, false, "body larger than 64 KiB"},
 		{"plain ignores body", plain, resp(204, "garbage"), true, "status 204"},
 		{"timeout", web, Response{Elapsed: 2 * time.Second}, false, "timeout after 2000ms"},
+		{"timeout a little early by our clock", web, Response{Elapsed: 1950 * time.Millisecond}, false, "timeout after 2000ms"},
 		{"reset", web, Response{Elapsed: 3 * time.Millisecond}, false, "mesh: no response (connection refused or reset before headers)"},
 		{"no healthy upstream", plain, resp(503, "no healthy upstream"), false, "mesh: no healthy upstream"},
 		{"connect error", plain, resp(503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure"), false, "mesh: upstream connect error"},
@@ -57,7 +58,8 @@ func TestEvaluate(t *testing.T) {
 		{"grpc empty message is UNKNOWN", grpc, resp(200, string([]byte{0, 0, 0, 0, 0})).withTrailers([2]string{"grpc-status", "0"}), false, "UNKNOWN"},
 		{"grpc status in trailers", grpc, resp(200, "").withTrailers([2]string{"grpc-status", "14"}), false, "grpc-status 14 (UNAVAILABLE)"},
 		{"grpc trailers-only", grpc, resp(200, "", [2]string{"grpc-status", "12"}), false, "grpc-status 12 (UNIMPLEMENTED)"},
-		{"grpc odd status", grpc, resp(200, "", [2]string{"grpc-status", "99"}), false, `grpc-status "99"`},
+		{"grpc odd status", grpc, resp(200, "", [2]string{"grpc-status", "99"}), false, "grpc-status 99"},
+		{"grpc garbage status", grpc, resp(200, "", [2]string{"grpc-status", "\x95<script>"}), false, "grpc: malformed grpc-status"},
 		{"grpc no status", grpc, resp(200, grpcOK), false, "grpc: no grpc-status"},
 		{"grpc truncated", grpc, resp(200, string([]byte{0, 0, 0, 0, 9, 8})).withTrailers([2]string{"grpc-status", "0"}), false, "grpc: truncated frame"},
 		{"grpc compressed", grpc, resp(200, string([]byte{1, 0, 0, 0, 2, 8, 1})).withTrailers([2]string{"grpc-status", "0"}), false, "grpc: compressed"},
@@ -94,4 +96,26 @@ func TestEvaluateNeverEchoesBody(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzEvaluate: no response makes evaluation panic, and a message never
+// carries more of the body than the 32-byte excerpt of an expected field.
+func FuzzEvaluate(f *testing.F) {
+	cfg := mustParse(f, `{"checks":[
+		{"name":"a","kind":"http","cluster":"c","expect":{"status":["2xx"],"json":{"status":["UP","ok"],"a.b":1,"c":true}},"observe":"q.n"},
+		{"name":"g","kind":"grpc","cluster":"c"},
+		{"name":"h","kind":"hsm","cluster":"c"}]}`)
+	f.Add(200, []byte(`{"status":"UP","a":{"b":1},"c":true,"q":{"n":2}}`), "0")
+	f.Add(503, []byte("no healthy upstream"), "")
+	f.Add(200, []byte{0, 0, 0, 0, 2, 8, 1}, "0")
+	f.Add(0, []byte(nil), "14")
+	f.Fuzz(func(t *testing.T, status int, body []byte, grpcStatus string) {
+		r := Response{Status: status, Body: body, BodySize: len(body), Trailers: [][2]string{{"grpc-status", grpcStatus}}}
+		for i := range cfg.Checks {
+			o := cfg.Checks[i].Evaluate(r)
+			if len(o.Message) > 120 {
+				t.Fatalf("message of %d bytes: %q", len(o.Message), o.Message)
+			}
+		}
+	})
 }

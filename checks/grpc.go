@@ -99,10 +99,15 @@ var grpcCodeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT"
 	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
 	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
+// grpcCodeName names a grpc-status value; the dependency's text itself is
+// never echoed, only a number we parsed.
 func grpcCodeName(code string) string {
-	n, err := strconv.Atoi(code)
-	if err != nil || n < 0 || n >= len(grpcCodeNames) {
-		return "grpc-status " + short(code)
+	n, err := strconv.ParseUint(code, 10, 16)
+	switch {
+	case err != nil:
+		return "grpc: malformed grpc-status"
+	case n < uint64(len(grpcCodeNames)):
+		return "grpc-status " + code + " (" + grpcCodeNames[n] + ")"
 	}
-	return "grpc-status " + code + " (" + grpcCodeNames[n] + ")"
+	return "grpc-status " + strconv.FormatUint(n, 10)
 }

@@ -451,6 +451,13 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	if c.Headers, err = parseHeaders(f("headers"), get("headers")); err != nil {
 		return c, err
 	}
+	if c.Kind == KindGRPC {
+		for _, h := range c.Headers {
+			if h[0] == "content-type" || h[0] == "te" {
+				return c, errf(f("headers"), "%s is set by the grpc check", h[0])
+			}
+		}
+	}
 	if c.Interval, err = duration(f("interval"), get("interval"), interval); err != nil {
 		return c, err
 	}

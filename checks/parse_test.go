@@ -85,6 +85,7 @@ func TestParseRefuses(t *testing.T) {
 		{"pseudo header", check(`,"headers":{":authority":"x"}`), `checks[0].headers.":authority"`, "not a valid header name"},
 		{"header not string", check(`,"headers":{"x-k":1}`), "checks[0].headers.x-k", "value must be a string"},
 		{"header twice", check(`,"headers":{"X-K":"a","x-k":"b"}`), "checks[0].headers.x-k", "appears twice"},
+		{"grpc protocol header", `{"checks":[{"name":"g","kind":"grpc","cluster":"c","headers":{"TE":"x"}}]}`, "checks[0].headers", "te is set by the grpc check"},
 		{"empty observe", check(`,"observe":""`), "checks[0].observe", "non-empty"},
 		{"drain not bool", `{"drain":{"enabled":"yes"}}`, "drain.enabled", "true or false"},
 		{"service not string", `{"service":{"version":1}}`, "service.version", "must be a string"},

@@ -14,7 +14,7 @@ import (
 // Several worker VMs of one proxy, sharing data as Envoy's workers do, with
 // a test-driven clock and callouts answered by the test.
 
-func startWorkers(t *testing.T, workers int, config string) (*host.Host, *host.Clock) {
+func startWorkers(t *testing.T, workers int, config string, hooks ...func(*host.Options)) (*host.Host, *host.Clock) {
 	t.Helper()
 	path := os.Getenv("MESHPROBE_WASM")
 	if path == "" {
@@ -25,9 +25,13 @@ func startWorkers(t *testing.T, workers int, config string) (*host.Host, *host.C
 		t.Fatalf("%v: run `make build` first", err)
 	}
 	clock := host.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	h, err := host.New(context.Background(), host.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
+	o := host.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
 		Properties: map[string]string{"plugin_name": "meshprobe", "source.address": "127.0.0.1:40000"},
-		OnError:    func(err error) { t.Errorf("host: %v", err) }})
+		OnError:    func(err error) { t.Errorf("host: %v", err) }}
+	for _, f := range hooks {
+		f(&o)
+	}
+	h, err := host.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,29 +148,46 @@ func TestDrainOnOneWorkerFlipsAll(t *testing.T) {
 	}
 }
 
-// Two workers' results race into one record: none is lost.
-func TestWorkersResultsMerge(t *testing.T) {
-	cfg := `{"refresh":{"interval":"1s","jitter":0},"details":{"expose":"always"},"checks":[
-		{"name":"a","kind":"http","cluster":"a","failure_threshold":1},{"name":"b","kind":"http","cluster":"b","failure_threshold":1}]}`
-	h, clock := startWorkers(t, 2, cfg)
-	tick := h.VM(0).TickPeriod()
-	// Round 1 on VM 0; then VM 0 stops and VM 1 takes over; VM 0's late
-	// answer and VM 1's answers land in the same record.
+// Two workers write the shared record at the same moment: worker 1 drains
+// between worker 0's read and its write of a check result. Worker 0's write
+// must fail its CAS, re-read and re-apply, so both changes survive.
+func TestWorkersRacingWritesLoseNothing(t *testing.T) {
+	var h *host.Host
+	racing, raced := false, 0
+	h, _ = startWorkers(t, 2, twoChecks, func(o *host.Options) {
+		o.BeforeSharedSet = func(vm int, key string) {
+			if racing && vm == 0 && strings.HasSuffix(key, "/state") {
+				racing = false
+				raced++
+				if got := status(t, h.VM(1), "POST", "/health/drain"); got != 200 {
+					t.Errorf("drain on worker 1 during the race = %d", got)
+				}
+			}
+		}
+	})
 	h.VM(0).Tick()
-	first := h.Callouts()
-	clock.Advance(time.Second + 4*tick)
-	h.VM(1).Tick()
-	second := h.Callouts()[len(first):]
-	if len(first) != 2 || len(second) != 2 {
-		t.Fatalf("rounds: %d then %d callouts", len(first), len(second))
+	cs := h.Callouts()
+	if len(cs) != 2 {
+		t.Fatalf("%d callouts", len(cs))
 	}
-	h.Respond(second[0].ID, [][2]string{{":status", "500"}}, nil, nil) // VM 1: a down
-	h.Respond(first[1].ID, [][2]string{{":status", "200"}}, nil, nil)  // VM 0, late: b up
-	s := h.VM(0).Request([][2]string{{":method", "GET"}, {":path", "/health/dependencies"}, {":authority", "svc"}})
+	racing = true
+	h.Respond(cs[0].ID, [][2]string{{":status", "500"}}, nil, nil) // worker 0 records a result
+	if raced != 1 {
+		t.Fatalf("the race was not staged (%d)", raced)
+	}
+	s := h.VM(1).Request([][2]string{{":method", "GET"}, {":path", "/health/dependencies"}, {":authority", "svc"}})
+	deps := string(s.Reply().Body)
+	s.Close()
+	if !strings.Contains(deps, `"a":{"name":"a","type":"hard","status":"down"`) {
+		t.Errorf("worker 0's result was lost: %s", deps)
+	}
+	if got := status(t, h.VM(0), "GET", "/health/probes/readiness"); got != 503 {
+		t.Errorf("readiness %d", got)
+	}
+	s = h.VM(0).Request([][2]string{{":method", "GET"}, {":path", "/health/probes/readiness"}, {":authority", "svc"}})
 	body := string(s.Reply().Body)
 	s.Close()
-	want := `{"status":"down","dependencies":{"a":{"name":"a","type":"hard","status":"down"`
-	if len(body) < len(want) || body[:len(want)] != want || !strings.Contains(body, `"b":{"name":"b","type":"hard","status":"up"`) {
-		t.Errorf("dependencies = %s", body)
+	if body != `{"status":"down","reason":"draining"}` {
+		t.Errorf("worker 1's drain was lost: readiness %s", body)
 	}
 }

@@ -18,7 +18,10 @@ type calloutRequest struct {
 }
 
 func buildCallout(c *checks.Check) calloutRequest {
-	h := [][2]string{{":method", c.Method}, {":path", c.Path}, {":authority", c.Authority}, {"user-agent", "meshprobe"}}
+	h := [][2]string{{":method", c.Method}, {":path", c.Path}, {":authority", c.Authority}}
+	if !hasHeader(c.Headers, "user-agent") { // a configured one replaces ours
+		h = append(h, [2]string{"user-agent", "meshprobe"})
+	}
 	var body []byte
 	if c.Kind == checks.KindGRPC {
 		h = append(h, [2]string{"content-type", "application/grpc"}, [2]string{"te", "trailers"})
@@ -65,4 +68,13 @@ func readResponse(numHeaders, bodySize, numTrailers int, elapsed time.Duration) 
 		r.Trailers, _ = proxywasm.GetHttpCallResponseTrailers()
 	}
 	return r
+}
+
+func hasHeader(hs [][2]string, name string) bool {
+	for _, h := range hs {
+		if h[0] == name {
+			return true
+		}
+	}
+	return false
 }

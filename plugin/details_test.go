@@ -21,7 +21,7 @@ func tokenHash(tok string) string {
 func detailsConfig(expose string) string {
 	return `{"checks":[{"name":"app","kind":"http","cluster":"inbound|8080||","headers":{"x-api-key":"` + secretHeader + `"}}],
  "details":{"expose":"` + expose + `","allow_cidrs":["127.0.0.1/32","10.9.0.0/16"],"token_sha256":["` + tokenHash(secretToken) + `"],
-  "allow_principals":["` + monitoringSA + `"]}}`
+  "allow_principals":["` + monitoringSA + `"]},"drain":{"enabled":true}}`
 }
 
 func TestInfoDetailsPolicy(t *testing.T) {
@@ -71,10 +71,18 @@ func TestInfoDetailsPolicy(t *testing.T) {
 // log line, with details allowed to everyone.
 func TestSecretsNeverShown(t *testing.T) {
 	paths := []string{"/health/probes/liveness", "/health/probes/readiness", "/health/probes/startup",
-		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose"}
+		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose", "/health/drain"}
 	secrets := []string{secretToken, secretHeader, tokenHash(secretToken)}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		px := rt.mustStart(t, detailsConfig("always"), nil)
+		// Give the check a result first, so its message and latency are shown.
+		px.tick()
+		for _, c := range px.callouts() {
+			if c.headers["x-api-key"] != secretHeader {
+				t.Fatalf("callout lacks the configured header")
+			}
+			px.respond(c.id, [][2]string{{":status", "500"}}, []byte(`{"echo":"`+secretHeader+`"}`), nil)
+		}
 		var seen []string
 		for _, p := range paths {
 			for _, m := range []string{"GET", "HEAD", "POST"} {
@@ -84,6 +92,9 @@ func TestSecretsNeverShown(t *testing.T) {
 					seen = append(seen, k+": "+v)
 				}
 			}
+		}
+		if d := px.do("GET", "/health/dependencies").body; !strings.Contains(d, `"message":"status 500"`) {
+			t.Errorf("the check's result is not shown, so this test proves little: %s", d)
 		}
 		info := px.do("GET", "/health/info").body
 		if !strings.Contains(info, `"headers":["x-api-key"]`) || !strings.Contains(info, `"tokens":1`) {

@@ -96,6 +96,11 @@ func TestEachKindUpAndDown(t *testing.T) {
 		{"http reset", "web", reply{}, "mesh: no response"},
 		{"http no healthy upstream", "web", reply{status: "503", body: "no healthy upstream"}, "mesh: no healthy upstream"},
 		{"http rbac", "web", reply{status: "403", body: "RBAC: access denied"}, "mesh: denied by a proxy's RBAC policy"},
+		{"http connect error", "web", reply{status: "503", body: "upstream connect error or disconnect/reset before headers"}, "mesh: upstream connect error"},
+		{"hsm reset", "hsm-gateway", reply{}, "mesh: no response"},
+		{"hsm no healthy upstream", "hsm-gateway", reply{status: "503", body: "no healthy upstream"}, "mesh: no healthy upstream"},
+		{"grpc reset", "ledger", reply{}, "mesh: no response"},
+		{"grpc envoy timeout", "ledger", reply{status: "504", body: "upstream request timeout"}, "timeout (Envoy's upstream request timeout)"},
 		{"hsm not ready", "hsm-gateway", reply{status: "200", body: `{"status":"degraded"}`}, `json status: got "degraded"`},
 		{"hsm garbage", "hsm-gateway", reply{status: "200", body: "\x00\xff garbage"}, "body is not JSON"},
 		{"grpc not serving", "ledger", reply{status: "200", body: string(grpcNotServing), trailers: grpcOKTrailer}, "NOT_SERVING"},
@@ -141,18 +146,27 @@ func TestEachKindUpAndDown(t *testing.T) {
 	})
 }
 
+// Envoy calls back with no response when a callout times out: each kind
+// goes down with a timeout message, and the probe is not stuck.
 func TestTimeoutMarksDown(t *testing.T) {
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, `{"details":{"expose":"always"},"checks":[{"name":"slow","kind":"http","cluster":"s","timeout":"500ms","failure_threshold":1}]}`, nil)
-		px.tick()
-		c := px.callouts()
-		if len(c) != 1 {
-			t.Fatalf("%d callouts", len(c))
-		}
-		px.advance(500 * time.Millisecond)
-		px.fail(c[0].id)
-		if _, d := deps(t, px); d["slow"]["status"] != "down" || d["slow"]["message"] != "timeout after 500ms" || d["slow"]["latency_ms"] != 500.0 {
-			t.Errorf("slow = %v", d["slow"])
+		for _, kind := range []string{"http", "hsm", "grpc"} {
+			t.Run(kind, func(t *testing.T) {
+				px := rt.mustStart(t, `{"details":{"expose":"always"},"checks":[{"name":"slow","kind":"`+kind+`","cluster":"s","timeout":"500ms","failure_threshold":1}]}`, nil)
+				px.tick()
+				c := px.callouts()
+				if len(c) != 1 {
+					t.Fatalf("%d callouts", len(c))
+				}
+				px.advance(500 * time.Millisecond)
+				px.fail(c[0].id)
+				if _, d := deps(t, px); d["slow"]["status"] != "down" || d["slow"]["message"] != "timeout after 500ms" || d["slow"]["latency_ms"] != 500.0 {
+					t.Errorf("slow = %v", d["slow"])
+				}
+				if r := px.do("GET", "/health/probes/readiness"); r.status != 503 {
+					t.Errorf("readiness %d", r.status)
+				}
+			})
 		}
 	})
 }

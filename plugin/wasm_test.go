@@ -32,7 +32,7 @@ func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 	}
 	// Test convention: the host knows every cluster the configuration names
 	// except those called "missing-*", which it refuses at dispatch as Envoy does.
-	var clusters []string
+	clusters := []string{} // empty, not nil: nil would mean "every cluster known"
 	if cfg, err := checks.Parse([]byte(config)); err == nil {
 		for _, c := range cfg.Checks {
 			if !strings.HasPrefix(c.Cluster, "missing-") {

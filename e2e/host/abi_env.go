@@ -217,6 +217,9 @@ func proxySetSharedData(c *call, a []uint64) status {
 	if !ok1 || !ok2 {
 		return statusInvalidMemoryAccess
 	}
+	if hook := c.vm.h.opts.BeforeSharedSet; hook != nil {
+		hook(c.vm.index, key)
+	}
 	return c.vm.h.shared.set(key, value, uint32(a[4]))
 }
 

@@ -53,6 +53,11 @@ type Options struct {
 	Clusters []string
 	// Clock, if set, is the guest's wall and monotonic clock; nil is real time.
 	Clock *Clock
+	// BeforeSharedSet, if set, runs just before a guest's proxy_set_shared_data
+	// (vm is the writer's index). A test may drive another VM from it, so that
+	// VM writes between this one's read and write: the race Envoy's worker
+	// threads have. It must not drive the writing VM itself.
+	BeforeSharedSet func(vm int, key string)
 	// OnError, if set, receives every error as it happens (see Err), for
 	// example t.Error. It runs on the goroutine that drives the Host, while
 	// a VM may be locked: it must not call back into the Host.
