@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -126,10 +128,25 @@ func (e *JSONExpect) check(body []byte) string {
 	if v.Type == gjson.String {
 		got = v.Str
 	}
-	if len(got) > 32 {
-		got = got[:32] + "…"
+	return "json " + e.Path + ": got " + strconv.Quote(excerpt(got, 32))
+}
+
+// excerpt is at most n printable runes of a dependency's value (anything
+// else becomes '?'), so a message stays short and plain whatever it sent.
+func excerpt(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if n == 0 {
+			b.WriteString("…")
+			break
+		}
+		if !unicode.IsPrint(r) || r == utf8.RuneError { // invalid UTF-8 decodes as RuneError
+			r = '?'
+		}
+		b.WriteRune(r)
+		n--
 	}
-	return "json " + e.Path + ": got " + strconv.Quote(got)
+	return b.String()
 }
 
 func (s Scalar) matches(v gjson.Result) bool {

@@ -35,6 +35,7 @@ func TestEvaluate(t *testing.T) {
 		{"json bool", web, resp(200, `{"status":"UP","db":{"up":false},"n":3}`), false, `json db.up: got "false"`},
 		{"json number", web, resp(200, `{"status":"UP","db":{"up":true},"n":3.5}`), false, `json n: got "3.5"`},
 		{"string is not number", web, resp(200, `{"status":"UP","db":{"up":true},"n":"3"}`), false, `json n: got "3"`},
+		{"unprintable value", web, resp(200, `{"status":"a\u0000\u001b`+"\xff"+`b"}`), false, `json status: got "a???b"`},
 		{"long value truncated", web, resp(200, `{"status":"`+strings.Repeat("x", 100)+`"}`), false, `json status: got "` + strings.Repeat("x", 32) + `…"`},
 		{"not json", web, resp(200, `<html>`), false, "body is not JSON"},
 		{"over the cap", web, Response{Status: 200, Body: []byte(ok), BodySize: 10 << 20}, false, "body larger than 64 KiB"},
