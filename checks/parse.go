@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +77,11 @@ func Parse(data []byte) (*Config, error) {
 		}
 		if c.DrainEnabled, err = boolean("drain.enabled", d.Get("enabled")); err != nil {
 			return nil, err
+		}
+	}
+	for i := range c.Checks {
+		if c.Checks[i].Group == "status" && slices.Contains(c.Dialects, DialectPrivacyIDEA) {
+			return nil, errf(fmt.Sprintf("checks[%d].group", i), "\"status\" is the privacyidea resolversz status field: choose another group name")
 		}
 	}
 	if c.DrainEnabled && !c.Details.hasAllowLists() {

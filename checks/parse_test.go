@@ -69,6 +69,7 @@ func TestParseRefuses(t *testing.T) {
 		{"liberty vs base path", `{"base_path":"/","dialects":["standard","liberty"]}`, "dialects", "path collision: /info is served by both standard and liberty"},
 		{"amsdal vs base path", `{"base_path":"/api","dialects":["standard","amsdal"]}`, "dialects", "path collision: /api/probes/liveness"},
 		{"check named like a builtin", `{"dialects":["kubernetes"],"checks":[{"name":"ping","kind":"http","cluster":"c"}]}`, "checks", `check name "ping" collides`},
+		{"group named status", `{"dialects":["privacyidea"],"checks":[{"name":"a","kind":"http","cluster":"c","group":"status"}]}`, "checks[0].group", "privacyidea resolversz status field"},
 		{"relative base path", `{"base_path":"health"}`, "base_path", "absolute path"},
 		{"base path with query", `{"base_path":"/h?x"}`, "base_path", "absolute path"},
 		// other check fields

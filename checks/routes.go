@@ -82,6 +82,7 @@ type Route struct {
 const (
 	BuiltinPing     = "ping"
 	BuiltinShutdown = "shutdown"
+	BuiltinStarted  = "started" // fails until every startup-gating check was up once
 )
 
 // buildRoutes lists every route of the enabled dialects and refuses two that
@@ -109,7 +110,7 @@ func buildRoutes(c *Config) ([]Route, error) {
 			add(d, K8sReadyz, "/readyz")
 			add(d, K8sHealthz, "/healthz")
 			rs = append(rs, Route{Path: "/livez/" + BuiltinPing, Endpoint: K8sLivezCheck, Dialect: d, Check: BuiltinPing})
-			for _, n := range []string{BuiltinPing, BuiltinShutdown} {
+			for _, n := range []string{BuiltinPing, BuiltinStarted, BuiltinShutdown} {
 				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
 			}
 			for i := range c.Checks {

@@ -35,10 +35,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	case method != "GET" && method != "HEAD":
 		send(checks.ReplyMethodNotAllowed, false, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
-		h.p.refreshOnRequest(h.id, route, method == "HEAD"):
+		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path), method == "HEAD"}):
 		h.waiting = true // answered when the flight lands
 	default:
-		send(h.p.answer(route), method == "HEAD")
+		send(h.p.answer(route, checks.Query(path)), method == "HEAD")
 	}
 	return types.ActionPause
 }
@@ -49,8 +49,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 }
 
-// answer renders a read route from the shared state.
-func (p *pluginContext) answer(r *checks.Route) checks.Reply {
+// answer renders a read route. Only the endpoints whose answer depends on
+// check results read the shared state.
+func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 	switch r.Endpoint {
 	case checks.StdLiveness:
 		return p.std.Liveness()
@@ -60,13 +61,32 @@ func (p *pluginContext) answer(r *checks.Route) checks.Reply {
 		return p.std.Startup(p.summary())
 	case checks.StdUp:
 		return p.std.Up(now())
-	case checks.StdDependencies:
-		return p.std.Dependencies(p.state(), p.cfg.Details.Allows(peer{}))
-	case checks.StdInfo:
+	case checks.StdInfo, checks.LibertyInfo:
 		if !p.cfg.Details.Allows(peer{}) {
 			return checks.ReplyForbidden
 		}
 		return p.std.Info()
+	case checks.LibertyHealth:
+		return p.libertyHealth
+	}
+	v := &checks.View{Cfg: p.cfg, State: &checks.State{}, Query: query}
+	if needsState(r.Endpoint) {
+		v.State, v.Details = p.state(), p.cfg.Details.Allows(peer{})
+	}
+	switch r.Dialect {
+	case checks.DialectStandard:
+		return p.std.Dependencies(v.State, v.Details)
+	case checks.DialectKubernetes:
+		if r.Check != "" {
+			return checks.KubernetesCheck(r.Endpoint, r.Check, v)
+		}
+		return checks.Kubernetes(r.Endpoint, v)
+	case checks.DialectPrivacyIDEA:
+		return checks.PrivacyIDEA(r.Endpoint, v)
+	case checks.DialectAurora:
+		return checks.Aurora(r.Endpoint, v)
+	case checks.DialectAmsdal:
+		return checks.Amsdal(r.Endpoint, v)
 	}
 	return checks.ReplyNotFound
 }

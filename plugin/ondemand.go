@@ -21,29 +21,33 @@ type flight struct {
 type waiter struct {
 	ctx   uint32
 	route *checks.Route
+	query string
 	head  bool
 }
 
 // needsState: the routes whose answer depends on check results.
 func needsState(e checks.Endpoint) bool {
 	switch e {
-	case checks.StdReadiness, checks.StdStartup, checks.StdDependencies:
+	case checks.StdReadiness, checks.StdStartup, checks.StdDependencies,
+		checks.K8sReadyz, checks.K8sHealthz, checks.K8sReadyzCheck,
+		checks.PiHealthz, checks.PiReadyz, checks.PiStartupz, checks.PiResolversz,
+		checks.AuroraReadiness, checks.AmsdalLiveness, checks.AmsdalReadiness:
 		return true
 	}
 	return false
 }
 
-// refreshOnRequest reports whether the probe on ctx must wait for a flight
-// (it then has been added to it and the caller pauses).
-func (p *pluginContext) refreshOnRequest(ctx uint32, r *checks.Route, head bool) bool {
+// refreshOnRequest reports whether the probe must wait for a flight (it then
+// has been added to it and the caller pauses).
+func (p *pluginContext) refreshOnRequest(w waiter) bool {
 	if f := p.flight; f != nil {
-		f.waiters = append(f.waiters, waiter{ctx, r, head})
+		f.waiters = append(f.waiters, w)
 		return true
 	}
 	if len(p.cfg.Checks) == 0 || now().UnixMilli()-p.refreshedAt() < p.cfg.Refresh.TTL.Milliseconds() {
 		return false
 	}
-	f := &flight{owner: ctx, pending: len(p.cfg.Checks), waiters: []waiter{{ctx, r, head}}}
+	f := &flight{owner: w.ctx, pending: len(p.cfg.Checks), waiters: []waiter{w}}
 	p.flight = f
 	for i := range p.cfg.Checks {
 		p.dispatch(i, func(o checks.Outcome) {
@@ -74,7 +78,7 @@ func (p *pluginContext) land(f *flight) {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone
 		}
-		send(p.answer(w.route), w.head)
+		send(p.answer(w.route, w.query), w.head)
 	}
 }
 

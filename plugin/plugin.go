@@ -17,10 +17,12 @@ import (
 // configure time so that a request only looks its path up and answers.
 type pluginContext struct {
 	types.DefaultPluginContext
-	cfg      *checks.Config
-	router   *checks.Router
-	std      *checks.Standard
-	callouts []calloutRequest
+	cfg    *checks.Config
+	router *checks.Router
+	std    *checks.Standard
+	// libertyHealth is Liberty's /health, fixed at configure time.
+	libertyHealth checks.Reply
+	callouts      []calloutRequest
 
 	stateKey, leaseKey string
 	owner              uint64 // this VM's lease identity
@@ -50,14 +52,11 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
-	for _, d := range cfg.Dialects {
-		if d != checks.DialectStandard {
-			return &checks.ConfigError{Field: "dialects", Problem: "dialect " + d.String() + " is not available in this build yet"}
-		}
-	}
 	p.cfg = cfg
 	p.router = checks.NewRouter(cfg.Routes)
-	p.std = checks.NewStandard(cfg, cfg.Service.WithNode(readNodeMeta()))
+	svc := cfg.Service.WithNode(readNodeMeta())
+	p.std = checks.NewStandard(cfg, svc)
+	p.libertyHealth = checks.LibertyHealthReply(svc)
 	p.callouts = make([]calloutRequest, len(cfg.Checks))
 	for i := range cfg.Checks {
 		p.callouts[i] = buildCallout(&cfg.Checks[i])

@@ -12,9 +12,9 @@ var allowRead = [2]string{"allow", "GET, HEAD"}
 // no-store so no cache between the prober and the proxy replays a stale
 // health state; HEAD gets the headers without the body.
 func send(r checks.Reply, head bool, extra ...[2]string) {
-	headers := make([][2]string, 0, 2+len(extra))
+	headers := make([][2]string, 0, 3+len(extra))
 	headers = append(headers, [2]string{"content-type", r.ContentType}, [2]string{"cache-control", "no-store"})
-	headers = append(headers, extra...)
+	headers = append(append(headers, r.ExtraHeaders()...), extra...)
 	body := r.Body
 	if head {
 		body = nil

@@ -1,0 +1,123 @@
+package checks
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The Kubernetes API server's /livez, /readyz and /healthz conventions
+// (k8s.io/apiserver healthz), answered with 503 on failure as the contract says.
+
+var textNosniff = [2]string{"x-content-type-options", "nosniff"}
+
+// ExtraHeaders are headers a reply needs beyond content type and cache-control.
+func (r Reply) ExtraHeaders() [][2]string {
+	if r.ContentType == ContentText {
+		return [][2]string{textNosniff}
+	}
+	return nil
+}
+
+type k8sLine struct {
+	name   string
+	ok     bool
+	reason string
+}
+
+// k8sLines lists the checks an endpoint runs, in order.
+func k8sLines(e Endpoint, v *View) []k8sLine {
+	lines := []k8sLine{{name: BuiltinPing, ok: true}}
+	if e == K8sLivez {
+		return lines // liveness never depends on a dependency
+	}
+	r := "reason withheld"
+	if v.Details {
+		r = "not started: a startup check has not been up yet"
+	}
+	lines = append(lines, k8sLine{name: BuiltinStarted, ok: v.State.Started, reason: r})
+	for i := range v.Cfg.Checks {
+		if v.Cfg.Checks[i].Gates.Has(GateReadiness) {
+			lines = append(lines, k8sLine{name: v.Cfg.Checks[i].Name, ok: v.up(i), reason: v.reason(i)})
+		}
+	}
+	if e == K8sReadyz {
+		r := "reason withheld"
+		if v.Details {
+			r = "process is shutting down"
+		}
+		lines = append(lines, k8sLine{name: BuiltinShutdown, ok: !v.draining(), reason: r})
+	}
+	return lines
+}
+
+func textReply(status int, body string) Reply {
+	return Reply{Status: status, ContentType: ContentText, Body: []byte(body)}
+}
+
+// Kubernetes renders /livez, /readyz or /healthz.
+func Kubernetes(e Endpoint, v *View) Reply {
+	q, _ := url.ParseQuery(v.Query)
+	_, verbose := q["verbose"]
+	excluded := map[string]bool{}
+	for _, n := range q["exclude"] {
+		excluded[n] = true
+	}
+	var b strings.Builder
+	failed := false
+	for _, l := range k8sLines(e, v) {
+		switch {
+		case excluded[l.name]:
+			delete(excluded, l.name)
+			b.WriteString("[+]" + l.name + " excluded: ok\n")
+		case l.ok:
+			b.WriteString("[+]" + l.name + " ok\n")
+		default:
+			failed = true
+			b.WriteString("[-]" + l.name + " failed: " + l.reason + "\n")
+		}
+	}
+	if len(excluded) > 0 {
+		names := make([]string, 0, len(excluded))
+		for n := range excluded {
+			names = append(names, strconv.Quote(n))
+		}
+		sort.Strings(names)
+		b.WriteString("warn: some health checks cannot be excluded: no matches for " + strings.Join(names, ",") + "\n")
+	}
+	word := map[Endpoint]string{K8sLivez: "livez", K8sReadyz: "readyz", K8sHealthz: "healthz"}[e]
+	switch {
+	case failed:
+		return textReply(503, b.String()+word+" check failed\n")
+	case verbose:
+		return textReply(200, b.String()+word+" check passed\n")
+	}
+	return textReply(200, "ok")
+}
+
+// KubernetesCheck renders /livez/<check> or /readyz/<check>.
+func KubernetesCheck(e Endpoint, name string, v *View) Reply {
+	list := K8sReadyz
+	if e == K8sLivezCheck {
+		list = K8sLivez
+	}
+	for _, l := range k8sLines(list, v) {
+		if l.name == name {
+			if l.ok {
+				return textReply(200, "ok")
+			}
+			return textReply(503, "internal server error: "+l.reason+"\n")
+		}
+	}
+	// A configured check that does not gate readiness: its own health.
+	for i := range v.Cfg.Checks {
+		if v.Cfg.Checks[i].Name == name {
+			if v.up(i) {
+				return textReply(200, "ok")
+			}
+			return textReply(503, "internal server error: "+v.reason(i)+"\n")
+		}
+	}
+	return ReplyNotFound
+}
