@@ -4,7 +4,7 @@ WASM    := build/meshprobe.wasm
 FUZZTIME ?= 10s
 SOURCES := $(shell find . -name '*.go' -not -path './e2e/*' -not -name '*_test.go') go.mod go.sum
 
-.PHONY: build test unit fuzz run bench lint check clean
+.PHONY: build test tools fuzz run lint clean
 
 build: $(WASM)
 
@@ -14,8 +14,8 @@ $(WASM): $(SOURCES)
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm, e2e.
-test: build lint
-	$(GO) test -count=1 -timeout 10m ./...
+test: build lint tools
+	MESHPROBE_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -timeout 10m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
@@ -24,6 +24,13 @@ fuzz:
 		echo "fuzz $$t for $(FUZZTIME)"; \
 		$(GO) test ./checks -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
+
+# promtool lints /metrics in the tests (Debian package prometheus).
+tools:
+	@command -v promtool >/dev/null || { \
+		echo "installing promtool (Debian package prometheus)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; fi; }
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

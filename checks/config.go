@@ -81,6 +81,8 @@ type Check struct {
 	ExpectJSON       []JSONExpect
 	Observe          string
 	GRPCService      string
+	// ComponentType is the health+json componentType ("" = by kind).
+	ComponentType string
 }
 
 // Type is "hard" or "soft", as the endpoints spell it.

@@ -342,7 +342,7 @@ func parseRefresh(r gjson.Result) (Refresh, error) {
 }
 
 var checkFields = []string{"name", "kind", "cluster", "authority", "path", "method", "headers", "timeout", "interval",
-	"type", "gates", "group", "failure_threshold", "success_threshold", "expect", "observe", "grpc_service"}
+	"type", "gates", "group", "failure_threshold", "success_threshold", "expect", "observe", "grpc_service", "component_type"}
 
 func parseChecks(r gjson.Result, interval time.Duration) ([]Check, error) {
 	if !r.Exists() {
@@ -520,6 +520,12 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	}
 	if get("observe").Exists() && c.Observe == "" {
 		return c, errf(f("observe"), "must be a non-empty JSON path")
+	}
+	if c.ComponentType, err = str(f("component_type"), get("component_type")); err != nil {
+		return c, err
+	}
+	if get("component_type").Exists() && !validToken(c.ComponentType) {
+		return c, errf(f("component_type"), "must be a word like \"datastore\", \"component\" or \"system\"")
 	}
 	return c, nil
 }

@@ -46,7 +46,7 @@ const (
 	StdStartup
 	StdUp
 	StdDependencies
-	StdMetrics // reserved: rendered with the Prometheus issue
+	StdMetrics
 	StdInfo
 	StdDrain
 	K8sLivez
@@ -100,6 +100,7 @@ func buildRoutes(c *Config) ([]Route, error) {
 			add(d, StdReadiness, b+"/probes/readiness")
 			add(d, StdStartup, b+"/probes/startup")
 			add(d, StdUp, b+"/up")
+			add(d, StdMetrics, b+"/metrics")
 			add(d, StdDependencies, b+"/dependencies")
 			add(d, StdInfo, b+"/info")
 			if c.DrainEnabled {

@@ -83,6 +83,7 @@ func (p *pluginContext) record(i int, o checks.Outcome) {
 		p.pending = append(p.pending, merge) // a result is never dropped
 		return
 	}
+	p.stats.result(i, o.OK, before, after)
 	if before != after {
 		// Our own message only: never a header value or a dependency's body.
 		proxywasm.LogInfof("meshprobe: check %s is %s: %s", ch.Name, after, o.Message)

@@ -82,6 +82,7 @@ func TestDialects(t *testing.T) {
 			"/info":   {403, `{"status":"error","error":"details are not available to this client"}`},
 		}},
 		{mainSet, "degraded", map[string]want{
+			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
 			"/readyz": {200, "ok"}, "/readyz/cache": {503, "internal server error: reason withheld\n"},
 			"/health/readiness":      {200, `{"status":"ready"}`},
 			"/api/probes/readiness/": {200, amsdal("success", "success", "error", "success")},
@@ -99,13 +100,15 @@ func TestDialects(t *testing.T) {
 			"/health":               {200, `{"status":"ok","version":"1.4.2"}`},
 		}},
 		{mainSet, "starting", map[string]want{
-			"/livez": {200, "ok"}, "/readyz": {503, k8sStarting}, "/readyz/started": {503, "internal server error: reason withheld\n"},
+			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
+			"/livez":  {200, "ok"}, "/readyz": {503, k8sStarting}, "/readyz/started": {503, "internal server error: reason withheld\n"},
 			"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"reason withheld"},"hsm":{"status":"unhealthy","error":"reason withheld"}}}`},
 			"/api/probes/readiness/": {503, amsdal("error", "error", "error", "error")},
 			"/api/probes/liveness/":  {200, amsdal("success", "error", "error", "error")},
 		}},
 		{mainSet, "draining", map[string]want{
-			"/livez": {200, "ok"}, "/readyz": {503, k8sDraining}, "/healthz": {200, "ok"},
+			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
+			"/livez":  {200, "ok"}, "/readyz": {503, k8sDraining}, "/healthz": {200, "ok"},
 			"/readyz/shutdown":       {503, "internal server error: reason withheld\n"},
 			"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"healthy","message":"ok"},"hsm":{"status":"healthy","message":"ok"}}}`},
 			"/api/probes/readiness/": {503, amsdal("error", "success", "success", "success")},
@@ -158,6 +161,31 @@ func TestDialects(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+}
+
+// With details allowed, Kubernetes lines and Aurora errors carry our
+// message; privacyIDEA has no hsm field without an hsm check.
+func TestDialectDetailsAndHSMField(t *testing.T) {
+	auth := [2]string{"authorization", "Bearer " + drainToken}
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, dialectsConfig(`"standard","kubernetes","aurora"`), nil)
+		driveState(t, px, "down")
+		if r := px.do("GET", "/readyz?verbose", auth); r.body != "[+]ping ok\n[+]started ok\n[-]app failed: status 500\n[+]hsm ok\n[+]shutdown ok\nreadyz check failed\n" {
+			t.Errorf("/readyz with details = %q", r.body)
+		}
+		if r := px.do("GET", "/readyz/app", auth); r.status != 503 || r.body != "internal server error: status 500\n" {
+			t.Errorf("/readyz/app with details = %d %q", r.status, r.body)
+		}
+		if r := px.do("GET", "/health/readiness", auth); r.body != `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"status 500"},"hsm":{"status":"healthy","message":"status 200"}}}` {
+			t.Errorf("aurora with details = %s", r.body)
+		}
+	})
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		pi := rt.mustStart(t, `{"dialects":["privacyidea"],"checks":[{"name":"app","kind":"http","cluster":"app","type":"soft"}]}`, nil)
+		if r := pi.do("GET", "/healthz"); r.status != 200 || r.body != `{"status":"ready"}` {
+			t.Errorf("privacyidea without an hsm check = %d %s", r.status, r.body)
 		}
 	})
 }

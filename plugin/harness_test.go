@@ -34,6 +34,8 @@ type testProxy interface {
 	teardown()
 	logs() []string
 	errorLogs() []string
+	// metric reads an Envoy stat the plugin defined (counter or gauge).
+	metric(name string) (uint64, bool)
 }
 
 type stream interface {
@@ -131,6 +133,8 @@ type nativeProxy struct {
 	contexts []uint32        // HTTP contexts begun (on_request probes dispatch from them)
 }
 
+var nativeLive bool
+
 // startNative starts one emulator per subtest: it holds a process-wide lock
 // until the subtest's cleanup resets it.
 func startNative(t *testing.T, config string, p props) (testProxy, bool) {
@@ -140,11 +144,16 @@ func startNative(t *testing.T, config string, p props) (testProxy, bool) {
 	for k, v := range p {
 		opt = opt.WithProperty(strings.Split(k, "."), []byte(v))
 	}
+	if nativeLive {
+		// NewHostEmulator would block forever on the emulator's global lock.
+		t.Fatal("a native proxy is already running: start one per subtest (proxytest's emulator is process-wide)")
+	}
+	nativeLive = true
 	host, reset := proxytest.NewHostEmulator(opt)
 	px := &nativeProxy{t: t, host: host, clock: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), answered: map[[2]int]bool{}}
 	prev := now
 	now = func() time.Time { return px.clock }
-	t.Cleanup(func() { now = prev; reset() })
+	t.Cleanup(func() { now = prev; reset(); nativeLive = false })
 	if host.StartVM() != types.OnVMStartStatusOK {
 		t.Fatal("VM did not start")
 	}
@@ -249,3 +258,13 @@ func (px *nativeProxy) respond(id uint32, headers [][2]string, body []byte, trai
 }
 
 func (px *nativeProxy) fail(id uint32) { px.respond(id, nil, nil, nil) }
+
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func (px *nativeProxy) metric(name string) (uint64, bool) {
+	if v, err := px.host.GetCounterMetric(name); err == nil {
+		return v, true
+	}
+	v, err := px.host.GetGaugeMetric(name)
+	return v, err == nil
+}

@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"strings"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -29,16 +31,16 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
 	switch {
 	case route.Write && method != "POST" && method != "DELETE":
-		send(checks.ReplyMethodNotAllowed, false, allowDrain)
+		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowDrain)
 	case route.Write:
-		send(h.p.serveDrain(method == "POST"), false)
+		h.p.respond(route, h.p.serveDrain(method == "POST"), false)
 	case method != "GET" && method != "HEAD":
-		send(checks.ReplyMethodNotAllowed, false, allowRead)
+		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
 		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path), method == "HEAD"}):
 		h.waiting = true // answered when the flight lands
 	default:
-		send(h.p.answer(route, checks.Query(path)), method == "HEAD")
+		h.p.respond(route, h.p.answer(route, checks.Query(path)), method == "HEAD")
 	}
 	return types.ActionPause
 }
@@ -55,8 +57,14 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 	switch r.Endpoint {
 	case checks.StdLiveness:
 		return p.std.Liveness()
-	case checks.StdReadiness:
-		return p.std.Readiness(p.summary())
+	case checks.StdReadiness, checks.StdDependencies:
+		if wantsHealthJSON() {
+			v := &checks.View{Cfg: p.cfg, State: p.state(), Details: p.cfg.Details.Allows(peer{})}
+			return checks.HealthJSON(r.Endpoint, v, p.svc)
+		}
+		if r.Endpoint == checks.StdReadiness {
+			return p.std.Readiness(p.summary())
+		}
 	case checks.StdStartup:
 		return p.std.Startup(p.summary())
 	case checks.StdUp:
@@ -66,6 +74,12 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 			return checks.ReplyForbidden
 		}
 		return p.std.Info()
+	case checks.StdMetrics: // latencies and check names are details
+		if !p.cfg.Details.Allows(peer{}) {
+			return checks.ReplyForbidden
+		}
+		v := &checks.View{Cfg: p.cfg, State: p.state(), Details: true}
+		return checks.Metrics(v, p.svc, p.stats.probeCounts())
 	case checks.LibertyHealth:
 		return p.libertyHealth
 	}
@@ -89,4 +103,10 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 		return checks.Amsdal(r.Endpoint, v)
 	}
 	return checks.ReplyNotFound
+}
+
+// wantsHealthJSON: the client asked for the IETF health check format.
+func wantsHealthJSON() bool {
+	accept, _ := proxywasm.GetHttpRequestHeader("accept")
+	return strings.Contains(strings.ToLower(accept), checks.ContentHealthJSON)
 }

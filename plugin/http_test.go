@@ -61,7 +61,7 @@ func TestStandardEndpoints(t *testing.T) {
 func TestPassThrough(t *testing.T) {
 	paths := []string{
 		"/", "/healthcheck", "/health", "/health/", "/health/probes", "/health/probes/livenessX",
-		"/health/probes/liveness/x", "/health/probes/liveness//", "/HEALTH/probes/liveness", "/health/metrics",
+		"/health/probes/liveness/x", "/health/probes/liveness//", "/HEALTH/probes/liveness", "/health/metrics/json",
 		"/health/drain", "/api/orders?path=/health/probes/liveness", "/livez", "/healthz", "",
 	}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {

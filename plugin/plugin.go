@@ -22,6 +22,8 @@ type pluginContext struct {
 	std    *checks.Standard
 	// libertyHealth is Liberty's /health, fixed at configure time.
 	libertyHealth checks.Reply
+	svc           checks.Service
+	stats         *stats
 	callouts      []calloutRequest
 
 	stateKey, leaseKey string
@@ -57,6 +59,8 @@ func (p *pluginContext) configure() error {
 	svc := cfg.Service.WithNode(readNodeMeta())
 	p.std = checks.NewStandard(cfg, svc)
 	p.libertyHealth = checks.LibertyHealthReply(svc)
+	p.svc = svc
+	p.stats = defineStats(cfg)
 	p.callouts = make([]calloutRequest, len(cfg.Checks))
 	for i := range cfg.Checks {
 		p.callouts[i] = buildCallout(&cfg.Checks[i])

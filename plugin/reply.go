@@ -23,3 +23,9 @@ func send(r checks.Reply, head bool, extra ...[2]string) {
 		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
 	}
 }
+
+// respond answers a probe route and counts it in the proxy's stats.
+func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, extra ...[2]string) {
+	send(rep, head, extra...)
+	p.stats.probe(r, rep.Status)
+}

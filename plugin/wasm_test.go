@@ -118,3 +118,5 @@ func (px *wasmProxy) respond(id uint32, headers [][2]string, body []byte, traile
 }
 
 func (px *wasmProxy) fail(id uint32) { px.h.Fail(id) }
+
+func (px *wasmProxy) metric(name string) (uint64, bool) { return px.h.Metric(name) }

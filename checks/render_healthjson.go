@@ -1,0 +1,97 @@
+package checks
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// The IETF health check response format (draft-inadarei-api-health-check),
+// served on the standard readiness and dependencies endpoints to clients that
+// send Accept: application/health+json.
+
+// componentType: the draft's common values, by kind unless configured.
+func (c *Check) componentType() string {
+	if c.ComponentType != "" {
+		return c.ComponentType
+	}
+	if c.Kind == KindHSM {
+		return "system"
+	}
+	return "component"
+}
+
+// HealthJSON renders the draft's format. For readiness the verdict is the
+// probe's (fail when not ready, warn when ready but degraded); for
+// dependencies it is the aggregate (down fails, degraded or unknown warns).
+func HealthJSON(e Endpoint, v *View, svc Service) Reply {
+	agg := v.State.Aggregate(v.Cfg)
+	status := "pass"
+	switch {
+	case e == StdReadiness && !v.ready(), e == StdDependencies && agg == AggDown:
+		status = "fail"
+	case agg != AggUp:
+		status = "warn"
+	}
+	b := []byte(`{"status":"` + status + `"`)
+	if svc.Version != "" {
+		b = appendField(b, false, "version", svc.Version)
+	}
+	if svc.Name != "" {
+		b = appendField(b, false, "serviceId", svc.Name)
+	}
+	if e == StdReadiness && !v.ready() {
+		_, why := v.State.Ready(v.Cfg)
+		b = appendField(b, false, "output", "not ready: "+why)
+	}
+	b = append(b, `,"checks":{`...)
+	first := true
+	for i := range v.Cfg.Checks {
+		if e == StdReadiness && !v.Cfg.Checks[i].Gates.Has(GateReadiness) {
+			continue
+		}
+		b = v.appendHealthCheck(b, first, i, "responseTime")
+		first = false
+		if cs := &v.State.Checks[i]; v.Cfg.Checks[i].Observe != "" && cs.HasObs && v.Details {
+			b = v.appendHealthCheck(b, false, i, v.Cfg.Checks[i].Observe)
+		}
+	}
+	b = append(b, '}', '}')
+	code := 200
+	if status == "fail" {
+		code = 503
+	}
+	return Reply{Status: code, ContentType: ContentHealthJSON, Body: b}
+}
+
+// appendHealthCheck appends `"name:measurement":[{...}]`. The observed value
+// and output are details; status, type and time are public.
+func (v *View) appendHealthCheck(b []byte, first bool, i int, measurement string) []byte {
+	ch, cs := &v.Cfg.Checks[i], &v.State.Checks[i]
+	b = appendKey(b, first, ch.Name+":"+measurement)
+	b = append(b, '[', '{')
+	b = appendField(b, true, "componentId", ch.Name)
+	b = appendField(b, false, "componentType", ch.componentType())
+	st := map[Status]string{StatusUp: "pass", StatusDown: "fail", StatusUnknown: "warn"}[cs.Status]
+	if ch.Soft && cs.Status == StatusDown {
+		st = "warn"
+	}
+	b = appendField(b, false, "status", st)
+	if cs.CheckedAt != 0 {
+		b = appendField(b, false, "time", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
+	}
+	if v.Details && cs.CheckedAt != 0 {
+		if measurement == "responseTime" {
+			b = append(b, `,"observedValue":`...)
+			b = appendInt(b, int64(cs.LatencyMs))
+			b = appendField(b, false, "observedUnit", "ms")
+		} else if !math.IsNaN(cs.Observed) && !math.IsInf(cs.Observed, 0) {
+			b = append(b, `,"observedValue":`...)
+			b = strconv.AppendFloat(b, cs.Observed, 'g', -1, 64)
+		}
+		if cs.Status != StatusUp {
+			b = appendField(b, false, "output", cs.Message)
+		}
+	}
+	return append(b, '}', ']')
+}

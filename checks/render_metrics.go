@@ -1,0 +1,139 @@
+package checks
+
+import (
+	"strconv"
+	"strings"
+)
+
+// ProbeCount is how many probes one endpoint answered with one status code,
+// proxy-wide (read back from the proxy's own counters).
+type ProbeCount struct {
+	Endpoint string
+	Code     int
+	Count    uint64
+}
+
+// ProbeCodes are the status codes probe counters are kept for.
+var ProbeCodes = []int{200, 403, 405, 503}
+
+// Metrics renders the Prometheus text format 0.0.4: every family with HELP
+// and TYPE, label values escaped as the format requires.
+func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
+	var w promWriter
+	w.family("meshprobe_build_info", "gauge", "Identity of the service behind this proxy (always 1).")
+	w.sample("meshprobe_build_info", 1, "service", svc.Name, "version", svc.Version, "commit", svc.Commit)
+	ready, _ := v.State.Ready(v.Cfg)
+	for _, g := range []struct {
+		name, help string
+		on         bool
+	}{
+		{"meshprobe_live", "1: the filter answers (liveness).", true},
+		{"meshprobe_ready", "1: ready (readiness would answer 200).", ready},
+		{"meshprobe_started", "1: every startup-gating check has been up once.", v.State.Started},
+		{"meshprobe_draining", "1: draining (by request or teardown).", v.draining()},
+	} {
+		w.family(g.name, "gauge", g.help)
+		w.sample(g.name, b2f(g.on))
+	}
+	perCheck := []struct {
+		name, typ, help string
+		value           func(*CheckState) (float64, bool)
+	}{
+		{"meshprobe_check_up", "gauge", "1: the check is up; 0: down or not yet known.",
+			func(c *CheckState) (float64, bool) { return b2f(c.Status == StatusUp), true }},
+		{"meshprobe_check_latency_seconds", "gauge", "Duration of the check's last call.",
+			func(c *CheckState) (float64, bool) { return float64(c.LatencyMs) / 1000, c.CheckedAt != 0 }},
+		{"meshprobe_check_last_success_timestamp_seconds", "gauge", "Unix time of the check's last success.",
+			func(c *CheckState) (float64, bool) { return float64(c.LastOK) / 1000, c.LastOK != 0 }},
+		{"meshprobe_check_consecutive_failures", "gauge", "Failures in a row of the check.",
+			func(c *CheckState) (float64, bool) { return float64(c.ConsecFail), true }},
+		{"meshprobe_check_runs_total", "counter", "Calls made for the check.",
+			func(c *CheckState) (float64, bool) { return float64(c.Runs), true }},
+		{"meshprobe_check_failures_total", "counter", "Calls of the check that failed.",
+			func(c *CheckState) (float64, bool) { return float64(c.Fails), true }},
+	}
+	for _, m := range perCheck {
+		w.family(m.name, m.typ, m.help)
+		for i := range v.Cfg.Checks {
+			ch := &v.Cfg.Checks[i]
+			if val, ok := m.value(&v.State.Checks[i]); ok {
+				w.sample(m.name, val, "check", ch.Name, "kind", ch.Kind.String(), "type", ch.Type())
+			}
+		}
+	}
+	w.family("meshprobe_probe_requests_total", "counter", "Probes answered by this proxy, by endpoint and status code.")
+	for _, p := range probes {
+		w.sample("meshprobe_probe_requests_total", float64(p.Count), "endpoint", p.Endpoint, "code", strconv.Itoa(p.Code))
+	}
+	return Reply{Status: 200, ContentType: ContentPrometheus, Body: []byte(w.String())}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type promWriter struct{ strings.Builder }
+
+func (w *promWriter) family(name, typ, help string) {
+	w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
+}
+
+// sample writes one line; labels are name/value pairs, empty values skipped.
+func (w *promWriter) sample(name string, v float64, labels ...string) {
+	w.WriteString(name)
+	first := true
+	for i := 0; i+1 < len(labels); i += 2 {
+		if labels[i+1] == "" {
+			continue
+		}
+		if first {
+			w.WriteByte('{')
+		} else {
+			w.WriteByte(',')
+		}
+		first = false
+		w.WriteString(labels[i] + `="` + escapeLabel(labels[i+1]) + `"`)
+	}
+	if !first {
+		w.WriteByte('}')
+	}
+	w.WriteString(" " + strconv.FormatFloat(v, 'g', -1, 64) + "\n")
+}
+
+// escapeLabel escapes a label value as the text format requires, and makes
+// it valid UTF-8.
+func escapeLabel(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// EndpointLabel names a route for metrics: dialect/endpoint, one label for
+// all single-check Kubernetes routes.
+func (r *Route) EndpointLabel() string {
+	return r.Dialect.String() + "/" + endpointNames[r.Endpoint]
+}
+
+var endpointNames = map[Endpoint]string{
+	StdLiveness: "liveness", StdReadiness: "readiness", StdStartup: "startup", StdUp: "up",
+	StdDependencies: "dependencies", StdMetrics: "metrics", StdInfo: "info", StdDrain: "drain",
+	K8sLivez: "livez", K8sReadyz: "readyz", K8sHealthz: "healthz", K8sLivezCheck: "livez_check", K8sReadyzCheck: "readyz_check",
+	PiHealthz: "healthz", PiLivez: "livez", PiReadyz: "readyz", PiStartupz: "startupz", PiResolversz: "resolversz",
+	AuroraLiveness: "liveness", AuroraReadiness: "readiness", AmsdalLiveness: "liveness", AmsdalReadiness: "readiness",
+	LibertyHealth: "health", LibertyInfo: "info",
+}
+
+// EndpointLabels lists the distinct endpoint labels of the routes, in order.
+func EndpointLabels(routes []Route) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range routes {
+		if l := routes[i].EndpointLabel(); !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
