@@ -8,8 +8,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -166,21 +164,14 @@ func checkABI(exports, memories, imports []string) []string {
 // build` cannot pass by silently checking nothing.
 func loadABI(t *testing.T) abiModule {
 	t.Helper()
-	path := os.Getenv("MESHPROBE_WASM")
-	if path == "" {
-		path = filepath.Join("..", "build", "meshprobe.wasm")
-	}
-	bin, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("cannot read the plugin (%v): run `make build` first, or set MESHPROBE_WASM to a built .wasm", err)
-	}
+	bin := pluginWasm(t)
 
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	defer r.Close(ctx)
 	compiled, err := r.CompileModule(ctx, bin)
 	if err != nil {
-		t.Fatalf("%s is not a valid wasm module: %v", path, err)
+		t.Fatalf("the plugin is not a valid wasm module: %v", err)
 	}
 	defer compiled.Close(ctx)
 

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +14,7 @@ import (
 
 func startWorkers(t *testing.T, workers int, config string, hooks ...func(*host.Options)) (*host.Host, *host.Clock) {
 	t.Helper()
-	path := os.Getenv("MESHPROBE_WASM")
-	if path == "" {
-		path = filepath.Join("..", "build", "meshprobe.wasm")
-	}
-	bin, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v: run `make build` first", err)
-	}
+	bin := pluginWasm(t)
 	clock := host.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	o := host.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
 		Properties: map[string]string{"plugin_name": "meshprobe", "source.address": "127.0.0.1:40000"},

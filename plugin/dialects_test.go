@@ -22,23 +22,33 @@ func driveState(t *testing.T, px testProxy, state string) {
 	if state == "starting" {
 		return
 	}
-	replies := map[string]reply{"app": {status: "200"}, "cache": {status: "200"}, "hsm": {status: "200", body: `{"status":"OK"}`}}
-	px.tick()
-	answerAll(t, px, replies) // started: every check up once
-	switch state {
-	case "degraded":
-		replies["cache"] = reply{status: "500"}
-	case "down":
-		replies["app"] = reply{status: "500"}
-	}
-	px.advance(time.Second)
-	px.tick()
-	answerAll(t, px, replies)
+	healthy := map[string]reply{"app": {status: "200"}, "cache": {status: "200"}, "hsm": {status: "200", body: `{"status":"OK"}`}}
+	twoRounds(t, px, healthy, map[string]string{"degraded": "cache", "down": "app"}[state])
 	if state == "draining" {
 		if r := px.do("POST", "/health/drain", [2]string{"authorization", "Bearer " + drainToken}); r.status != 200 {
 			t.Fatalf("drain = %d", r.status)
 		}
 	}
+}
+
+// twoRounds answers one healthy round (every check up once: started), then,
+// an interval later, a round in which the failing clusters answer 500.
+func twoRounds(t *testing.T, px testProxy, healthy map[string]reply, failing ...string) {
+	t.Helper()
+	px.tick()
+	answerAll(t, px, healthy)
+	second := map[string]reply{}
+	for k, v := range healthy {
+		second[k] = v
+	}
+	for _, c := range failing {
+		if c != "" {
+			second[c] = reply{status: "500"}
+		}
+	}
+	px.advance(time.Second)
+	px.tick()
+	answerAll(t, px, second)
 }
 
 type want struct {

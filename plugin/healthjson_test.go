@@ -39,18 +39,8 @@ func TestHealthJSON(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.state+c.path, func(t *testing.T) {
 				px := rt.mustStart(t, cfg, nil)
-				up := map[string]reply{"app": {status: "200"}, "db": {status: "200", body: `{"conns":7}`}, "hsm": {status: "200", body: `{"status":"ready"}`}}
-				px.tick()
-				answerAll(t, px, up)
-				switch c.state {
-				case "degraded":
-					up["db"] = reply{status: "500"}
-				case "down":
-					up["app"] = reply{status: "500"}
-				}
-				px.advance(time.Second)
-				px.tick()
-				answerAll(t, px, up)
+				healthy := map[string]reply{"app": {status: "200"}, "db": {status: "200", body: `{"conns":7}`}, "hsm": {status: "200", body: `{"status":"ready"}`}}
+				twoRounds(t, px, healthy, map[string]string{"degraded": "db", "down": "app"}[c.state])
 				hdrs := [][2]string{accept}
 				if c.details {
 					hdrs = append(hdrs, auth)
