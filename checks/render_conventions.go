@@ -19,8 +19,6 @@ func statusCode(ok bool) int {
 
 // PrivacyIDEA renders the /healthz family.
 func PrivacyIDEA(e Endpoint, v *View) Reply {
-	b := []byte(`{"status":`)
-	ok := true
 	switch e {
 	case PiLivez:
 		return jsonReply(200, `{"status":"OK"}`)
@@ -29,15 +27,18 @@ func PrivacyIDEA(e Endpoint, v *View) Reply {
 			return jsonReply(200, `{"status":"started"}`)
 		}
 		return jsonReply(503, `{"status":"not started"}`)
+	}
+	ok := v.ready()
+	b := []byte(`{"status":"not ready"`)
+	if ok {
+		b = []byte(`{"status":"ready"`)
+	}
+	switch e {
 	case PiHealthz, PiReadyz:
-		ok = v.ready()
-		b = appendJSONString(b, map[bool]string{true: "ready", false: "not ready"}[ok])
 		if up, any := v.hsmUp(); any {
 			b = appendField(b, false, "hsm", okFail(up))
 		}
 	case PiResolversz:
-		ok = v.ready()
-		b = appendJSONString(b, map[bool]string{true: "ready", false: "not ready"}[ok])
 		for _, g := range v.Cfg.groups() {
 			b = appendKey(b, false, g)
 			b = append(b, '{')

@@ -54,21 +54,20 @@ func (h *httpContext) OnHttpStreamDone() {
 // answer renders a read route. Only the endpoints whose answer depends on
 // check results read the shared state.
 func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
+	if (r.Endpoint == checks.StdReadiness || r.Endpoint == checks.StdDependencies) && wantsHealthJSON() {
+		return checks.HealthJSON(r.Endpoint, p.view(r, query), p.svc)
+	}
 	switch r.Endpoint {
 	case checks.StdLiveness:
 		return p.std.Liveness()
-	case checks.StdReadiness, checks.StdDependencies:
-		if wantsHealthJSON() {
-			v := &checks.View{Cfg: p.cfg, State: p.state(), Details: p.cfg.Details.Allows(peer{})}
-			return checks.HealthJSON(r.Endpoint, v, p.svc)
-		}
-		if r.Endpoint == checks.StdReadiness {
-			return p.std.Readiness(p.summary())
-		}
+	case checks.StdReadiness:
+		return p.std.Readiness(p.summary()) // one shared-data read, no decode
 	case checks.StdStartup:
 		return p.std.Startup(p.summary())
 	case checks.StdUp:
 		return p.std.Up(now())
+	case checks.LibertyHealth:
+		return p.libertyHealth
 	case checks.StdInfo, checks.LibertyInfo:
 		if !p.cfg.Details.Allows(peer{}) {
 			return checks.ReplyForbidden
@@ -78,15 +77,9 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 		if !p.cfg.Details.Allows(peer{}) {
 			return checks.ReplyForbidden
 		}
-		v := &checks.View{Cfg: p.cfg, State: p.state(), Details: true}
-		return checks.Metrics(v, p.svc, p.stats.probeCounts())
-	case checks.LibertyHealth:
-		return p.libertyHealth
+		return checks.Metrics(&checks.View{Cfg: p.cfg, State: p.state(), Details: true}, p.svc, p.stats.probeCounts())
 	}
-	v := &checks.View{Cfg: p.cfg, State: &checks.State{}, Query: query}
-	if needsState(r.Endpoint) {
-		v.State, v.Details = p.state(), p.cfg.Details.Allows(peer{})
-	}
+	v := p.view(r, query)
 	switch r.Dialect {
 	case checks.DialectStandard:
 		return p.std.Dependencies(v.State, v.Details)
@@ -103,6 +96,16 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 		return checks.Amsdal(r.Endpoint, v)
 	}
 	return checks.ReplyNotFound
+}
+
+// view is what a renderer needs; the shared state is read only for routes
+// whose answer depends on it.
+func (p *pluginContext) view(r *checks.Route, query string) *checks.View {
+	v := &checks.View{Cfg: p.cfg, State: &checks.State{}, Query: query}
+	if needsState(r.Endpoint) {
+		v.State, v.Details = p.state(), p.cfg.Details.Allows(peer{})
+	}
+	return v
 }
 
 // wantsHealthJSON: the client asked for the IETF health check format.

@@ -14,20 +14,28 @@ import (
 // metric by name across worker VMs, so these are proxy-wide; {base}/metrics
 // reads the probe counters back from them.
 type stats struct {
-	probes      map[string]proxywasm.MetricCounter // by "endpoint code"
+	probes      map[*checks.Route][]proxywasm.MetricCounter // per route, one per checks.ProbeCodes
 	probeOrder  []checks.ProbeCount
+	probeByKey  []proxywasm.MetricCounter // parallel to probeOrder
 	runs, fails []proxywasm.MetricCounter // per check
 	up          []proxywasm.MetricGauge   // per check: 1 up, else 0
 }
 
+// defineStats defines every stat once at configure time, so counting a probe
+// is a map lookup by route and an increment.
 func defineStats(cfg *checks.Config) *stats {
-	s := &stats{probes: map[string]proxywasm.MetricCounter{}}
+	s := &stats{probes: map[*checks.Route][]proxywasm.MetricCounter{}}
+	byLabel := map[string][]proxywasm.MetricCounter{}
 	for _, ep := range checks.EndpointLabels(cfg.Routes) {
 		for _, code := range checks.ProbeCodes {
-			key := ep + " " + strconv.Itoa(code)
-			s.probes[key] = proxywasm.DefineCounterMetric("meshprobe_probe_requests_total.endpoint=" + ep + ".code=" + strconv.Itoa(code))
+			c := proxywasm.DefineCounterMetric("meshprobe_probe_requests_total.endpoint=" + ep + ".code=" + strconv.Itoa(code))
+			byLabel[ep] = append(byLabel[ep], c)
 			s.probeOrder = append(s.probeOrder, checks.ProbeCount{Endpoint: ep, Code: code})
+			s.probeByKey = append(s.probeByKey, c)
 		}
+	}
+	for i := range cfg.Routes {
+		s.probes[&cfg.Routes[i]] = byLabel[cfg.Routes[i].EndpointLabel()]
 	}
 	for i := range cfg.Checks {
 		tag := ".check=" + cfg.Checks[i].Name
@@ -40,8 +48,10 @@ func defineStats(cfg *checks.Config) *stats {
 
 // probe counts one answered probe.
 func (s *stats) probe(r *checks.Route, status int) {
-	if c, ok := s.probes[r.EndpointLabel()+" "+strconv.Itoa(status)]; ok {
-		c.Increment(1)
+	for i, code := range checks.ProbeCodes {
+		if code == status {
+			s.probes[r][i].Increment(1)
+		}
 	}
 }
 
@@ -64,7 +74,7 @@ func (s *stats) result(i int, ok bool, before, after checks.Status) {
 func (s *stats) probeCounts() []checks.ProbeCount {
 	out := make([]checks.ProbeCount, len(s.probeOrder))
 	for i, p := range s.probeOrder {
-		p.Count = s.probes[p.Endpoint+" "+strconv.Itoa(p.Code)].Value()
+		p.Count = s.probeByKey[i].Value()
 		out[i] = p
 	}
 	return out
