@@ -125,6 +125,9 @@ func (c *call) readString(ptr, size uint64) (string, bool) {
 	return string(b), ok
 }
 
+// maxLogLines bounds the lines a VM keeps.
+const maxLogLines = 10000
+
 // proxyLog records a log line (Context::log).
 func proxyLog(c *call, a []uint64) status {
 	msg, ok := c.readString(a[1], a[2])
@@ -134,7 +137,14 @@ func proxyLog(c *call, a []uint64) status {
 	case !ok:
 		return statusInvalidMemoryAccess
 	}
-	c.vm.logs = append(c.vm.logs, LogLine{Level: int(a[0]), Msg: msg})
+	l := LogLine{Level: int(a[0]), Msg: msg}
+	if len(c.vm.logs) >= maxLogLines { // a long run keeps the latest lines
+		c.vm.logs = append(c.vm.logs[:0], c.vm.logs[maxLogLines/2:]...)
+	}
+	c.vm.logs = append(c.vm.logs, l)
+	if f := c.vm.h.opts.OnLog; f != nil {
+		f(c.vm.index, l)
+	}
 	return statusOK
 }
 

@@ -36,12 +36,14 @@ func proxySendLocalResponse(c *call, a []uint64) status {
 		return statusOK
 	}
 	s.reply = &LocalReply{Status: int(uint32(a[0])), Headers: headers, Body: body, Details: details}
+	s.settle()
 	return statusOK
 }
 
 // Header map types (proxy-wasm WasmHeaderMapType).
 const (
 	mapRequestHeaders      = 0
+	mapResponseHeaders     = 2
 	mapCallResponseHeaders = 6
 	mapCallResponseTrail   = 7
 	mapMax                 = 7
@@ -50,13 +52,18 @@ const (
 // headerMap returns the calling context's map of type t, or nil where Envoy
 // has none (Context::getMap, getConstMap): a stream's request headers while
 // the filter may still see them; a callout's response headers and trailers
-// while its callback runs, read-only. Request trailers and the response
-// phase are not modelled: those maps are absent.
+// while its callback runs, read-only; the upstream response's headers
+// during proxy_on_response_headers. Trailers of the stream are not
+// modelled: those maps are absent.
 func (c *call) headerMap(t uint64, write bool) *[][2]string {
 	switch t {
 	case mapRequestHeaders:
 		if s := c.stream(); s != nil && (s.headersOpen || s.logging && !write) {
 			return &s.headers
+		}
+	case mapResponseHeaders:
+		if s := c.stream(); s != nil && s.respOpen {
+			return &s.respHeaders
 		}
 	case mapCallResponseHeaders, mapCallResponseTrail:
 		if r := c.vm.response; r != nil && !write {
@@ -234,6 +241,7 @@ func proxyContinueStream(c *call, a []uint64) status {
 		s.headersOpen = false
 		if a[0] == 0 {
 			s.resumed = true
+			s.settle()
 		}
 	}
 	return statusOK

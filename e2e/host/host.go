@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -50,7 +51,11 @@ type Options struct {
 	Properties map[string]string
 	// Clusters are the known cluster names; nil means every cluster is
 	// known. proxy_http_call to an unknown one returns BadArgument, as Envoy.
+	// Callouts to these wait for the test's Respond or Fail.
 	Clusters []string
+	// Upstreams are clusters reached over real sockets (also known
+	// clusters): their callouts are sent and answered by themselves.
+	Upstreams map[string]Upstream
 	// Clock, if set, is the guest's wall and monotonic clock; nil is real time.
 	Clock *Clock
 	// BeforeSharedSet, if set, runs just before a guest's proxy_set_shared_data
@@ -58,6 +63,10 @@ type Options struct {
 	// VM writes between this one's read and write: the race Envoy's worker
 	// threads have. It must not drive the writing VM itself.
 	BeforeSharedSet func(vm int, key string)
+	// OnLog, if set, receives every proxy_log line as it is logged, with
+	// the VM's index. It runs with that VM locked: it must not call back
+	// into the Host.
+	OnLog func(vm int, l LogLine)
 	// OnError, if set, receives every error as it happens (see Err), for
 	// example t.Error. It runs on the goroutine that drives the Host, while
 	// a VM may be locked: it must not call back into the Host.
@@ -66,13 +75,17 @@ type Options struct {
 
 // Host is a proxy-wasm host running one plugin on Options.Workers VMs.
 type Host struct {
-	opts     Options
-	ctx      context.Context
-	runtime  wazero.Runtime
-	vms      []*VM
-	shared   *sharedData
-	metrics  *metrics
-	clusters map[string]bool // nil: every cluster is known
+	opts      Options
+	ctx       context.Context
+	life      context.Context // cancelled by Close: ends real callouts and timers
+	stop      context.CancelFunc
+	runtime   wazero.Runtime
+	vms       []*VM
+	shared    *sharedData
+	metrics   *metrics
+	clusters  map[string]bool // nil: every cluster is known
+	upstreams upstreams
+	next      atomic.Uint32 // the listener's round-robin over VMs
 
 	mu          sync.Mutex
 	nextContext uint32 // context ids are unique across the host
@@ -102,9 +115,13 @@ func New(ctx context.Context, o Options) (*Host, error) {
 		o.Workers = 1
 	}
 	h := &Host{opts: o, ctx: ctx, shared: newSharedData(), metrics: newMetrics()}
-	if o.Clusters != nil {
+	h.life, h.stop = context.WithCancel(ctx)
+	if o.Clusters != nil || o.Upstreams != nil {
 		h.clusters = map[string]bool{}
 		for _, c := range o.Clusters {
+			h.clusters[c] = true
+		}
+		for c := range o.Upstreams {
 			h.clusters[c] = true
 		}
 	}
@@ -112,7 +129,7 @@ func New(ctx context.Context, o Options) (*Host, error) {
 		WithCompilationCache(compilationCache).
 		WithCloseOnContextDone(true))
 	if err := h.start(); err != nil {
-		h.runtime.Close(ctx)
+		h.Close()
 		return nil, err
 	}
 	return h, nil
@@ -160,8 +177,17 @@ func (h *Host) start() error {
 	return nil
 }
 
-// Close releases every VM. It does not run plugin teardown: call VM.Done.
-func (h *Host) Close() error { return h.runtime.Close(h.ctx) }
+// Close stops timers and real callouts and releases every VM. It does not
+// run plugin teardown: call VM.Done first for that.
+func (h *Host) Close() error {
+	h.stop()
+	for _, v := range h.vms { // wait for a guest call in progress; later ones do not run
+		v.mu.Lock()
+		v.mu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+	}
+	h.upstreams.close()
+	return h.runtime.Close(h.ctx)
+}
 
 // VM returns worker VM i (0-based); it panics if there is no such VM.
 func (h *Host) VM(i int) *VM {
@@ -232,12 +258,19 @@ func (h *Host) Callouts() []Callout {
 	return slices.Clone(h.callouts)
 }
 
+// addCallout records a dispatched callout; one to an Upstream is sent at
+// once, its answer delivered when the VM is free (as Envoy delivers it on
+// the worker's event loop, after the current callback returns).
 func (h *Host) addCallout(c Callout) uint32 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.nextCallout++
 	c.ID = h.nextCallout
 	h.callouts = append(h.callouts, c)
+	h.vms[c.VM].dispatched.Add(1)
+	if up, ok := h.opts.Upstreams[c.Cluster]; ok {
+		go h.send(c, up)
+	}
 	return c.ID
 }
 

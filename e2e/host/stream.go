@@ -29,6 +29,21 @@ type Stream struct {
 	reply       *LocalReply
 	resumed     bool
 	closed      bool
+	// settled is closed once the stream has a local reply or was resumed.
+	settled     chan struct{}
+	settledOnce bool
+	// respHeaders are the upstream response's headers, open to the plugin
+	// during proxy_on_response_headers (Envoy's encodeHeaders).
+	respHeaders [][2]string
+	respOpen    bool
+}
+
+// settle marks the stream decided (v.mu held).
+func (s *Stream) settle() {
+	if !s.settledOnce {
+		s.settledOnce = true
+		close(s.settled)
+	}
 }
 
 // LocalReply is a response the plugin sent with proxy_send_local_response.
@@ -47,22 +62,35 @@ func (v *VM) Request(headers [][2]string) *Stream { return v.RequestWithProperti
 // paths, as Options.Properties) that override the Host's for this stream,
 // e.g. {"source.address": "10.0.0.7:51000"}.
 func (v *VM) RequestWithProperties(headers [][2]string, props map[string]string) *Stream {
-	s := &Stream{vm: v, id: v.h.newContextID(), props: maps.Clone(props), headers: clonePairs(headers), headersOpen: true}
+	return v.open(headers, props, true)
+}
+
+// open starts a stream; endOfStream is false when a body follows, as Envoy
+// passes it to proxy_on_request_headers.
+func (v *VM) open(headers [][2]string, props map[string]string, endOfStream bool) *Stream {
+	s := &Stream{vm: v, id: v.h.newContextID(), props: maps.Clone(props), headers: clonePairs(headers), headersOpen: true, settled: make(chan struct{})}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.configured { // Envoy never installs a filter whose configuration failed
 		v.h.fail(fmt.Errorf("host: VM %d: request on a VM whose plugin is not configured", v.index))
 		s.closed = true
+		s.settle()
 		return s
 	}
 	v.streams[s.id] = s
 	if _, err := v.call(s.id, "proxy_on_context_create", uint64(s.id), uint64(v.root)); err != nil {
+		s.settle()
 		return s
 	}
-	a, err := v.call(s.id, "proxy_on_request_headers", uint64(s.id), uint64(len(headers)), 1)
+	eos := uint64(0)
+	if endOfStream {
+		eos = 1
+	}
+	a, err := v.call(s.id, "proxy_on_request_headers", uint64(s.id), uint64(len(headers)), eos)
 	s.action = uint32(a)
-	if err == nil && s.action == ActionContinue {
-		s.headersOpen = false
+	if err != nil || s.action == ActionContinue {
+		s.headersOpen = s.headersOpen && err != nil
+		s.settle()
 	}
 	return s
 }

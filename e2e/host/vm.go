@@ -2,10 +2,12 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -17,6 +19,9 @@ type VM struct {
 	index int
 	mod   api.Module
 	root  uint32
+
+	timerStopped atomic.Bool // StopTimer: the real timer skips its ticks
+	dispatched   atomic.Int64
 
 	// mu serialises guest calls, as one Envoy worker thread runs one VM.
 	// Everything below is guarded by it; hostcalls run with it held.
@@ -47,6 +52,8 @@ func (l LogLine) String() string {
 	}
 	return fmt.Sprintf("level %d: %s", l.Level, l.Msg)
 }
+
+var errClosed = errors.New("host: closed")
 
 type vmKey struct{}
 
@@ -89,6 +96,9 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 	if v.dead != nil {
 		return 0, v.dead
 	}
+	if v.h.life.Err() != nil {
+		return 0, errClosed
+	}
 	f := v.mod.ExportedFunction(name)
 	if f == nil {
 		err := fmt.Errorf("host: VM %d: the module does not export %s", v.index, name)
@@ -120,6 +130,9 @@ func (v *VM) Configured() bool {
 	defer v.mu.Unlock()
 	return v.configured
 }
+
+// Dispatched is how many callouts this VM has dispatched so far.
+func (v *VM) Dispatched() int64 { return v.dispatched.Load() }
 
 // Logs returns every proxy_log line of this VM so far.
 func (v *VM) Logs() []LogLine {
