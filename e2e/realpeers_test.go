@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/meshprobe/meshprobe/e2e/host"
+)
+
+// The compiled plugin over real sockets: worker VMs on real timers, real
+// callouts to loopback dependencies the test breaks in every way it can,
+// probes and pass-through traffic through an HTTP listener.
+
+const (
+	realInterval  = 300 * time.Millisecond
+	realTimeout   = 150 * time.Millisecond
+	realThreshold = 2
+	// scheduleSlack covers one tick of the plugin (its period for a 300ms
+	// interval is 100ms) and a loaded machine's scheduling.
+	scheduleSlack = time.Second
+)
+
+// dependencies reads /health/dependencies and returns the aggregate status
+// and check dep's status and message (details are allowed from loopback).
+func dependencies(t *testing.T, base string) (aggregate, status, message string) {
+	t.Helper()
+	_, body := get(t, base+"/health/dependencies")
+	var doc struct {
+		Status       string
+		Dependencies map[string]struct{ Status, Message string }
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatalf("/health/dependencies: %v: %s", err, body)
+	}
+	d := doc.Dependencies["dep"]
+	return doc.Status, d.Status, d.Message
+}
+
+// transitions counts the plugin's log lines saying check dep became state,
+// over every worker.
+func transitions(h *host.Host, workers int, state string) int {
+	n := 0
+	for i := range workers {
+		for _, l := range h.VM(i).Logs() {
+			if strings.Contains(l.Msg, "check dep is "+state+":") {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Each check kind, up then broken in each way, then back: readiness and
+// /dependencies follow within failure_threshold × interval + timeout, startup
+// stays passed, liveness never moves, the dependency gets one check per
+// interval whatever it does, and each transition is logged once.
+func TestRealDependencyFaults(t *testing.T) {
+	const grpcService = "ledger.v1.Ledger"
+	cases := []struct {
+		name, kind, extra string
+		start             func(t *testing.T) (counter, host.Upstream, func(bad bool))
+		message           string // in /dependencies while down
+	}{
+		{"http 5xx", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeDown), "status 503"},
+		{"http slow", "http", `"path":"/ready"`, httpCase(modeSlow), "timeout after 150ms"},
+		{"http hang", "http", `"path":"/ready"`, httpCase(modeHang), "timeout after 150ms"},
+		{"http reset", "http", `"path":"/ready"`, httpCase(modeReset), "mesh: no response"},
+		{"http garbage", "http", `"path":"/ready"`, httpCase(modeGarbage), "mesh: no response"},
+		{"http redirect not followed", "http", `"path":"/ready"`, httpCase(modeRedirect), "status 302"},
+		{"http 10MB body", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeHuge), "body larger than 64 KiB"},
+		{"http endless body", "http", `"path":"/ready"`, httpCase(modeEndless), "timeout after 150ms"},
+		{"http invalid UTF-8", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeBadUTF8), "json status"},
+		{"hsm not ready", "hsm", `"path":"/v1/status"`, hsmCase(modeDocDown), "status"},
+		{"hsm 5xx", "hsm", `"path":"/v1/status"`, hsmCase(modeDown), "status 503"},
+		{"grpc NOT_SERVING", "grpc", `"grpc_service":"` + grpcService + `"`, func(t *testing.T) (counter, host.Upstream, func(bool)) {
+			p := newGRPCPeer(t, grpcService)
+			return p, host.Upstream{Addr: p.addr(), HTTP2: true}, func(bad bool) {
+				st := healthpb.HealthCheckResponse_SERVING
+				if bad {
+					st = healthpb.HealthCheckResponse_NOT_SERVING
+				}
+				p.health.SetServingStatus(grpcService, st)
+			}
+		}, "NOT_SERVING"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, up, breakIt := c.start(t)
+			config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
+				"checks":[{"name":"dep","kind":%q,"cluster":"dep","timeout":%q,"failure_threshold":%d,%s}]}`,
+				realInterval, c.kind, realTimeout, realThreshold, c.extra)
+			h, base := startReal(t, 2, config, map[string]host.Upstream{"dep": up})
+			waitStatus(t, base+"/health/probes/startup", 200, 5*time.Second)
+			waitStatus(t, base+"/health/probes/readiness", 200, time.Second)
+
+			before := p.count()
+			breakIt(true)
+			bound := realThreshold*realInterval + realTimeout
+			took := waitStatus(t, base+"/health/probes/readiness", 503, bound+scheduleSlack)
+			checks := p.count() - before
+			t.Logf("down after %v (bound %v), %d checks reached the peer", took.Round(time.Millisecond), bound, checks)
+			if max := int64(took/realInterval) + 2; checks > max {
+				t.Errorf("the dependency got %d checks in %v: more than one per interval (at most %d)", checks, took, max)
+			}
+			agg, st, msg := dependencies(t, base)
+			if agg != "down" || st != "down" || !strings.Contains(msg, c.message) {
+				t.Errorf("/dependencies: aggregate %q, dep %q %q; want down, down, message with %q", agg, st, msg, c.message)
+			}
+			if !utf8.ValidString(msg) || len(msg) > 120 {
+				t.Errorf("message %q: must be short, valid UTF-8", msg)
+			}
+			for _, path := range []string{"/health/probes/startup", "/health/probes/liveness"} {
+				if code, body := get(t, base+path); code != 200 {
+					t.Errorf("%s while the dependency is down: %d %s", path, code, body)
+				}
+			}
+
+			breakIt(false)
+			waitStatus(t, base+"/health/probes/readiness", 200, realInterval+realTimeout+scheduleSlack)
+			if n := transitions(h, 2, "down"); n != 1 {
+				t.Errorf("going down was logged %d times over the workers, want once", n)
+			}
+		})
+	}
+}
+
+// counter is a peer that counts the requests it received.
+type counter interface{ count() int64 }
+
+func httpCase(bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
+	return peerCase(`{"status":"UP"}`, `{"status":"DOWN"}`, bad)
+}
+
+func hsmCase(bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
+	return peerCase(`{"status":"OK","partitions":[{"id":"p1","status":"OK"}]}`, `{"status":"FAILED"}`, bad)
+}
+
+func peerCase(upBody, downBody string, bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
+	return func(t *testing.T) (counter, host.Upstream, func(bool)) {
+		p := newHTTPPeer(t, upBody, downBody)
+		return p, host.Upstream{Addr: p.addr()}, func(b bool) {
+			if b {
+				p.set(bad)
+			} else {
+				p.set(modeUp)
+			}
+		}
+	}
+}
+
+// A dependency that alternates between up and down never reaches
+// failure_threshold consecutive failures: readiness holds.
+func TestRealFlappingDependencyDoesNotFlapReadiness(t *testing.T) {
+	p := newHTTPPeer(t, "ok", "")
+	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q,"failure_threshold":%d}]}`,
+		realInterval, realTimeout, realThreshold)
+	_, base := startReal(t, 2, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
+	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+	p.set(modeFlap)
+	start := p.count()
+	for deadline := time.Now().Add(6 * realInterval); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+		if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
+			t.Fatalf("readiness flapped with the dependency: %d %s", code, body)
+		}
+	}
+	if got := p.count() - start; got < 4 {
+		t.Fatalf("the flapping dependency was checked %d times in 6 intervals: the test proved nothing", got)
+	}
+}
+
+// Four workers under a storm of probes through the listener: each
+// dependency still gets one check per interval, counted at the peers.
+func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
+	const (
+		interval  = time.Second
+		intervals = 3
+		perRound  = 1000
+	)
+	app, hsm, grpcp := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, `{"status":"OK"}`, ""), newGRPCPeer(t, "")
+	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[
+		{"name":"app","kind":"http","cluster":"app"},
+		{"name":"hsm","kind":"hsm","cluster":"hsm","path":"/v1/status","type":"soft"},
+		{"name":"grpc","kind":"grpc","cluster":"grpc"}]}`, interval)
+	_, base := startReal(t, 4, config, map[string]host.Upstream{
+		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}})
+	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+
+	// The window starts half an interval after a check, so it holds exactly
+	// `intervals` check times of a schedule that keeps its period.
+	for n := app.count(); app.count() == n; {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(interval / 2)
+	peers := map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}
+	before := map[string]int64{}
+	for name, p := range peers {
+		before[name] = p.count()
+	}
+	start := time.Now()
+	for round := range intervals {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range perRound / 8 {
+					if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
+						t.Errorf("readiness under the storm: %d %s", code, body)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		end := start.Add(time.Duration(round+1) * interval)
+		if time.Now().After(end) {
+			t.Fatalf("round %d: %d probes did not fit in one interval: this machine cannot storm at that rate", round, perRound)
+		}
+		time.Sleep(time.Until(end))
+	}
+	for name, p := range peers {
+		got := p.count() - before[name]
+		t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, got, intervals, intervals*perRound, intervals*perRound)
+		if got != intervals {
+			t.Errorf("%s received %d checks in %d intervals, want exactly %d", name, got, intervals, intervals)
+		}
+	}
+}
+
+// The worker holding the lease stops ticking: another takes over within
+// the lease TTL, and the dependency keeps getting its checks.
+func TestRealLeaseTakeover(t *testing.T) {
+	p := newHTTPPeer(t, "ok", "")
+	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q}]}`,
+		realInterval, realTimeout)
+	h, base := startReal(t, 4, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
+	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+
+	holder := func(since []int64) int { // the worker that dispatched since
+		best, most := -1, int64(0)
+		for i := range 4 {
+			if d := h.VM(i).Dispatched() - since[i]; d > most {
+				best, most = i, d
+			}
+		}
+		return best
+	}
+	snapshot := func() []int64 {
+		s := make([]int64, 4)
+		for i := range s {
+			s[i] = h.VM(i).Dispatched()
+		}
+		return s
+	}
+	mark := snapshot()
+	time.Sleep(3 * realInterval)
+	old := holder(mark)
+	if old < 0 {
+		t.Fatal("no worker dispatched a check in three intervals")
+	}
+	h.VM(old).StopTimer()
+	stopped := time.Now()
+	mark = snapshot()
+	time.Sleep(6 * realInterval)
+	next := holder(mark)
+	if next < 0 || next == old {
+		t.Fatalf("after worker %d stopped ticking, the checks came from worker %d", old, next)
+	}
+	// The longest silence the peer saw after the stop: the lease TTL
+	// (three ticks of 100ms) plus at most one interval.
+	var gap time.Duration
+	prev := stopped
+	for _, at := range p.arrivals() {
+		if at.After(stopped) {
+			gap = max(gap, at.Sub(prev))
+			prev = at
+		}
+	}
+	t.Logf("worker %d stopped; worker %d took over; longest silence at the peer %v", old, next, gap.Round(time.Millisecond))
+	if limit := 3*100*time.Millisecond + realInterval + scheduleSlack; gap > limit {
+		t.Errorf("the dependency went unchecked for %v after the lease holder stopped (limit %v)", gap, limit)
+	}
+	if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
+		t.Errorf("readiness after the takeover: %d %s", code, body)
+	}
+}
+
+// Drain posted through the listener reaches one worker and flips readiness
+// on every worker; DELETE undoes it.
+func TestRealDrainFlipsEveryWorker(t *testing.T) {
+	p := newHTTPPeer(t, "ok", "")
+	config := `{"refresh":{"interval":"300ms","jitter":0},"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.0/8"]},
+		"checks":[{"name":"dep","kind":"http","cluster":"dep"}]}`
+	const workers = 4
+	h, base := startReal(t, workers, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
+	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+	for _, step := range []struct {
+		method string
+		want   int
+	}{{"POST", 503}, {"DELETE", 200}} {
+		req, _ := http.NewRequest(step.method, base+"/health/drain", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s /health/drain: %d", step.method, resp.StatusCode)
+		}
+		for w := range workers { // every worker, each asked directly
+			if got := status(t, h.VM(w), "GET", "/health/probes/readiness"); got != step.want {
+				t.Errorf("after %s drain: worker %d readiness %d, want %d", step.method, w, got, step.want)
+			}
+		}
+		for range 2 * workers { // and through the listener's round robin
+			if code, body := get(t, base+"/health/probes/readiness"); code != step.want {
+				t.Errorf("after %s drain: readiness %d %s, want %d", step.method, code, body, step.want)
+			}
+		}
+	}
+}
+
+// A request the plugin does not answer reaches the upstream unchanged
+// (method, path and query, headers, body) and its response comes back
+// unchanged (status, headers, body), paths close to health ones included.
+func TestRealPassThroughUnchanged(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen recorded
+	)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = recorded{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body}
+		mu.Unlock()
+		w.Header().Set("X-Upstream", "app")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.WriteHeader(http.StatusCreated)
+		w.Write(append([]byte("echo:"), body...))
+	}))
+	t.Cleanup(app.Close)
+	config := `{"dialects":["standard"],"checks":[]}`
+	_, base := startReal(t, 2, config, map[string]host.Upstream{"app": {Addr: app.Listener.Addr().String()}})
+
+	body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
+	for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
+		req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-token")
+		req.Header.Set("X-Trace", "abc")
+		req.Header.Add("X-Multi", "1")
+		req.Header.Add("X-Multi", "2")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || resp.Header.Get("X-Upstream") != "app" ||
+			!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
+			t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
+		}
+		mu.Lock()
+		s := seen
+		mu.Unlock()
+		if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
+			t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
+		}
+		for _, k := range []string{"Authorization", "X-Trace", "Content-Type", "Content-Length"} {
+			if s.header.Get(k) != req.Header.Get(k) && !(k == "Content-Length" && s.header.Get(k) == fmt.Sprint(len(body))) {
+				t.Errorf("PUT %s: upstream header %s = %q, sent %q", path, k, s.header.Get(k), req.Header.Get(k))
+			}
+		}
+		if !slices.Equal(s.header.Values("X-Multi"), []string{"1", "2"}) {
+			t.Errorf("PUT %s: upstream X-Multi = %v", path, s.header.Values("X-Multi"))
+		}
+	}
+}
