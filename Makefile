@@ -4,7 +4,7 @@ WASM    := build/meshprobe.wasm
 FUZZTIME ?= 10s
 SOURCES := $(shell find . -name '*.go' -not -path './e2e/*' -not -name '*_test.go') go.mod go.sum
 
-.PHONY: build test tools fuzz run lint clean
+.PHONY: build test tools fuzz run lint oci clean
 
 build: $(WASM)
 
@@ -46,6 +46,11 @@ run: build
 		echo "or load $(WASM) with envoy/envoy.yaml on a machine that has it."; \
 		exit 1; \
 	fi
+
+# OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.
+OCI_TAG ?= 0.1.0
+oci: build
+	$(GO) run ./e2e/cmd/oci -wasm $(WASM) -out build/oci -tag $(OCI_TAG)
 
 clean:
 	rm -rf build
