@@ -37,15 +37,11 @@ lint:
 	$(GO) vet ./...
 	@if grep -rl 'proxy-wasm-go-sdk' checks --include='*.go'; then echo "checks/ must not import the SDK"; exit 1; fi
 
+# Demo dependencies where envoy/envoy.yaml points, and the plugin in front of
+# them: in Envoy if it is on PATH, else in the local wasm host (e2e/host)
+# configured from the same file. RUN_ARGS e.g. "-free-ports -workers 4".
 run: build
-	@if command -v envoy >/dev/null 2>&1; then \
-		echo "starting Envoy with envoy/envoy.yaml (meshprobe at http://localhost:10000/health/probes/readiness)"; \
-		envoy -c envoy/envoy.yaml --concurrency 2; \
-	else \
-		echo "envoy is not on PATH. Install Envoy >= 1.33 and run 'make run' again,"; \
-		echo "or load $(WASM) with envoy/envoy.yaml on a machine that has it."; \
-		exit 1; \
-	fi
+	$(GO) run ./e2e/cmd/run $(RUN_ARGS)
 
 # OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.
 OCI_TAG ?= 0.1.0

@@ -1,0 +1,138 @@
+// Command run is `make run`: demo dependencies where envoy/envoy.yaml's
+// clusters point, and the plugin in front of them, in Envoy if it is on
+// PATH, else in the project's own wasm host (e2e/host) configured from the
+// same file. Ctrl-C stops everything.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/e2e/localrun"
+)
+
+func main() {
+	config := flag.String("config", "envoy/envoy.yaml", "Envoy static bootstrap")
+	workers := flag.Int("workers", 2, "worker VMs (Envoy's --concurrency)")
+	control := flag.String("control", "127.0.0.1:10001", "address of the demo control server")
+	freePorts := flag.Bool("free-ports", false, "move the listener, clusters and control server to free ports")
+	envoy := flag.String("envoy", "", "Envoy binary (default: envoy on PATH, if any)")
+	local := flag.Bool("local", false, "use the local wasm host even if Envoy is on PATH")
+	flag.Parse()
+	if err := run(*config, *workers, *control, *freePorts, *envoy, *local); err != nil {
+		fmt.Fprintln(os.Stderr, "make run:", err)
+		os.Exit(1)
+	}
+}
+
+func run(config string, workers int, control string, freePorts bool, envoy string, local bool) error {
+	data, err := os.ReadFile(config)
+	if err != nil {
+		return err
+	}
+	b, cfgs, err := localrun.LoadBootstrap(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", config, err)
+	}
+	if len(cfgs) != 1 {
+		return fmt.Errorf("%s: want one meshprobe filter, found %d", config, len(cfgs))
+	}
+	s, err := localrun.NewSetup(b, cfgs[0])
+	if err != nil {
+		return fmt.Errorf("%s: %w", config, err)
+	}
+	if freePorts {
+		if err := s.UseFreePorts(); err != nil {
+			return err
+		}
+		control = "127.0.0.1:0"
+	}
+	if envoy == "" && !local {
+		envoy, _ = exec.LookPath("envoy")
+	}
+	demo, err := localrun.StartDemo(s, control)
+	if err != nil {
+		return err
+	}
+	defer demo.Close()
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	if envoy != "" && !local {
+		return runEnvoy(envoy, config, s, workers, freePorts, demo, stop)
+	}
+	l, err := localrun.StartLocal(context.Background(), s, workers, os.Stderr)
+	if err != nil {
+		return err
+	}
+	banner(s, demo, fmt.Sprintf("the local wasm host (e2e/host), %d workers; Envoy is not on PATH", workers))
+	<-stop
+	l.Stop()
+	fmt.Println("stopped")
+	return nil
+}
+
+// runEnvoy runs Envoy on the bootstrap (rewritten to a file if ports moved)
+// until a signal, which it passes on.
+func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, demo *localrun.Demo, stop chan os.Signal) error {
+	if moved {
+		js, err := s.EnvoyJSON()
+		if err != nil {
+			return err
+		}
+		config = filepath.Join(os.TempDir(), fmt.Sprintf("meshprobe-envoy-%d.json", os.Getpid()))
+		if err := os.WriteFile(config, js, 0o644); err != nil {
+			return err
+		}
+		defer os.Remove(config)
+	}
+	cmd := exec.Command(envoy, "-c", config, "--concurrency", fmt.Sprint(workers))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	banner(s, demo, "Envoy ("+envoy+")")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("envoy exited: %v", err)
+	case <-stop:
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+		fmt.Println("stopped")
+		return nil
+	}
+}
+
+func banner(s *localrun.Setup, demo *localrun.Demo, runtime string) {
+	_, port, _ := net.SplitHostPort(s.Listener)
+	base := "http://127.0.0.1:" + port
+	names := demo.Names()
+	pick := "NAME" // a check that holds readiness back shows the flip
+	for _, c := range s.Config.Checks {
+		if c.Gates&checks.GateReadiness != 0 {
+			pick = c.Name
+		}
+	}
+	fmt.Printf(`meshprobe is serving on %[1]s in %[2]s.
+Try:
+  curl -i %[1]s/health/probes/readiness
+  curl -i %[1]s/health/probes/liveness
+  curl -i %[1]s/health/dependencies
+  curl -i %[1]s/health/metrics
+  curl -i %[1]s/api/anything            (not a health path: passes through to the app)
+Make a demo dependency fail, then recover (checks: %[3]s):
+  curl -X POST http://%[4]s/fail/%[5]s
+  curl -X POST http://%[4]s/recover/%[5]s
+Ctrl-C stops.
+`, base, runtime, fmt.Sprint(names), demo.Control, pick)
+}
