@@ -45,6 +45,8 @@ func TestEnvoyYAMLBrokenCopiesFail(t *testing.T) {
 		{"wrong type", "port_value: 10000", "port_value: ten", "invalid value for uint32 field portValue"},
 		{"constraint broken", "connect_timeout: 1s", "connect_timeout: -1s", "Cluster.ConnectTimeout: value must be greater than 0s"},
 		{"unknown typed config", "envoy.extensions.filters.http.router.v3.Router", "envoy.extensions.filters.http.router.v3.Routr", "Routr"},
+		{"misspelled field in the mTLS socket", "trusted_ca:", "trusted_cas:", "unknown field"},
+		{"HTTP/2 options misspelled", "http2_protocol_options: {}", "http2_protocol_option: {}", "unknown field"},
 		{"bad meshprobe configuration", `"kind": "hsm"`, `"kind": "redis"`, "unknown kind"},
 	}
 	for _, c := range cases {
