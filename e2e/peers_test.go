@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net"
@@ -45,7 +46,8 @@ const slowFor = 2 * time.Second
 
 // httpPeer is an HTTP dependency.
 type httpPeer struct {
-	up, down string // bodies of the up and doc-down answers
+	up, down string        // bodies of the up and doc-down answers
+	delay    time.Duration // modeSlow's delay (default slowFor)
 	srv      *http.Server
 	ln       net.Listener
 	mode     atomic.Value // peerMode
@@ -65,7 +67,7 @@ type recorded struct {
 	body              []byte
 }
 
-func newHTTPPeer(t *testing.T, up, down string) *httpPeer {
+func newHTTPPeer(t testing.TB, up, down string) *httpPeer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -116,7 +118,7 @@ func (p *httpPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, p.down)
 	case modeSlow:
 		select {
-		case <-time.After(slowFor):
+		case <-time.After(cmp.Or(p.delay, slowFor)):
 			io.WriteString(w, p.up)
 		case <-r.Context().Done():
 		case <-p.quit:
@@ -169,7 +171,7 @@ type grpcPeer struct {
 	hits   atomic.Int64
 }
 
-func newGRPCPeer(t *testing.T, service string) *grpcPeer {
+func newGRPCPeer(t testing.TB, service string) *grpcPeer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -193,7 +195,7 @@ func (p *grpcPeer) count() int64 { return p.hits.Load() }
 // startReal runs the plugin on workers VMs with real timers, real callouts
 // to ups and a listener whose pass-through traffic goes to cluster "app"
 // (if ups has it). It returns the host and the listener's URL.
-func startReal(t *testing.T, workers int, config string, ups map[string]host.Upstream) (*host.Host, string) {
+func startReal(t testing.TB, workers int, config string, ups map[string]host.Upstream) (*host.Host, string) {
 	t.Helper()
 	var (
 		mu     sync.Mutex
@@ -238,7 +240,7 @@ func startReal(t *testing.T, workers int, config string, ups map[string]host.Ups
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
 
 // get returns the status and body of GET url.
-func get(t *testing.T, url string) (int, string) {
+func get(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := client.Get(url)
 	if err != nil {
@@ -251,7 +253,7 @@ func get(t *testing.T, url string) (int, string) {
 
 // waitStatus polls url until it answers want, and returns how long that
 // took; it fails the test after limit.
-func waitStatus(t *testing.T, url string, want int, limit time.Duration) time.Duration {
+func waitStatus(t testing.TB, url string, want int, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for {

@@ -9,7 +9,7 @@ import (
 // pluginWasm reads the built plugin (MESHPROBE_WASM overrides the path). A
 // missing file fails the test rather than skipping it, so a run without
 // `make build` cannot pass by checking nothing.
-func pluginWasm(t *testing.T) []byte {
+func pluginWasm(t testing.TB) []byte {
 	t.Helper()
 	path := os.Getenv("MESHPROBE_WASM")
 	if path == "" {

@@ -197,13 +197,25 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}})
 	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
 
-	// The window starts half an interval after a check, so it holds exactly
-	// `intervals` check times of a schedule that keeps its period.
-	for n := app.count(); app.count() == n; {
+	got := storm(t, base, app, map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}, interval, intervals, perRound)
+	for name, n := range got {
+		t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, n, intervals, intervals*perRound, intervals*perRound)
+		if n != intervals {
+			t.Errorf("%s received %d checks in %d intervals, want exactly %d", name, n, intervals, intervals)
+		}
+	}
+}
+
+// storm sends perRound readiness probes per interval through the listener
+// for `intervals` intervals and returns the checks each peer received
+// meanwhile. The window starts half an interval after a check reached
+// phase, so it holds exactly `intervals` check times of a schedule that
+// keeps its period.
+func storm(t testing.TB, base string, phase counter, peers map[string]counter, interval time.Duration, intervals, perRound int) map[string]int {
+	for n := phase.count(); phase.count() == n; {
 		time.Sleep(5 * time.Millisecond)
 	}
 	time.Sleep(interval / 2)
-	peers := map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}
 	before := map[string]int64{}
 	for name, p := range peers {
 		before[name] = p.count()
@@ -230,13 +242,11 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 		}
 		time.Sleep(time.Until(end))
 	}
+	got := map[string]int{}
 	for name, p := range peers {
-		got := p.count() - before[name]
-		t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, got, intervals, intervals*perRound, intervals*perRound)
-		if got != intervals {
-			t.Errorf("%s received %d checks in %d intervals, want exactly %d", name, got, intervals, intervals)
-		}
+		got[name] = int(p.count() - before[name])
 	}
+	return got
 }
 
 // The worker holding the lease stops ticking: another takes over within
