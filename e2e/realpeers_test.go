@@ -188,16 +188,7 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 		intervals = 3
 		perRound  = 1000
 	)
-	app, hsm, grpcp := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, `{"status":"OK"}`, ""), newGRPCPeer(t, "")
-	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[
-		{"name":"app","kind":"http","cluster":"app"},
-		{"name":"hsm","kind":"hsm","cluster":"hsm","path":"/v1/status","type":"soft"},
-		{"name":"grpc","kind":"grpc","cluster":"grpc"}]}`, interval)
-	_, base := startReal(t, 4, config, map[string]host.Upstream{
-		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}})
-	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
-
-	got := storm(t, base, app, map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}, interval, intervals, perRound)
+	got := storm(t, interval, intervals, perRound)
 	for name, n := range got {
 		t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, n, intervals, intervals*perRound, intervals*perRound)
 		if n != intervals {
@@ -206,13 +197,23 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 	}
 }
 
-// storm sends perRound readiness probes per interval through the listener
-// for `intervals` intervals and returns the checks each peer received
-// meanwhile. The window starts half an interval after a check reached
-// phase, so it holds exactly `intervals` check times of a schedule that
-// keeps its period.
-func storm(t testing.TB, base string, phase counter, peers map[string]counter, interval time.Duration, intervals, perRound int) map[string]int {
-	for n := phase.count(); phase.count() == n; {
+// storm starts four workers checking three peers (HTTP, HSM, gRPC) every
+// interval, sends perRound readiness probes per interval through the
+// listener for `intervals` intervals, and returns the checks each peer
+// received meanwhile. The window starts half an interval after a check, so
+// it holds exactly `intervals` check times of a schedule that keeps its
+// period.
+func storm(t testing.TB, interval time.Duration, intervals, perRound int) map[string]int {
+	app, hsm, grpcp := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, `{"status":"OK"}`, ""), newGRPCPeer(t, "")
+	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[
+		{"name":"app","kind":"http","cluster":"app"},
+		{"name":"hsm","kind":"hsm","cluster":"hsm","path":"/v1/status","type":"soft"},
+		{"name":"grpc","kind":"grpc","cluster":"grpc"}]}`, interval)
+	_, base := startReal(t, 4, config, map[string]host.Upstream{
+		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}})
+	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+	peers := map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}
+	for n := app.count(); app.count() == n; {
 		time.Sleep(5 * time.Millisecond)
 	}
 	time.Sleep(interval / 2)
