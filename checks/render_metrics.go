@@ -3,6 +3,7 @@ package checks
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // ProbeCount is how many probes one endpoint answered with one status code,
@@ -20,6 +21,7 @@ var ProbeCodes = []int{200, 403, 405, 503}
 // and TYPE, label values escaped as the format requires.
 func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
 	var w promWriter
+	w.Grow(4096 + 1024*len(v.Cfg.Checks))
 	w.family("meshprobe_build_info", "gauge", "Identity of the service behind this proxy (always 1).")
 	w.sample("meshprobe_build_info", 1, "service", svc.Name, "version", svc.Version, "commit", svc.Commit)
 	ready, _ := v.State.Ready(v.Cfg)
@@ -78,7 +80,9 @@ func b2f(b bool) float64 {
 type promWriter struct{ strings.Builder }
 
 func (w *promWriter) family(name, typ, help string) {
-	w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
+	for _, part := range [...]string{"# HELP ", name, " ", help, "\n# TYPE ", name, " ", typ, "\n"} {
+		w.WriteString(part)
+	}
 }
 
 // sample writes one line; labels are name/value pairs, empty values skipped.
@@ -95,20 +99,32 @@ func (w *promWriter) sample(name string, v float64, labels ...string) {
 			w.WriteByte(',')
 		}
 		first = false
-		w.WriteString(labels[i] + `="` + escapeLabel(labels[i+1]) + `"`)
+		w.WriteString(labels[i])
+		w.WriteString(`="`)
+		w.WriteString(escapeLabel(labels[i+1]))
+		w.WriteByte('"')
 	}
 	if !first {
 		w.WriteByte('}')
 	}
-	w.WriteString(" " + strconv.FormatFloat(v, 'g', -1, 64) + "\n")
+	w.WriteByte(' ')
+	var num [32]byte
+	w.Write(strconv.AppendFloat(num[:0], v, 'g', -1, 64))
+	w.WriteByte('\n')
 }
 
 // escapeLabel escapes a label value as the text format requires, and makes
-// it valid UTF-8.
+// it valid UTF-8. Most values (check names, kinds) need neither and are
+// returned as they are.
 func escapeLabel(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+	if utf8.ValidString(s) && !strings.ContainsAny(s, "\\\"\n") {
+		return s
+	}
+	return labelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
 }
+
+// labelEscaper is built once: a Replacer is costly to make.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // EndpointLabel names a route for metrics: dialect/endpoint, one label for
 // all single-check Kubernetes routes.

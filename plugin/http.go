@@ -45,9 +45,14 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	return types.ActionPause
 }
 
+// OnHttpStreamDone is the stream's last callback (proxy_on_done; the SDK
+// then only forgets the context), so the context can serve a new stream.
 func (h *httpContext) OnHttpStreamDone() {
 	if h.waiting {
 		h.p.streamDone(h.id)
+	}
+	if p := h.p; len(p.idle) < maxIdleContexts {
+		p.idle = append(p.idle, h)
 	}
 }
 

@@ -33,7 +33,14 @@ type pluginContext struct {
 	pending            []func(*checks.State) // results that lost their CAS races, retried next tick
 	flight             *flight               // on_request: the fan-out in progress on this VM
 	corruptLogged      bool
+	// idle holds the contexts of finished streams for reuse: a fresh one
+	// per request would be the only allocation on the pass-through path.
+	idle []*httpContext
 }
+
+// maxIdleContexts bounds the reuse list (past a burst of this many
+// concurrent streams, extra contexts are left to the collector).
+const maxIdleContexts = 1024
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	if err := p.configure(); err != nil {
@@ -94,5 +101,11 @@ func (p *pluginContext) configure() error {
 }
 
 func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	if n := len(p.idle); n > 0 {
+		h := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		*h = httpContext{p: p, id: id}
+		return h
+	}
 	return &httpContext{p: p, id: id}
 }

@@ -12,9 +12,10 @@ var allowRead = [2]string{"allow", "GET, HEAD"}
 // no-store so no cache between the prober and the proxy replays a stale
 // health state; HEAD gets the headers without the body.
 func send(r checks.Reply, head bool, extra ...[2]string) {
-	headers := make([][2]string, 0, 3+len(extra))
-	headers = append(headers, [2]string{"content-type", r.ContentType}, [2]string{"cache-control", "no-store"})
-	headers = append(append(headers, r.ExtraHeaders()...), extra...)
+	headers := replyHeaders(r.ContentType)
+	if len(extra) > 0 {
+		headers = append(headers[:len(headers):len(headers)], extra...)
+	}
 	body := r.Body
 	if head {
 		body = nil
@@ -23,6 +24,21 @@ func send(r checks.Reply, head bool, extra ...[2]string) {
 		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
 	}
 }
+
+// replyHeaders are the headers every reply of a content type carries, built
+// once per content type (there are a handful) instead of once per probe.
+// Callers must not change the slice.
+func replyHeaders(contentType string) [][2]string {
+	if h, ok := headerLists[contentType]; ok {
+		return h
+	}
+	h := append([][2]string{{"content-type", contentType}, {"cache-control", "no-store"}},
+		checks.Reply{ContentType: contentType}.ExtraHeaders()...)
+	headerLists[contentType] = h
+	return h
+}
+
+var headerLists = map[string][][2]string{}
 
 // respond answers a probe route and counts it in the proxy's stats.
 func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, extra ...[2]string) {
