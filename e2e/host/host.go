@@ -38,9 +38,10 @@ type Options struct {
 	Wasm         []byte // the compiled plugin
 	PluginConfig []byte
 	VMConfig     []byte
-	// Workers is the number of VMs (default 1): each its own module
-	// instance, as Envoy runs one per worker thread; all share one
-	// shared-data store and one metric store.
+	// Workers is the number of VMs (default 2, Envoy's smallest
+	// multi-worker case): each its own module instance, as Envoy runs one
+	// per worker thread; all share one shared-data store and one metric
+	// store, and the compiled module through the compilation cache.
 	Workers int
 	// Properties maps a dotted property path ("source.address",
 	// "node.metadata.LABELS.app", "plugin_name") to its raw value, returned
@@ -112,7 +113,7 @@ func New(ctx context.Context, o Options) (*Host, error) {
 		return nil, errors.New("host: Options.Wasm is empty")
 	}
 	if o.Workers <= 0 {
-		o.Workers = 1
+		o.Workers = 2
 	}
 	h := &Host{opts: o, ctx: ctx, shared: newSharedData(), metrics: newMetrics()}
 	h.life, h.stop = context.WithCancel(ctx)

@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 func newHost(t *testing.T, config string, o Options) *Host {
 	t.Helper()
 	o.Wasm, o.PluginConfig = wasm, []byte(config)
+	if o.Workers == 0 {
+		o.Workers = 1 // most tests here are about one VM
+	}
 	if o.Properties == nil {
 		o.Properties = map[string]string{"plugin_name": "meshprobe"}
 	}
