@@ -170,22 +170,43 @@ func trimSlash(p string) string {
 // query strip and one map lookup.
 type Router struct {
 	byPath map[string]*Route
+	// Most requests are not health probes: these reject them before any
+	// scan or hash. second holds the byte after the leading "/" of every
+	// route path; maxLen is the longest route path.
+	second [256]bool
+	maxLen int
 }
 
 // NewRouter indexes routes by path.
 func NewRouter(routes []Route) *Router {
-	m := make(map[string]*Route, len(routes))
+	r := &Router{byPath: make(map[string]*Route, len(routes))}
 	for i := range routes {
-		m[routes[i].Path] = &routes[i]
+		p := routes[i].Path
+		r.byPath[p] = &routes[i]
+		r.maxLen = max(r.maxLen, len(p))
+		if len(p) > 1 {
+			r.second[p[1]] = true
+		} else {
+			r.second['/'], r.second['?'] = true, true // "/" and "//", "/?x"
+		}
 	}
-	return &Router{byPath: m}
+	return r
 }
 
 // Match returns the route for a ":path" header value (query ignored, one
-// trailing "/" optional), or nil.
+// trailing "/" optional), or nil. Its work is bounded by the longest route,
+// however long the path.
 func (r *Router) Match(path string) *Route {
-	if i := strings.IndexByte(path, '?'); i >= 0 {
+	if len(path) < 2 || !r.second[path[1]] {
+		if path != "/" || r.byPath["/"] == nil {
+			return nil
+		}
+	}
+	head := path[:min(len(path), r.maxLen+2)] // a route, "/" and "?" at most
+	if i := strings.IndexByte(head, '?'); i >= 0 {
 		path = path[:i]
+	} else if len(path) > r.maxLen+1 {
+		return nil
 	}
 	return r.byPath[trimSlash(path)]
 }

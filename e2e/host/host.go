@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 )
@@ -155,7 +156,7 @@ func (h *Host) start() error {
 		return fmt.Errorf("host: env module: %w", err)
 	}
 	for i := range h.opts.Workers {
-		v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}}
+		v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}, fns: map[string]api.Function{}}
 		cfg := wazero.NewModuleConfig().
 			WithName(fmt.Sprintf("vm%d", i)).
 			WithStartFunctions(). // _initialize runs through VM.call, with the VM in its context

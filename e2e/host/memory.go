@@ -50,7 +50,7 @@ func (g guest) putU64(ptr uint32, v uint64) bool {
 func (g guest) copyOut(data []byte, ptrPtr, sizePtr uint32) bool {
 	var addr uint32
 	if len(data) > 0 {
-		alloc := g.mod.ExportedFunction("proxy_on_memory_allocate")
+		alloc := vmOf(g.ctx).fn("proxy_on_memory_allocate")
 		if alloc == nil {
 			return false
 		}

@@ -22,6 +22,7 @@ type VM struct {
 
 	timerStopped atomic.Bool // StopTimer: the real timer skips its ticks
 	dispatched   atomic.Int64
+	fns          map[string]api.Function // exports by name, guarded by mu
 
 	// mu serialises guest calls, as one Envoy worker thread runs one VM.
 	// Everything below is guarded by it; hostcalls run with it held.
@@ -99,7 +100,7 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 	if v.h.life.Err() != nil {
 		return 0, errClosed
 	}
-	f := v.mod.ExportedFunction(name)
+	f := v.fn(name)
 	if f == nil {
 		err := fmt.Errorf("host: VM %d: the module does not export %s", v.index, name)
 		v.h.fail(err)
@@ -121,6 +122,19 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 		return 0, nil
 	}
 	return uint64(uint32(res[0])), nil // every proxy_on_* result is an i32
+}
+
+// fn returns the guest export name, looked up once per VM: wazero makes a
+// new call engine (and stack) per lookup, a host cost Envoy does not have
+// on every callback. Calls are serialised by v.mu, and a nested call (the
+// guest allocator during a hostcall) is always a different export.
+func (v *VM) fn(name string) api.Function {
+	f, ok := v.fns[name]
+	if !ok {
+		f = v.mod.ExportedFunction(name)
+		v.fns[name] = f
+	}
+	return f
 }
 
 // Configured reports whether proxy_on_vm_start and proxy_on_configure both
