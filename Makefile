@@ -4,7 +4,7 @@ WASM    := build/meshprobe.wasm
 FUZZTIME ?= 10s
 SOURCES := $(shell find . -name '*.go' -not -path './e2e/*' -not -name '*_test.go') go.mod go.sum
 
-.PHONY: build test tools fuzz run lint oci clean
+.PHONY: build test tools fuzz run lint oci bench clean
 
 build: $(WASM)
 
@@ -42,6 +42,18 @@ lint:
 # configured from the same file. RUN_ARGS e.g. "-free-ports -workers 4".
 run: build
 	$(GO) run ./e2e/cmd/run $(RUN_ARGS)
+
+FLOORS := build/floor-continue.wasm build/floor-reply.wasm
+
+# Floor plugins for the benchmarks (e2e/testdata/floor-*), built exactly like the plugin.
+build/floor-%.wasm: e2e/testdata/floor-%/main.go go.mod go.sum
+	@mkdir -p build
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./e2e/testdata/floor-$*
+
+# Benchmarks: the .wasm on wazero paired with its floors, native Go with
+# allocations, a 2M-request memory soak and the e2e scenarios; writes BENCHMARKS.md.
+bench: build $(FLOORS)
+	$(GO) run ./e2e/cmd/benchtable
 
 # OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.
 OCI_TAG ?= 0.1.0
