@@ -366,6 +366,7 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	memStart := vm.MemoryBytes()
 	mark := max(b.N/10, 1)
+	trace := os.Getenv("MESHPROBE_SOAK_TRACE") != "" // log memory every 100k requests
 	var memMark uint32
 	wrong, draining := 0, false
 	b.ResetTimer()
@@ -390,6 +391,9 @@ func BenchmarkSoak(b *testing.B) {
 		}
 		if i+1 == mark {
 			memMark = vm.MemoryBytes()
+		}
+		if trace && (i+1)%100_000 == 0 {
+			b.Logf("after %d requests: linear memory %d KiB", i+1, vm.MemoryBytes()>>10)
 		}
 	}
 	b.StopTimer()
