@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshprobe/meshprobe/e2e/benchdata"
 	"github.com/meshprobe/meshprobe/e2e/host"
 )
 
@@ -47,32 +48,9 @@ func benchFloorReply(b *testing.B) []byte {
 	return benchFile(b, "MESHPROBE_FLOOR_REPLY", "floor-reply", "./e2e/testdata/floor-reply")
 }
 
-// benchConfig has n http checks (none if n is 0), with details allowed to
-// loopback sources (for /metrics and details on /dependencies).
-func benchConfig(n int) string {
-	var cs []string
-	for i := range n {
-		cs = append(cs, fmt.Sprintf(`{"name":"dep%02d","kind":"http","cluster":"outbound|8080||dep%02d.shop.svc.cluster.local","path":"/healthz","expect":{"json":{"status":"UP"}}}`, i, i))
-	}
-	return `{"service":{"name":"checkout","version":"1.4.2","commit":"a1b2c3d4","region":"us-west","env":"prod"},
- "details":{"allow_cidrs":["127.0.0.0/8"]},
- "checks":[` + strings.Join(cs, ",") + `]}`
-}
-
 // Request headers as Envoy hands them to the filter: an API call through
 // the sidecar, and a kubelet probe.
 var (
-	benchAPIHeaders = [][2]string{
-		{":method", "GET"}, {":path", "/api/orders?page=2&limit=50"}, {":authority", "checkout.shop.svc.cluster.local"},
-		{":scheme", "http"}, {"user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
-		{"accept", "application/json"}, {"accept-encoding", "gzip, deflate, br"},
-		{"x-request-id", "5f0c6b7e-1c1d-4f4e-9a57-0d6c2d1c8b1e"}, {"x-forwarded-proto", "https"},
-		{"x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"},
-	}
-	benchProbeHeaders = func(path string) [][2]string {
-		return [][2]string{{":method", "GET"}, {":path", path}, {":authority", "10.12.3.4:15021"}, {":scheme", "http"},
-			{"user-agent", "kube-probe/1.31"}, {"accept", "*/*"}, {"connection", "close"}}
-	}
 	benchLoopback = map[string]string{"source.address": "127.0.0.1:40000"}
 )
 
@@ -198,21 +176,21 @@ func benchMedian(v []float64) float64 {
 // -digits, so the -GOMAXPROCS suffix go test appends is unambiguous.
 func BenchmarkWasm(b *testing.B) {
 	b.Run("passthrough", func(b *testing.B) {
-		h, _ := benchHost(b, benchPlugin(b), benchConfig(10))
+		h, _ := benchHost(b, benchPlugin(b), benchdata.Config(10))
 		benchWarm(b, h, 10)
 		floor, _ := benchHost(b, benchFloorContinue(b), "")
-		benchExpect(b, h.VM(0), benchAPIHeaders, nil, 0, "")
-		benchExpect(b, floor.VM(0), benchAPIHeaders, nil, 0, "")
-		benchPaired(b, benchTarget{h.VM(0), benchAPIHeaders, nil}, benchTarget{floor.VM(0), benchAPIHeaders, nil})
+		benchExpect(b, h.VM(0), benchdata.APIHeaders, nil, 0, "")
+		benchExpect(b, floor.VM(0), benchdata.APIHeaders, nil, 0, "")
+		benchPaired(b, benchTarget{h.VM(0), benchdata.APIHeaders, nil}, benchTarget{floor.VM(0), benchdata.APIHeaders, nil})
 	})
 	// probe starts the plugin with n checks, all up, and pairs requests for
 	// path with the local-reply floor.
 	probe := func(name string, n int, path string, props map[string]string, status int, bodyPrefix string) {
 		b.Run(name, func(b *testing.B) {
-			h, _ := benchHost(b, benchPlugin(b), benchConfig(n))
+			h, _ := benchHost(b, benchPlugin(b), benchdata.Config(n))
 			benchWarm(b, h, n)
 			floor, _ := benchHost(b, benchFloorReply(b), "")
-			headers := benchProbeHeaders(path)
+			headers := benchdata.ProbeHeaders(path)
 			benchExpect(b, h.VM(0), headers, props, status, bodyPrefix)
 			benchExpect(b, floor.VM(0), headers, props, 200, `{"status":"up"}`)
 			benchPaired(b, benchTarget{h.VM(0), headers, props}, benchTarget{floor.VM(0), headers, props})
@@ -241,7 +219,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 		wasm   func(*testing.B) []byte
 		config string
 	}{
-		{"meshprobe/checks=10", benchPlugin, benchConfig(10)},
+		{"meshprobe/checks=10", benchPlugin, benchdata.Config(10)},
 		{"floor-continue", benchFloorContinue, ""},
 	} {
 		b.Run(m.name, func(b *testing.B) {

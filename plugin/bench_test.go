@@ -19,6 +19,8 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/meshprobe/meshprobe/e2e/benchdata"
 )
 
 // Native twins of e2e/testdata/floor-continue and floor-reply.
@@ -60,30 +62,7 @@ func (f *benchFloorHTTP) OnHttpRequestHeaders(int, bool) types.Action {
 	return types.ActionPause
 }
 
-// benchConfig has n http checks, with details allowed to loopback sources.
-func benchConfig(n int) string {
-	var cs []string
-	for i := range n {
-		cs = append(cs, fmt.Sprintf(`{"name":"dep%02d","kind":"http","cluster":"outbound|8080||dep%02d.shop.svc.cluster.local","path":"/healthz","expect":{"json":{"status":"UP"}}}`, i, i))
-	}
-	return `{"service":{"name":"checkout","version":"1.4.2","commit":"a1b2c3d4","region":"us-west","env":"prod"},
- "details":{"allow_cidrs":["127.0.0.0/8"]},
- "checks":[` + strings.Join(cs, ",") + `]}`
-}
-
-var (
-	benchAPIHeaders = [][2]string{
-		{":method", "GET"}, {":path", "/api/orders?page=2&limit=50"}, {":authority", "checkout.shop.svc.cluster.local"},
-		{":scheme", "http"}, {"user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
-		{"accept", "application/json"}, {"accept-encoding", "gzip, deflate, br"},
-		{"x-request-id", "5f0c6b7e-1c1d-4f4e-9a57-0d6c2d1c8b1e"}, {"x-forwarded-proto", "https"},
-		{"x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7"},
-	}
-	benchProbeHeaders = func(path string) [][2]string {
-		return [][2]string{{":method", "GET"}, {":path", path}, {":authority", "10.12.3.4:15021"}, {":scheme", "http"},
-			{"user-agent", "kube-probe/1.31"}, {"accept", "*/*"}, {"connection", "close"}}
-	}
-)
+var ()
 
 // benchNative starts the emulator with a fresh VM context and config, and,
 // with checks > 0, warms it: one tick, every callout answered as a healthy
@@ -174,16 +153,16 @@ func BenchmarkNative(b *testing.B) {
 	}
 	plugin := func(b *testing.B, checks int, source string) func() (proxytest.HostEmulator, func()) {
 		return func() (proxytest.HostEmulator, func()) {
-			return benchNative(b, NewVMContext, benchConfig(checks), source, checks)
+			return benchNative(b, NewVMContext, benchdata.Config(checks), source, checks)
 		}
 	}
 	b.Run("floor-continue", func(b *testing.B) {
-		benchNativeRun(b, func() (proxytest.HostEmulator, func()) { return benchNative(b, floor(false), "", "", 0) }, benchAPIHeaders, 0, "")
+		benchNativeRun(b, func() (proxytest.HostEmulator, func()) { return benchNative(b, floor(false), "", "", 0) }, benchdata.APIHeaders, 0, "")
 	})
 	b.Run("passthrough", func(b *testing.B) {
-		benchNativeRun(b, plugin(b, 10, ""), benchAPIHeaders, 0, "")
+		benchNativeRun(b, plugin(b, 10, ""), benchdata.APIHeaders, 0, "")
 	})
-	live := benchProbeHeaders("/health/probes/liveness")
+	live := benchdata.ProbeHeaders("/health/probes/liveness")
 	b.Run("floor-reply", func(b *testing.B) {
 		benchNativeRun(b, func() (proxytest.HostEmulator, func()) { return benchNative(b, floor(true), "", "", 0) }, live, 200, `{"status":"up"}`)
 	})
@@ -192,20 +171,20 @@ func BenchmarkNative(b *testing.B) {
 	})
 	for _, n := range []int{1, 10, 50} {
 		b.Run(fmt.Sprintf("readiness/checks=%d", n), func(b *testing.B) {
-			benchNativeRun(b, plugin(b, n, ""), benchProbeHeaders("/health/probes/readiness"), 200, `{"status":"up"}`)
+			benchNativeRun(b, plugin(b, n, ""), benchdata.ProbeHeaders("/health/probes/readiness"), 200, `{"status":"up"}`)
 		})
 	}
 	for _, n := range []int{1, 10, 50} {
 		b.Run(fmt.Sprintf("dependencies/checks=%d", n), func(b *testing.B) {
-			benchNativeRun(b, plugin(b, n, ""), benchProbeHeaders("/health/dependencies"), 200,
+			benchNativeRun(b, plugin(b, n, ""), benchdata.ProbeHeaders("/health/dependencies"), 200,
 				`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up"}`)
 		})
 	}
 	b.Run("dependencies-details/checks=50", func(b *testing.B) {
-		benchNativeRun(b, plugin(b, 50, "127.0.0.1:40000"), benchProbeHeaders("/health/dependencies"), 200,
+		benchNativeRun(b, plugin(b, 50, "127.0.0.1:40000"), benchdata.ProbeHeaders("/health/dependencies"), 200,
 			`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up","kind":"http","latency_ms":`)
 	})
 	b.Run("metrics/checks=50", func(b *testing.B) {
-		benchNativeRun(b, plugin(b, 50, "127.0.0.1:40000"), benchProbeHeaders("/health/metrics"), 200, "# HELP")
+		benchNativeRun(b, plugin(b, 50, "127.0.0.1:40000"), benchdata.ProbeHeaders("/health/metrics"), 200, "# HELP")
 	})
 }
