@@ -1,8 +1,9 @@
 // Package host runs a compiled proxy-wasm plugin on wazero the way Envoy
-// does, with every behaviour under the test's control: several worker VMs
-// that share one shared-data store, a root context per VM, HTTP streams,
-// callouts that the test answers or fails, host properties, metrics and a
-// clock.
+// does: several worker VMs that share one shared-data store, a root context
+// per VM, HTTP streams, callouts, host properties, metrics and a clock.
+// Tests drive it by hand (ticks, requests, answering callouts, a fake
+// clock), or it does real I/O: an HTTP listener (Listen), callouts sent to
+// Upstreams, and real timers (StartTimers), as `make run` uses it.
 //
 // It exists because the SDK's proxytest wasm wrapper never forwards
 // proxy_on_http_call_response into the guest, so callout-driven behaviour
