@@ -14,6 +14,7 @@ type httpContext struct {
 	p       *pluginContext
 	id      uint32
 	waiting bool // paused on an on_request flight
+	idle    bool // back on the plugin's idle list
 }
 
 // OnHttpRequestHeaders is on the path of every request through the proxy:
@@ -45,13 +46,19 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	return types.ActionPause
 }
 
-// OnHttpStreamDone is the stream's last callback (proxy_on_done; the SDK
-// then only forgets the context), so the context can serve a new stream.
+// OnHttpStreamDone is the stream's last callback (the SDK runs it on
+// proxy_on_log; proxy_on_delete then only forgets the id), so the context
+// can serve a new stream. A second call for the same stream (mid-stream
+// access logging) must not list it twice, or two streams would share it.
 func (h *httpContext) OnHttpStreamDone() {
+	if h.idle {
+		return
+	}
 	if h.waiting {
 		h.p.streamDone(h.id)
 	}
 	if p := h.p; len(p.idle) < maxIdleContexts {
+		h.idle = true
 		p.idle = append(p.idle, h)
 	}
 }
