@@ -57,11 +57,12 @@ var (
 var benchClockStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // benchHost starts one worker VM (Workers: 1; the host's default is two)
-// with a test clock; a host error fails the benchmark.
+// with a test clock and, as in Envoy, no bound on a guest call (see
+// host.Options.Unbounded); a host error fails the benchmark.
 func benchHost(b *testing.B, wasm []byte, config string) (*host.Host, *host.Clock) {
 	b.Helper()
 	clock := host.NewClock(benchClockStart)
-	h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1,
+	h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1, Unbounded: true,
 		Properties: map[string]string{"plugin_name": "meshprobe"},
 		OnError:    func(err error) { b.Errorf("host: %v", err) }})
 	if err != nil {
@@ -228,7 +229,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 			mem := h.VM(0).MemoryBytes()
 			b.ReportAllocs()
 			for b.Loop() {
-				h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(m.config), Workers: 1,
+				h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(m.config), Workers: 1, Unbounded: true,
 					Properties: map[string]string{"plugin_name": "meshprobe"}})
 				if err != nil {
 					b.Fatal(err)

@@ -177,7 +177,7 @@ func proxyGetProperty(c *call, a []uint64) status {
 	if !found {
 		return statusNotFound
 	}
-	if !c.copyOut([]byte(value), uint32(a[2]), uint32(a[3])) {
+	if !copyOut(c.guest, value, uint32(a[2]), uint32(a[3])) {
 		return statusInvalidMemoryAccess
 	}
 	return statusOK
@@ -214,7 +214,7 @@ func proxyGetSharedData(c *call, a []uint64) status {
 	if !found {
 		return statusNotFound
 	}
-	if !c.copyOut(value, uint32(a[2]), uint32(a[3])) || !c.putU32(uint32(a[4]), cas) {
+	if !copyOut(c.guest, value, uint32(a[2]), uint32(a[3])) || !c.putU32(uint32(a[4]), cas) {
 		return statusInvalidMemoryAccess
 	}
 	return statusOK

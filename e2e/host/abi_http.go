@@ -86,7 +86,7 @@ func proxyGetHeaderMapPairs(c *call, a []uint64) status {
 	if m := c.headerMap(a[0], false); m != nil && len(*m) > 0 {
 		data = encodePairs(*m)
 	}
-	if !c.copyOut(data, uint32(a[1]), uint32(a[2])) {
+	if !copyOut(c.guest, data, uint32(a[1]), uint32(a[2])) {
 		return statusInvalidMemoryAccess
 	}
 	return statusOK
@@ -127,7 +127,7 @@ func proxyGetHeaderMapValue(c *call, a []uint64) status {
 	if i < 0 {
 		return statusNotFound
 	}
-	if !c.copyOut([]byte((*m)[i][1]), uint32(a[3]), uint32(a[4])) {
+	if !copyOut(c.guest, (*m)[i][1], uint32(a[3]), uint32(a[4])) {
 		return statusInvalidMemoryAccess
 	}
 	return statusOK
@@ -225,7 +225,7 @@ func proxyGetBufferBytes(c *call, a []uint64) status {
 	if length == 0 {
 		return statusOK
 	}
-	if !c.copyOut(buf[start:start+length], uint32(a[3]), uint32(a[4])) {
+	if !copyOut(c.guest, buf[start:start+length], uint32(a[3]), uint32(a[4])) {
 		return statusInvalidMemoryAccess
 	}
 	return statusOK

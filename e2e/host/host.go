@@ -74,6 +74,13 @@ type Options struct {
 	// example t.Error. It runs on the goroutine that drives the Host, while
 	// a VM may be locked: it must not call back into the Host.
 	OnError func(error)
+	// Unbounded runs guest calls without guestCallLimit, as Envoy does (it
+	// bounds no guest call). wazero enforces the bound with a goroutine and
+	// a channel per call, the guest allocator's nested calls included: on a
+	// probe that is most of the host's own cost, which would swamp what the
+	// benchmarks compare. Tests leave it false, so a guest that loops
+	// forever fails the test instead of hanging it.
+	Unbounded bool
 }
 
 // Host is a proxy-wasm host running one plugin on Options.Workers VMs.
@@ -130,7 +137,7 @@ func New(ctx context.Context, o Options) (*Host, error) {
 	}
 	h.runtime = wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCompilationCache(compilationCache).
-		WithCloseOnContextDone(true))
+		WithCloseOnContextDone(!o.Unbounded))
 	if err := h.start(); err != nil {
 		h.Close()
 		return nil, err
@@ -158,6 +165,7 @@ func (h *Host) start() error {
 	}
 	for i := range h.opts.Workers {
 		v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}, fns: map[string]api.Function{}}
+		v.ctx = context.WithValue(h.ctx, vmKey{}, v)
 		cfg := wazero.NewModuleConfig().
 			WithName(fmt.Sprintf("vm%d", i)).
 			WithStartFunctions(). // _initialize runs through VM.call, with the VM in its context

@@ -146,7 +146,14 @@ func TestConfigureFailure(t *testing.T) {
 
 // A background check: VM 0 ticks and dispatches; the answer, merged into
 // shared data, decides readiness on VM 1.
+// Both call paths: bounded (tests) and Unbounded (benchmarks, as Envoy).
 func TestCallouts(t *testing.T) {
+	for _, unbounded := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unbounded=%v", unbounded), func(t *testing.T) { testCallouts(t, unbounded) })
+	}
+}
+
+func testCallouts(t *testing.T, unbounded bool) {
 	const config = `{"checks":[{"name":"app","kind":"http","cluster":"inbound|8080||","path":"/ready"}]}`
 	for _, tc := range []struct {
 		name      string
@@ -159,7 +166,7 @@ func TestCallouts(t *testing.T) {
 		{"unknown cluster", []string{"other"}, nil, 503},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHost(t, config, Options{Workers: 2, Clusters: tc.clusters})
+			h := newHost(t, config, Options{Workers: 2, Clusters: tc.clusters, Unbounded: unbounded})
 			if p := h.VM(0).TickPeriod(); p <= 0 {
 				t.Fatalf("tick period %v", p)
 			}

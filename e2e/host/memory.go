@@ -47,21 +47,24 @@ func (g guest) putU64(ptr uint32, v uint64) bool {
 // does: the buffer is allocated by the guest's proxy_on_memory_allocate (the
 // guest owns and frees it), and its address and size are written to ptrPtr
 // and sizePtr. Empty data writes a null pointer and size 0, allocating nothing.
-func (g guest) copyOut(data []byte, ptrPtr, sizePtr uint32) bool {
+func copyOut[T string | []byte](g guest, data T, ptrPtr, sizePtr uint32) bool {
 	var addr uint32
 	if len(data) > 0 {
-		alloc := vmOf(g.ctx).fn("proxy_on_memory_allocate")
-		if alloc == nil {
+		v := vmOf(g.ctx)
+		alloc := v.fn("proxy_on_memory_allocate")
+		if alloc == nil || len(alloc.Definition().ResultTypes()) != 1 {
 			return false
 		}
-		res, err := alloc.Call(g.ctx, uint64(len(data)))
-		if err != nil || len(res) != 1 {
+		v.allocStack[0] = uint64(len(data))
+		if alloc.CallWithStack(g.ctx, v.allocStack[:]) != nil {
 			return false
 		}
-		addr = uint32(res[0])
-		if !g.mod.Memory().Write(addr, data) {
+		addr = uint32(v.allocStack[0])
+		buf, ok := g.mod.Memory().Read(addr, uint32(len(data))) // a view: copy writes through
+		if !ok {
 			return false
 		}
+		copy(buf, data)
 	}
 	return g.putU32(ptrPtr, addr) && g.putU32(sizePtr, uint32(len(data)))
 }

@@ -23,6 +23,9 @@ type VM struct {
 	timerStopped atomic.Bool // StopTimer: the real timer skips its ticks
 	dispatched   atomic.Int64
 	fns          map[string]api.Function // exports by name, guarded by mu
+	ctx          context.Context         // the host's, carrying this VM for hostcalls
+	stack        [8]uint64               // params and result of v.call (CallWithStack; callbacks take at most 5)
+	allocStack   [1]uint64               // the guest allocator's, called during a hostcall
 
 	// mu serialises guest calls, as one Envoy worker thread runs one VM.
 	// Everything below is guarded by it; hostcalls run with it held.
@@ -110,18 +113,26 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 	v.current, v.effective = ctxID, 0
 	defer func() { v.current, v.effective = prevCurrent, prevEffective }()
 
-	ctx, cancel := context.WithTimeout(context.WithValue(v.h.ctx, vmKey{}, v), guestCallLimit)
-	defer cancel()
-	res, err := f.Call(ctx, args...)
+	ctx := v.ctx
+	if !v.h.opts.Unbounded {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, guestCallLimit)
+		defer cancel()
+	}
+	// The stack is the VM's: wazero copies the parameters in at entry and
+	// the result out at return, so a nested call cannot disturb either.
+	stack := v.stack[:max(len(args), len(f.Definition().ResultTypes()))]
+	copy(stack, args)
+	err := f.CallWithStack(ctx, stack)
 	if err != nil {
 		v.dead = fmt.Errorf("host: VM %d: %s(%v): %w%s", v.index, name, args, err, v.output.tail())
 		v.h.fail(v.dead)
 		return 0, v.dead
 	}
-	if len(res) == 0 {
+	if len(f.Definition().ResultTypes()) == 0 {
 		return 0, nil
 	}
-	return uint64(uint32(res[0])), nil // every proxy_on_* result is an i32
+	return uint64(uint32(stack[0])), nil // every proxy_on_* result is an i32
 }
 
 // fn returns the guest export name, looked up once per VM: wazero makes a
