@@ -76,6 +76,9 @@ type Route struct {
 	Check string
 	// Write is true for the drain route (POST and DELETE instead of GET and HEAD).
 	Write bool
+	// Index is the route's position in Config.Routes: per-route tables (the
+	// plugin's probe counters) are slices, not maps, on the request path.
+	Index int
 }
 
 // Kubernetes built-in check names (the API server's own).
@@ -146,6 +149,7 @@ func buildRoutes(c *Config) ([]Route, error) {
 			return nil, &ConfigError{Field: "dialects", Problem: fmt.Sprintf("path collision: %s is served by both %s and %s (change base_path or drop one dialect)", displayPath(r.Path), o.Dialect, r.Dialect)}
 		}
 		seen[r.Path] = i
+		rs[i].Index = i
 	}
 	return rs, nil
 }
@@ -165,25 +169,27 @@ func trimSlash(p string) string {
 	return p
 }
 
-// Router maps a request path to its route. It is built once at configure time;
-// Match does no allocation, so traffic that is not a health probe pays a
-// query strip and one map lookup.
+// Router maps a request path to its route. It is built once at configure
+// time; Match does no allocation and no hashing: on wasm a string-keyed map
+// lookup costs more than the rest of a liveness answer, so routes are found
+// by length, then compared.
 type Router struct {
-	byPath map[string]*Route
-	// Most requests are not health probes: these reject them before any
-	// scan or hash. second holds the byte after the leading "/" of every
-	// route path; maxLen is the longest route path.
+	// byLen[n] are the routes whose path is n bytes long (a few at most).
+	byLen [][]*Route
+	// Most requests are not health probes: second rejects them before any
+	// scan. It holds the byte after the leading "/" of every route path.
 	second [256]bool
-	maxLen int
 }
 
-// NewRouter indexes routes by path.
+// NewRouter indexes routes by path length.
 func NewRouter(routes []Route) *Router {
-	r := &Router{byPath: make(map[string]*Route, len(routes))}
+	r := &Router{}
 	for i := range routes {
 		p := routes[i].Path
-		r.byPath[p] = &routes[i]
-		r.maxLen = max(r.maxLen, len(p))
+		for len(r.byLen) <= len(p) {
+			r.byLen = append(r.byLen, nil)
+		}
+		r.byLen[len(p)] = append(r.byLen[len(p)], &routes[i])
 		if len(p) > 1 {
 			r.second[p[1]] = true
 		} else {
@@ -198,17 +204,34 @@ func NewRouter(routes []Route) *Router {
 // however long the path.
 func (r *Router) Match(path string) *Route {
 	if len(path) < 2 || !r.second[path[1]] {
-		if path != "/" || r.byPath["/"] == nil {
+		if path != "/" {
 			return nil
 		}
 	}
-	head := path[:min(len(path), r.maxLen+2)] // a route, "/" and "?" at most
+	if rt := r.exact(path); rt != nil { // a probe as configured: no query, no extra "/"
+		return rt
+	}
+	maxLen := len(r.byLen) - 1
+	head := path[:min(len(path), maxLen+2)] // a route, "/" and "?" at most
 	if i := strings.IndexByte(head, '?'); i >= 0 {
 		path = path[:i]
-	} else if len(path) > r.maxLen+1 {
+	} else if len(path) > maxLen+1 {
 		return nil
 	}
-	return r.byPath[trimSlash(path)]
+	return r.exact(trimSlash(path))
+}
+
+// exact returns the route whose path is p, or nil.
+func (r *Router) exact(p string) *Route {
+	if len(p) >= len(r.byLen) {
+		return nil
+	}
+	for _, rt := range r.byLen[len(p)] {
+		if rt.Path == p {
+			return rt
+		}
+	}
+	return nil
 }
 
 // Query returns the raw query of a ":path" value ("" if none).

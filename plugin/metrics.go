@@ -14,7 +14,7 @@ import (
 // metric by name across worker VMs, so these are proxy-wide; {base}/metrics
 // reads the probe counters back from them.
 type stats struct {
-	probes      map[*checks.Route][]proxywasm.MetricCounter // per route, one per checks.ProbeCodes
+	probes      [][]proxywasm.MetricCounter // by Route.Index, one per checks.ProbeCodes
 	probeOrder  []checks.ProbeCount
 	probeByKey  []proxywasm.MetricCounter // parallel to probeOrder
 	runs, fails []proxywasm.MetricCounter // per check
@@ -22,9 +22,9 @@ type stats struct {
 }
 
 // defineStats defines every stat once at configure time, so counting a probe
-// is a map lookup by route and an increment.
+// is an index by route and an increment.
 func defineStats(cfg *checks.Config) *stats {
-	s := &stats{probes: map[*checks.Route][]proxywasm.MetricCounter{}}
+	s := &stats{probes: make([][]proxywasm.MetricCounter, len(cfg.Routes))}
 	byLabel := map[string][]proxywasm.MetricCounter{}
 	for _, ep := range checks.EndpointLabels(cfg.Routes) {
 		for _, code := range checks.ProbeCodes {
@@ -35,7 +35,7 @@ func defineStats(cfg *checks.Config) *stats {
 		}
 	}
 	for i := range cfg.Routes {
-		s.probes[&cfg.Routes[i]] = byLabel[cfg.Routes[i].EndpointLabel()]
+		s.probes[i] = byLabel[cfg.Routes[i].EndpointLabel()]
 	}
 	for i := range cfg.Checks {
 		tag := ".check=" + cfg.Checks[i].Name
@@ -50,7 +50,7 @@ func defineStats(cfg *checks.Config) *stats {
 func (s *stats) probe(r *checks.Route, status int) {
 	for i, code := range checks.ProbeCodes {
 		if code == status {
-			s.probes[r][i].Increment(1)
+			s.probes[r.Index][i].Increment(1)
 		}
 	}
 }

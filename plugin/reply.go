@@ -26,19 +26,23 @@ func send(r checks.Reply, head bool, extra ...[2]string) {
 }
 
 // replyHeaders are the headers every reply of a content type carries, built
-// once per content type (there are a handful) instead of once per probe.
-// Callers must not change the slice.
+// once per content type instead of once per probe. There are a handful, so
+// a scan comparing strings beats hashing one (on wasm, by far). Callers must
+// not change the slice.
 func replyHeaders(contentType string) [][2]string {
-	if h, ok := headerLists[contentType]; ok {
-		return h
+	for _, h := range headerLists {
+		if h[0][1] == contentType {
+			return h
+		}
 	}
 	h := append([][2]string{{"content-type", contentType}, {"cache-control", "no-store"}},
 		checks.Reply{ContentType: contentType}.ExtraHeaders()...)
-	headerLists[contentType] = h
+	headerLists = append(headerLists, h)
 	return h
 }
 
-var headerLists = map[string][][2]string{}
+// headerLists hold one list per content type seen, content-type first.
+var headerLists [][][2]string
 
 // respond answers a probe route and counts it in the proxy's stats.
 func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, extra ...[2]string) {
