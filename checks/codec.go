@@ -9,15 +9,15 @@ import (
 
 // The state record in shared data:
 //
-//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), 2 reserved
+//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), write sequence (u16)
 //	records 60 bytes per check, in configuration order (fixed size, so any one is found by offset)
 //	messages, each as long as its record says (at most 255 bytes)
 //
-// The header carries the readiness summary computed at write time, so a probe
-// answers from the first bytes of one shared-data read without decoding the rest.
+// The header carries the readiness summary computed at write time, and every
+// write mirrors it under its own key (SummaryKey), so a probe answers from
+// 16 bytes of shared data however many checks there are.
 const (
 	codecVersion = 1
-	headerSize   = 16
 	recordSize   = 60
 	maxMessage   = 255
 )
@@ -31,16 +31,19 @@ const (
 
 var reasonCodes = []string{"", ReasonStarting, ReasonDraining, ReasonDependencies}
 
+// HeaderSize is the length of a record's header, which SummaryKey mirrors.
+const HeaderSize = 16
+
 // ErrCorrupt is a record that cannot be this configuration's state.
 var ErrCorrupt = errors.New("state record is corrupt or from another configuration")
 
 // Encode writes the state record, with the summary computed for c.
 func Encode(c *Config, s *State) []byte {
-	size := headerSize + recordSize*len(s.Checks)
+	size := HeaderSize + recordSize*len(s.Checks)
 	for i := range s.Checks {
 		size += len(clipMessage(s.Checks[i].Message))
 	}
-	b := make([]byte, headerSize, size)
+	b := make([]byte, HeaderSize, size)
 	b[0] = codecVersion
 	ready, why := s.Ready(c)
 	if s.Started {
@@ -63,6 +66,7 @@ func Encode(c *Config, s *State) []byte {
 	}
 	binary.BigEndian.PutUint16(b[4:], uint16(len(s.Checks)))
 	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt))
+	binary.BigEndian.PutUint16(b[14:], s.Seq)
 	for i := range s.Checks {
 		cs := &s.Checks[i]
 		var r [recordSize]byte
@@ -103,26 +107,27 @@ func clipMessage(m string) string {
 	return m
 }
 
-// validHeader: a record of this codec version for c's number of checks.
-func validHeader(c *Config, b []byte) bool {
-	return len(b) >= headerSize && b[0] == codecVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
+// ValidHeader: a record (or its mirrored header) of this codec version for
+// c's number of checks.
+func ValidHeader(c *Config, b []byte) bool {
+	return len(b) >= HeaderSize && b[0] == codecVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
 }
 
 // Decode reads a state record written for c. Anything that is not exactly
 // such a record is ErrCorrupt; the caller then starts from NewState.
 func Decode(c *Config, b []byte) (*State, error) {
-	if !validHeader(c, b) {
+	if !ValidHeader(c, b) {
 		return nil, ErrCorrupt
 	}
 	n := len(c.Checks)
-	if len(b) < headerSize+recordSize*n {
+	if len(b) < HeaderSize+recordSize*n {
 		return nil, ErrCorrupt
 	}
 	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Teardown: b[1]&flagTeardown != 0,
-		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Checks: make([]CheckState, n)}
-	msgs := b[headerSize+recordSize*n:]
+		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Seq: binary.BigEndian.Uint16(b[14:]), Checks: make([]CheckState, n)}
+	msgs := b[HeaderSize+recordSize*n:]
 	for i := range s.Checks {
-		r := b[headerSize+recordSize*i:]
+		r := b[HeaderSize+recordSize*i:]
 		cs := &s.Checks[i]
 		if r[0] > byte(StatusDown) {
 			return nil, ErrCorrupt
@@ -159,7 +164,7 @@ type Summary struct {
 
 // ReadRefreshedAt reads when a record last took a result, allocating nothing.
 func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
-	if !validHeader(c, b) {
+	if !ValidHeader(c, b) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(b[6:])), true
@@ -173,7 +178,7 @@ func (s *State) Summary(c *Config) Summary {
 
 // ReadSummary reads the header of a record written for c, allocating nothing.
 func ReadSummary(c *Config, b []byte) (Summary, bool) {
-	if !validHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
+	if !ValidHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
 		b[1]&flagReady == 0 && b[3] == 0 { // not ready needs a reason
 		return Summary{}, false
 	}

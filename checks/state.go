@@ -83,7 +83,10 @@ type State struct {
 	// Teardown: a plugin instance of this configuration was torn down and
 	// none has started since.
 	Teardown bool
-	Checks   []CheckState
+	// Seq counts writes (mod 2^16): it orders the summary mirrors of
+	// concurrent writers, so an older one never replaces a newer one.
+	Seq    uint16
+	Checks []CheckState
 }
 
 // NewState is the state before any result: every check unknown, started only

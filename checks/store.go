@@ -1,6 +1,9 @@
 package checks
 
-import "errors"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // Store is the proxy's shared data as the merge loop needs it. The plugin
 // adapts proxy-wasm shared data to it; tests use fakes that inject races.
@@ -49,14 +52,43 @@ func Update(st Store, key string, c *Config, fn func(*State)) (corrupt bool, err
 		}
 		fn(s)
 		s.Latch(c)
-		switch err := st.Set(key, Encode(c, s), cas); {
+		s.Seq++
+		rec := Encode(c, s)
+		switch err := st.Set(key, rec, cas); {
 		case err == nil:
-			return corrupt, nil
+			return corrupt, mirrorSummary(st, SummaryKey(key), rec[:HeaderSize])
 		case !errors.Is(err, ErrCASMismatch):
 			return corrupt, err
 		}
 	}
 	return corrupt, ErrContended
+}
+
+// SummaryKey is where every write of the state record at stateKey mirrors
+// its header: readiness reads 16 bytes instead of the whole record.
+func SummaryKey(stateKey string) string { return stateKey + "/summary" }
+
+// mirrorSummary writes a record's header under the summary key unless a
+// newer one (by write sequence) is already there: two writers finish their
+// record writes in one order and may mirror them in the other.
+func mirrorSummary(st Store, key string, header []byte) error {
+	seq := binary.BigEndian.Uint16(header[14:])
+	for range MaxCASAttempts {
+		cur, cas, err := st.Get(key)
+		switch {
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return err
+		case len(cur) == HeaderSize && int16(binary.BigEndian.Uint16(cur[14:])-seq) >= 0:
+			return nil // as new or newer: the record it mirrors won too
+		}
+		switch err := st.Set(key, header, cas); {
+		case err == nil:
+			return nil
+		case !errors.Is(err, ErrCASMismatch):
+			return err
+		}
+	}
+	return ErrContended
 }
 
 // Ensure creates key with initial if it does not exist. proxy-wasm has no

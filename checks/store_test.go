@@ -66,6 +66,9 @@ func TestUpdateSurvivesInjectedCASMismatches(t *testing.T) {
 	}
 	rivals, calls := 0, 0
 	st.race = func(key string) {
+		if key != "k" { // the summary mirror: see TestSummaryMirror
+			return
+		}
 		calls++
 		if calls%2 == 1 && rivals < 20 { // before every other attempt: each Update loses once
 			rivals++
@@ -119,6 +122,63 @@ func TestUpdateConcurrentWriters(t *testing.T) {
 	if s.Checks[0].Runs != 500 || s.Checks[1].Runs != 500 {
 		t.Errorf("runs %d and %d; want 500 each", s.Checks[0].Runs, s.Checks[1].Runs)
 	}
+	rec, _, _ := st.Get("k")
+	if mirror, _, _ := st.Get(SummaryKey("k")); string(mirror) != string(rec[:16]) {
+		t.Errorf("summary mirror %x; want the last record's header %x", mirror, rec[:16])
+	}
+}
+
+// The mirror only moves forward in write sequence, across the u16 wrap: a
+// writer that finishes its record first but mirrors it last changes nothing.
+func TestSummaryMirror(t *testing.T) {
+	header := func(seq uint16) []byte {
+		h := make([]byte, 16)
+		h[0], h[14], h[15] = codecVersion, byte(seq>>8), byte(seq)
+		return h
+	}
+	for _, c := range []struct {
+		name      string
+		have, put uint16
+		replaced  bool
+	}{
+		{"newer", 7, 8, true},
+		{"older", 8, 7, false},
+		{"same", 8, 8, false},
+		{"across the wrap", 65535, 0, true},
+		{"older across the wrap", 0, 65535, false},
+	} {
+		st := newMemStore()
+		st.Set("s", header(c.have), 0)
+		if err := mirrorSummary(st, "s", header(c.put)); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got, _, _ := st.Get("s")
+		if want := header(map[bool]uint16{true: c.put, false: c.have}[c.replaced]); string(got) != string(want) {
+			t.Errorf("%s: mirror %x; want %x", c.name, got, want)
+		}
+	}
+	st := newMemStore() // a newer mirror lands between the read and the write
+	st.Set("s", header(7), 0)
+	raced := false
+	st.race = func(key string) {
+		if !raced {
+			raced = true
+			st.Set(key, header(9), 0)
+		}
+	}
+	if err := mirrorSummary(st, "s", header(8)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := st.Get("s"); string(got) != string(header(9)) {
+		t.Errorf("raced mirror %x; want the newer %x", got, header(9))
+	}
+	st = newMemStore() // none yet: written
+	if err := mirrorSummary(st, "s", header(3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := st.Get("s"); string(got) != string(header(3)) {
+		t.Errorf("first mirror %x", got)
+	}
 }
 
 func TestUpdateCreatesAbsentRecord(t *testing.T) {
@@ -127,8 +187,8 @@ func TestUpdateCreatesAbsentRecord(t *testing.T) {
 	if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
 		t.Fatal(err)
 	}
-	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 || st.sets != 2 {
-		t.Errorf("runs %d after %d writes; want 1 after an Ensure and a CAS write", s.Checks[0].Runs, st.sets)
+	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 || st.sets != 3 {
+		t.Errorf("runs %d after %d writes; want 1 after an Ensure, a CAS write and its summary mirror", s.Checks[0].Runs, st.sets)
 	}
 }
 
@@ -147,7 +207,11 @@ func TestUpdateGivesUpWhenAlwaysLosing(t *testing.T) {
 	cfg := counterConfig(t)
 	st := newMemStore()
 	Ensure(st, "k", Encode(cfg, NewState(cfg)))
-	st.race = func(key string) { st.Set(key, Encode(cfg, NewState(cfg)), 0) }
+	st.race = func(key string) {
+		if key == "k" {
+			st.Set(key, Encode(cfg, NewState(cfg)), 0)
+		}
+	}
 	if _, err := Update(st, "k", cfg, func(*State) {}); !errors.Is(err, ErrContended) {
 		t.Errorf("err %v; want ErrContended", err)
 	}

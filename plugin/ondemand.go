@@ -62,12 +62,8 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 
 // refreshedAt is when the shared state last took a result (unix ms).
 func (p *pluginContext) refreshedAt() int64 {
-	if b, _, err := (sharedData{}).Get(p.stateKey); err == nil {
-		if t, ok := checks.ReadRefreshedAt(p.cfg, b); ok {
-			return t
-		}
-	}
-	return 0
+	t, _ := checks.ReadRefreshedAt(p.cfg, p.header())
+	return t
 }
 
 // land answers every probe waiting on the flight. Each reply goes to its own

@@ -27,6 +27,7 @@ type pluginContext struct {
 	callouts      []calloutRequest
 
 	stateKey, leaseKey string
+	summaryKey         string // the state record's header, mirrored (checks.SummaryKey)
 	owner              uint64 // this VM's lease identity
 	rnd                *mrand.Rand
 	inflight           []int64               // per check: unix ms until which this VM awaits its answer
@@ -74,6 +75,7 @@ func (p *pluginContext) configure() error {
 	}
 	p.inflight = make([]int64, len(cfg.Checks))
 	p.stateKey, p.leaseKey = checks.SharedKeys(property("plugin_name"), data)
+	p.summaryKey = checks.SummaryKey(p.stateKey)
 
 	var seed [16]byte
 	if _, err := rand.Read(seed[:]); err != nil {
@@ -84,8 +86,12 @@ func (p *pluginContext) configure() error {
 
 	// Create the shared records now, before any VM has a result to merge:
 	// proxy-wasm has no create-if-absent (see checks.Ensure).
-	if err := checks.Ensure(sharedData{}, p.stateKey, checks.Encode(cfg, checks.NewState(cfg))); err != nil {
+	initial := checks.Encode(cfg, checks.NewState(cfg))
+	if err := checks.Ensure(sharedData{}, p.stateKey, initial); err != nil {
 		return fmt.Errorf("creating shared state: %w", err)
+	}
+	if err := checks.Ensure(sharedData{}, p.summaryKey, initial[:checks.HeaderSize]); err != nil {
+		return fmt.Errorf("creating shared state summary: %w", err)
 	}
 	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
 		return fmt.Errorf("creating lease: %w", err)

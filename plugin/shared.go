@@ -62,15 +62,25 @@ func (p *pluginContext) state() *checks.State {
 	return s
 }
 
-// summary reads readiness from the record's header: one shared-data read,
-// nothing decoded.
+// summary reads readiness from the record's header, mirrored under its own
+// key: one 16-byte shared-data read, nothing decoded, whatever the number of
+// checks.
 func (p *pluginContext) summary() checks.Summary {
-	if b, _, err := (sharedData{}).Get(p.stateKey); err == nil {
-		if s, ok := checks.ReadSummary(p.cfg, b); ok {
-			return s
-		}
+	if s, ok := checks.ReadSummary(p.cfg, p.header()); ok {
+		return s
 	}
 	return p.state().Summary(p.cfg)
+}
+
+// header is the state record's header: its mirror, else the record itself
+// (a mirror that is missing or from another codec).
+func (p *pluginContext) header() []byte {
+	for _, key := range [...]string{p.summaryKey, p.stateKey} {
+		if b, _, err := (sharedData{}).Get(key); err == nil && checks.ValidHeader(p.cfg, b) {
+			return b
+		}
+	}
+	return nil
 }
 
 // noteCorrupt logs a corrupt record once per plugin context: it is then
