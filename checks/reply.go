@@ -1,5 +1,7 @@
 package checks
 
+import "strings"
+
 // Content types of the replies.
 const (
 	ContentJSON       = "application/json"
@@ -7,6 +9,18 @@ const (
 	ContentText       = "text/plain; charset=utf-8"
 	ContentPrometheus = "text/plain; version=0.0.4; charset=utf-8"
 )
+
+// AcceptsHealthJSON: an Accept header value that asks for the IETF health
+// check format (media types are case-insensitive). It allocates nothing:
+// readiness probes call it on every request.
+func AcceptsHealthJSON(accept string) bool {
+	for i := 0; i+len(ContentHealthJSON) <= len(accept); i++ {
+		if strings.EqualFold(accept[i:i+len(ContentHealthJSON)], ContentHealthJSON) {
+			return true
+		}
+	}
+	return false
+}
 
 // Reply is one answer: status, content type and body. The plugin adds the
 // headers every reply carries (cache-control: no-store).

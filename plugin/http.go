@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"strings"
-
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -123,5 +121,5 @@ func (p *pluginContext) view(r *checks.Route, query string) *checks.View {
 // wantsHealthJSON: the client asked for the IETF health check format.
 func wantsHealthJSON() bool {
 	accept, _ := proxywasm.GetHttpRequestHeader("accept")
-	return strings.Contains(strings.ToLower(accept), checks.ContentHealthJSON)
+	return checks.AcceptsHealthJSON(accept)
 }
