@@ -56,9 +56,9 @@ func TestDecodeRefuses(t *testing.T) {
 		"empty":           nil,
 		"short header":    good[:10],
 		"wrong version":   mutate(func(b []byte) []byte { b[0] = 9; return b }),
-		"short records":   good[:headerSize+recordSize],
-		"bad status":      mutate(func(b []byte) []byte { b[headerSize] = 7; return b }),
-		"message overrun": mutate(func(b []byte) []byte { b[headerSize+58] = 255; return b }),
+		"short records":   good[:HeaderSize+recordSize],
+		"bad status":      mutate(func(b []byte) []byte { b[HeaderSize] = 7; return b }),
+		"message overrun": mutate(func(b []byte) []byte { b[HeaderSize+58] = 255; return b }),
 		"trailing bytes":  append(append([]byte(nil), good...), 'x'),
 	}
 	for name, b := range cases {
