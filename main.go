@@ -3,11 +3,20 @@
 package main
 
 import (
+	"runtime/debug"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/meshprobe/meshprobe/plugin"
 )
 
-func init() { proxywasm.SetVMContext(plugin.NewVMContext()) }
+func init() {
+	// A VM's linear memory never shrinks, and Go's smallest heap goal scales
+	// with GOGC (4 MiB at 100) while the plugin keeps well under 1 MiB live.
+	// At 50, the memory soak (make bench) plateaus at 7 MiB per VM within
+	// 10k requests instead of 9.4-10.2 MiB, with no measurable cost per request.
+	debug.SetGCPercent(50)
+	proxywasm.SetVMContext(plugin.NewVMContext())
+}
 
 func main() {}
