@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,29 +186,41 @@ func BenchmarkWasm(b *testing.B) {
 		benchPaired(b, benchTarget{h.VM(0), benchdata.APIHeaders, nil}, benchTarget{floor.VM(0), benchdata.APIHeaders, nil})
 	})
 	// probe starts the plugin with n checks, all up, and pairs requests for
-	// path with the local-reply floor.
-	probe := func(name string, n int, path string, props map[string]string, status int, bodyPrefix string) {
+	// path with the local-reply floor (configured with floorConfig).
+	probe := func(name string, n int, path string, props map[string]string, status int, bodyPrefix, floorConfig string) {
 		b.Run(name, func(b *testing.B) {
 			h, _ := benchHost(b, benchPlugin(b), benchdata.Config(n))
 			benchWarm(b, h, n)
-			floor, _ := benchHost(b, benchFloorReply(b), "")
+			floor, _ := benchHost(b, benchFloorReply(b), floorConfig)
 			headers := benchdata.ProbeHeaders(path)
 			benchExpect(b, h.VM(0), headers, props, status, bodyPrefix)
 			benchExpect(b, floor.VM(0), headers, props, 200, `{"status":"up"}`)
 			benchPaired(b, benchTarget{h.VM(0), headers, props}, benchTarget{floor.VM(0), headers, props})
 		})
 	}
-	probe("liveness", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`)
+	// What bounds liveness: DESIGN answers 405 to methods other than GET and
+	// HEAD, so every read route reads ":method" too. method-floor pairs the
+	// floor doing that ("method") with the plain floor; liveness/method-floor
+	// pairs meshprobe with the floor doing that.
+	b.Run("method-floor", func(b *testing.B) {
+		headers := benchdata.ProbeHeaders("/health/probes/liveness")
+		withMethod, _ := benchHost(b, benchFloorReply(b), "method")
+		floor, _ := benchHost(b, benchFloorReply(b), "")
+		benchExpect(b, withMethod.VM(0), headers, nil, 200, `{"status":"up"}`)
+		benchPaired(b, benchTarget{withMethod.VM(0), headers, nil}, benchTarget{floor.VM(0), headers, nil})
+	})
+	probe("liveness/method-floor", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "method")
+	probe("liveness", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "")
 	for _, n := range []int{1, 10, 50} {
-		probe(fmt.Sprintf("readiness/checks=%d", n), n, "/health/probes/readiness", nil, 200, `{"status":"up"}`)
+		probe(fmt.Sprintf("readiness/checks=%d", n), n, "/health/probes/readiness", nil, 200, `{"status":"up"}`, "")
 	}
 	for _, n := range []int{1, 10, 50} {
 		probe(fmt.Sprintf("dependencies/checks=%d", n), n, "/health/dependencies", nil, 200,
-			`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up"}`)
+			`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up"}`, "")
 	}
 	probe("dependencies-details/checks=50", 50, "/health/dependencies", benchLoopback, 200,
-		`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up","kind":"http","latency_ms":`)
-	probe("metrics/checks=50", 50, "/health/metrics", benchLoopback, 200, "# HELP")
+		`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up","kind":"http","latency_ms":`, "")
+	probe("metrics/checks=50", 50, "/health/metrics", benchLoopback, 200, "# HELP", "")
 }
 
 // BenchmarkWasmInstantiate: host.New with one worker VM (compilation cache
@@ -345,7 +358,11 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	memStart := vm.MemoryBytes()
 	mark := max(b.N/10, 1)
-	trace := os.Getenv("MESHPROBE_SOAK_TRACE") != "" // log memory every 100k requests
+	// MESHPROBE_SOAK_TRACE=n logs linear memory every n requests (1: every 100k).
+	trace, _ := strconv.Atoi(os.Getenv("MESHPROBE_SOAK_TRACE"))
+	if trace == 1 {
+		trace = 100_000
+	}
 	var memMark uint32
 	wrong, draining := 0, false
 	b.ResetTimer()
@@ -371,7 +388,7 @@ func BenchmarkSoak(b *testing.B) {
 		if i+1 == mark {
 			memMark = vm.MemoryBytes()
 		}
-		if trace && (i+1)%100_000 == 0 {
+		if trace > 0 && (i+1)%trace == 0 {
 			b.Logf("after %d requests: linear memory %d KiB", i+1, vm.MemoryBytes()>>10)
 		}
 	}

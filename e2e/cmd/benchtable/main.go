@@ -249,7 +249,7 @@ func render(r results, c conditions) string {
 	p("| CPU | %s |\n", cpuModel())
 	p("| CPUs (nproc) | %d |\n", runtime.NumCPU())
 	p("| Go | %s (%s/%s) |\n", goVersion(), runtime.GOOS, runtime.GOARCH)
-	p("| wasm runtime | wazero %s, through e2e/host |\n", moduleVersion("github.com/tetratelabs/wazero"))
+	p("| wasm runtime | wazero %s, through e2e/host, guest calls unbounded as in Envoy (host.Options.Unbounded) |\n", moduleVersion("github.com/tetratelabs/wazero"))
 	p("| date | %s |\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	if c.fromInput {
 		p("| runs | tabulated from given `go test -bench` output |\n")
@@ -263,7 +263,9 @@ func render(r results, c conditions) string {
 	p("## Compiled plugin on wazero (build/meshprobe.wasm)\n\n")
 	p("Each row pairs the plugin with a floor built the same way (same SDK, same flags), in alternating\n")
 	p("blocks of requests inside one benchmark: `floor-continue` reads `:path` and continues,\n")
-	p("`floor-reply` reads `:path` and sends a constant local reply (e2e/testdata/). A request is the\n")
+	p("`floor-reply` reads `:path` and sends a constant local reply (e2e/testdata/); `floor-reply+method`\n")
+	p("is floor-reply configured to also read `:method` and answer 405 to anything but GET and HEAD, as\n")
+	p("DESIGN requires of every read route, which bounds what liveness can cost. A request is the\n")
 	p("host's whole stream lifecycle: context create and request headers, then log, done and delete.\n")
 	p("The dependencies have answered 200 once, so the state is up, with a result for every check.\n")
 	p("Figures are medians over blocks of requests, so a block that lost the CPU to another process\n")
@@ -275,6 +277,8 @@ func render(r results, c conditions) string {
 	}{
 		{"passthrough", "pass-through `GET /api/orders?…` (10 headers)", "continue", 1.10},
 		{"liveness", "liveness", "reply", 1.25},
+		{"method-floor", "*not meshprobe:* floor-reply reading `:method` too (DESIGN's 405 rule)", "reply", 0},
+		{"liveness/method-floor", "liveness", "reply+method", 0},
 		{"readiness/checks=1", "readiness, 1 check", "reply", 0},
 		{"readiness/checks=10", "readiness, 10 checks", "reply", 2},
 		{"readiness/checks=50", "readiness, 50 checks", "reply", 0},

@@ -4,8 +4,12 @@
 // headers every meshprobe reply must carry (content-type and cache-control:
 // no-store). meshprobe's probe endpoints are reported as ratios to this
 // (e2e/bench_test.go, make bench), so the figures show what meshprobe adds
-// rather than what the SDK, the Go runtime and the host cost anyway. Built
-// like the plugin, with the same SDK and flags:
+// rather than what the SDK, the Go runtime and the host cost anyway.
+//
+// With the plugin configuration "method" it also reads ":method" and answers
+// 405 to anything but GET and HEAD, as DESIGN requires of every read route:
+// that measures what the method check alone costs. Built like the plugin,
+// with the same SDK and flags:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags='-s -w' \
 //		-o build/floor-reply.wasm ./e2e/testdata/floor-reply
@@ -24,21 +28,42 @@ type vmContext struct{ types.DefaultVMContext }
 
 func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{} }
 
-type pluginContext struct{ types.DefaultPluginContext }
+type pluginContext struct {
+	types.DefaultPluginContext
+	readMethod bool
+}
 
-func (*pluginContext) NewHttpContext(uint32) types.HttpContext { return &httpContext{} }
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	config, _ := proxywasm.GetPluginConfiguration()
+	p.readMethod = string(config) == "method"
+	return types.OnPluginStartStatusOK
+}
 
-type httpContext struct{ types.DefaultHttpContext }
+func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
+	return &httpContext{readMethod: p.readMethod}
+}
+
+type httpContext struct {
+	types.DefaultHttpContext
+	readMethod bool
+}
 
 var (
-	headers = [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}
-	body    = []byte(`{"status":"up"}`)
+	headers    = [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}
+	body       = []byte(`{"status":"up"}`)
+	notAllowed = []byte(`{"status":"error"}`)
 )
 
-func (*httpContext) OnHttpRequestHeaders(int, bool) types.Action {
+func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	path, _ := proxywasm.GetHttpRequestHeader(":path")
 	_ = path
-	if err := proxywasm.SendHttpResponse(200, headers, body, -1); err != nil {
+	status, reply := uint32(200), body
+	if h.readMethod {
+		if m, _ := proxywasm.GetHttpRequestHeader(":method"); m != "GET" && m != "HEAD" {
+			status, reply = 405, notAllowed
+		}
+	}
+	if err := proxywasm.SendHttpResponse(status, headers, reply, -1); err != nil {
 		proxywasm.LogWarnf("floor-reply: %v", err)
 	}
 	return types.ActionPause
