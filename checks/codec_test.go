@@ -92,6 +92,9 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoded record does not decode to the same state: %v", err)
 		}
 		sum, ok := ReadSummary(cfg, again)
+		if mirrored, _ := ReadSummary(cfg, again[:HeaderSize]); mirrored != sum {
+			t.Fatalf("the mirrored header reads %+v, the record %+v", mirrored, sum)
+		}
 		ready, why := got.Ready(cfg)
 		if !ok || sum.Ready != ready || sum.Reason != why || sum.Aggregate != got.Aggregate(cfg) {
 			t.Fatalf("summary %+v disagrees with state (%v %q %v)", sum, ready, why, got.Aggregate(cfg))
