@@ -121,7 +121,8 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 	}
 	// The stack is the VM's: wazero copies the parameters in at entry and
 	// the result out at return, so a nested call cannot disturb either.
-	stack := v.stack[:max(len(args), len(f.Definition().ResultTypes()))]
+	results := len(f.Definition().ResultTypes())
+	stack := v.stack[:max(len(args), results)]
 	copy(stack, args)
 	err := f.CallWithStack(ctx, stack)
 	if err != nil {
@@ -129,7 +130,7 @@ func (v *VM) call(ctxID uint32, name string, args ...uint64) (uint64, error) {
 		v.h.fail(v.dead)
 		return 0, v.dead
 	}
-	if len(f.Definition().ResultTypes()) == 0 {
+	if results == 0 {
 		return 0, nil
 	}
 	return uint64(uint32(stack[0])), nil // every proxy_on_* result is an i32
