@@ -6,8 +6,6 @@ import (
 	"github.com/meshprobe/meshprobe/checks"
 )
 
-var allowDrain = [2]string{"allow", "POST, DELETE"}
-
 // serveDrain handles POST (draining) and DELETE {base}/drain, on
 // every worker at once through the shared record. Only clients in the
 // details allow lists may drain, whatever details.expose says.

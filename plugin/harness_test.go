@@ -56,7 +56,9 @@ type response struct {
 	passed  bool
 	status  int
 	headers map[string]string
-	body    string
+	// headerList is the reply's headers in the order the proxy got them.
+	headerList [][2]string
+	body       string
 	// reqHeaders are the request headers after the filter (pass-through checks).
 	reqHeaders [][2]string
 }
@@ -182,7 +184,7 @@ func (s *nativeStream) result() response {
 		if s.action != types.ActionPause {
 			t.Fatalf("%s: local reply sent but the filter returned %v, not Pause", s.what, s.action)
 		}
-		r.status, r.body, r.headers = int(lr.StatusCode), string(lr.Data), headerMap(lr.Headers)
+		r.status, r.body, r.headers, r.headerList = int(lr.StatusCode), string(lr.Data), headerMap(lr.Headers), lr.Headers
 	} else {
 		r.passed = s.action == types.ActionContinue
 	}

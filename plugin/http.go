@@ -32,14 +32,14 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	case route.Write && method != "POST" && method != "DELETE":
 		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowDrain)
 	case route.Write:
-		h.p.respond(route, h.p.serveDrain(method == "POST"), false)
+		h.p.respond(route, h.p.serveDrain(method == "POST"), false, "")
 	case method != "GET" && method != "HEAD":
 		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
 		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path), method == "HEAD"}):
 		h.waiting = true // answered when the flight lands
 	default:
-		h.p.respond(route, h.p.answer(route, checks.Query(path)), method == "HEAD")
+		h.p.respond(route, h.p.answer(route, checks.Query(path)), method == "HEAD", "")
 	}
 	return types.ActionPause
 }

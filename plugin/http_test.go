@@ -101,6 +101,44 @@ func TestMethodNotAllowed(t *testing.T) {
 	})
 }
 
+// Every reply carries exactly its content type, no-store, and what its
+// kind adds, in order. On wasm the host decodes the headers from the wire
+// form the plugin serialized once per set, so this also checks that form;
+// the table alternates sets so a cached set is never handed to another.
+func TestReplyHeaders(t *testing.T) {
+	var (
+		json    = [2]string{"content-type", "application/json"}
+		hjson   = [2]string{"content-type", "application/health+json"}
+		text    = [2]string{"content-type", "text/plain; charset=utf-8"}
+		noStore = [2]string{"cache-control", "no-store"}
+		nosniff = [2]string{"x-content-type-options", "nosniff"}
+	)
+	cases := []struct {
+		method, path string
+		extra        [][2]string
+		status       int
+		want         [][2]string
+	}{
+		{"GET", "/health/probes/liveness", nil, 200, [][2]string{json, noStore}},
+		{"POST", "/health/probes/liveness", nil, 405, [][2]string{json, noStore, {"allow", "GET, HEAD"}}},
+		{"GET", "/livez", nil, 200, [][2]string{text, noStore, nosniff}},
+		{"GET", "/health/drain", nil, 405, [][2]string{json, noStore, {"allow", "POST, DELETE"}}},
+		{"HEAD", "/health/probes/liveness", nil, 200, [][2]string{json, noStore}},
+		{"GET", "/health/probes/readiness", [][2]string{{"accept", "application/health+json"}}, 503, [][2]string{hjson, noStore}},
+		{"PUT", "/livez", nil, 405, [][2]string{json, noStore, {"allow", "GET, HEAD"}}},
+		{"GET", "/health/probes/liveness", nil, 200, [][2]string{json, noStore}},
+	}
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, dialectsConfig(`"standard","kubernetes"`), nil)
+		for _, c := range cases {
+			r := px.do(c.method, c.path, c.extra...)
+			if r.status != c.status || !reflect.DeepEqual(r.headerList, c.want) {
+				t.Errorf("%s %s = %d with headers %q; want %d with %q", c.method, c.path, r.status, r.headerList, c.status, c.want)
+			}
+		}
+	})
+}
+
 func TestUpIdentity(t *testing.T) {
 	node := props{
 		"node.metadata.WORKLOAD_NAME":  "checkout-v1",

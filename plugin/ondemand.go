@@ -74,7 +74,7 @@ func (p *pluginContext) land(f *flight) {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone
 		}
-		p.respond(w.route, p.answer(w.route, w.query), w.head)
+		p.respond(w.route, p.answer(w.route, w.query), w.head, "")
 	}
 }
 

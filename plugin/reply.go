@@ -1,51 +1,86 @@
 package plugin
 
 import (
+	"encoding/binary"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/meshprobe/meshprobe/checks"
 )
 
-var allowRead = [2]string{"allow", "GET, HEAD"}
+// Methods a 405 lists in its allow header.
+const (
+	allowRead  = "GET, HEAD"
+	allowDrain = "POST, DELETE"
+)
 
 // send answers the request locally. Every reply carries cache-control:
 // no-store so no cache between the prober and the proxy replays a stale
-// health state; HEAD gets the headers without the body.
-func send(r checks.Reply, head bool, extra ...[2]string) {
-	headers := replyHeaders(r.ContentType)
-	if len(extra) > 0 {
-		headers = append(headers[:len(headers):len(headers)], extra...)
-	}
+// health state; HEAD gets the headers without the body; a 405 names the
+// methods allowed.
+func send(r checks.Reply, head bool, allow string) {
 	body := r.Body
 	if head {
 		body = nil
 	}
-	if err := proxywasm.SendHttpResponse(uint32(r.Status), headers, body, -1); err != nil {
+	if err := sendLocalResponse(uint32(r.Status), replyHeaders(r.ContentType, allow), body); err != nil {
 		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
 	}
 }
 
-// replyHeaders are the headers every reply of a content type carries, built
-// once per content type instead of once per probe. There are a handful, so
-// a scan comparing strings beats hashing one (on wasm, by far). Callers must
-// not change the slice.
-func replyHeaders(contentType string) [][2]string {
-	for _, h := range headerLists {
-		if h[0][1] == contentType {
+// headerSet is the header list every reply of a content type (and allow
+// header) carries, also in the ABI's wire form, both built once instead of
+// once per probe: on wasm, serializing a handful of headers cost more than
+// everything else meshprobe adds to a liveness probe (BENCHMARKS.md).
+type headerSet struct {
+	contentType, allow string
+	list               [][2]string
+	wire               []byte
+}
+
+// headerSets hold the sets seen so far. There are a handful, so a scan
+// comparing strings beats hashing one (on wasm, by far).
+var headerSets []*headerSet
+
+// replyHeaders returns the set for a reply; callers must not change it.
+func replyHeaders(contentType, allow string) *headerSet {
+	for _, h := range headerSets {
+		if h.contentType == contentType && h.allow == allow {
 			return h
 		}
 	}
-	h := append([][2]string{{"content-type", contentType}, {"cache-control", "no-store"}},
+	list := append([][2]string{{"content-type", contentType}, {"cache-control", "no-store"}},
 		checks.Reply{ContentType: contentType}.ExtraHeaders()...)
-	headerLists = append(headerLists, h)
+	if allow != "" {
+		list = append(list, [2]string{"allow", allow})
+	}
+	h := &headerSet{contentType: contentType, allow: allow, list: list, wire: wireHeaders(list)}
+	headerSets = append(headerSets, h)
 	return h
 }
 
-// headerLists hold one list per content type seen, content-type first.
-var headerLists [][][2]string
+// wireHeaders serializes a header map as proxy_send_local_response reads
+// it: the pair count, then each key and value length (u32, little endian),
+// then each key and value followed by a NUL.
+func wireHeaders(pairs [][2]string) []byte {
+	n := 4
+	for _, p := range pairs {
+		n += 8 + len(p[0]) + 1 + len(p[1]) + 1
+	}
+	b := make([]byte, 0, n)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(pairs)))
+	for _, p := range pairs {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p[0])))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p[1])))
+	}
+	for _, p := range pairs {
+		b = append(append(append(append(b, p[0]...), 0), p[1]...), 0)
+	}
+	return b
+}
 
 // respond answers a probe route and counts it in the proxy's stats.
-func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, extra ...[2]string) {
-	send(rep, head, extra...)
+func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, allow string) {
+	send(rep, head, allow)
 	p.stats.probe(r, rep.Status)
 }

@@ -68,7 +68,7 @@ func (w *wasmStream) result() response {
 		if w.s.Action() != host.ActionPause {
 			w.t.Fatalf("%s: local reply sent but the filter returned %d, not Pause", w.what, w.s.Action())
 		}
-		r.status, r.body, r.headers = lr.Status, string(lr.Body), headerMap(lr.Headers)
+		r.status, r.body, r.headers, r.headerList = lr.Status, string(lr.Body), headerMap(lr.Headers), lr.Headers
 	} else {
 		r.passed = w.s.Action() == host.ActionContinue
 	}
