@@ -110,6 +110,8 @@ func benchExpect(b *testing.B, vm *host.VM, headers [][2]string, props map[strin
 		b.Fatalf("%v: no local reply (action %d)", headers[1], s.Action())
 	case r.Status != status || !strings.HasPrefix(string(r.Body), bodyPrefix):
 		b.Fatalf("%v: got %d %.120q, want %d %q...", headers[1], r.Status, r.Body, status, bodyPrefix)
+	case !slices.Contains(r.Headers, [2]string{"cache-control", "no-store"}):
+		b.Fatalf("%v: reply headers %q lack cache-control: no-store", headers[1], r.Headers)
 	}
 }
 
@@ -199,17 +201,22 @@ func BenchmarkWasm(b *testing.B) {
 		})
 	}
 	// What bounds liveness: DESIGN answers 405 to methods other than GET and
-	// HEAD, so every read route reads ":method" too. method-floor pairs the
-	// floor doing that ("method") with the plain floor; liveness/method-floor
-	// pairs meshprobe with the floor doing that.
-	b.Run("method-floor", func(b *testing.B) {
-		headers := benchdata.ProbeHeaders("/health/probes/liveness")
-		withMethod, _ := benchHost(b, benchFloorReply(b), "method")
-		floor, _ := benchHost(b, benchFloorReply(b), "")
-		benchExpect(b, withMethod.VM(0), headers, nil, 200, `{"status":"up"}`)
-		benchPaired(b, benchTarget{withMethod.VM(0), headers, nil}, benchTarget{floor.VM(0), headers, nil})
-	})
-	probe("liveness/method-floor", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "method")
+	// HEAD, so every read route reads ":method" too; method-floor pairs the
+	// floor doing that with the plain floor. meshprobe sends its replies with
+	// headers serialized once, which the plain floor does through the SDK on
+	// every call; raw-floor pairs a floor saving that with the plain floor.
+	// liveness/method-raw-floor pairs meshprobe with a floor doing both: what
+	// meshprobe adds to the least a liveness answer must do.
+	for _, f := range []struct{ name, config string }{{"method-floor", "method"}, {"raw-floor", "raw"}} {
+		b.Run(f.name, func(b *testing.B) {
+			headers := benchdata.ProbeHeaders("/health/probes/liveness")
+			variant, _ := benchHost(b, benchFloorReply(b), f.config)
+			floor, _ := benchHost(b, benchFloorReply(b), "")
+			benchExpect(b, variant.VM(0), headers, nil, 200, `{"status":"up"}`)
+			benchPaired(b, benchTarget{variant.VM(0), headers, nil}, benchTarget{floor.VM(0), headers, nil})
+		})
+	}
+	probe("liveness/method-raw-floor", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "method,raw")
 	probe("liveness", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "")
 	for _, n := range []int{1, 10, 50} {
 		probe(fmt.Sprintf("readiness/checks=%d", n), n, "/health/probes/readiness", nil, 200, `{"status":"up"}`, "")

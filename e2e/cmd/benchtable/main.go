@@ -263,9 +263,11 @@ func render(r results, c conditions) string {
 	p("## Compiled plugin on wazero (build/meshprobe.wasm)\n\n")
 	p("Each row pairs the plugin with a floor built the same way (same SDK, same flags), in alternating\n")
 	p("blocks of requests inside one benchmark: `floor-continue` reads `:path` and continues,\n")
-	p("`floor-reply` reads `:path` and sends a constant local reply (e2e/testdata/); `floor-reply+method`\n")
-	p("is floor-reply configured to also read `:method` and answer 405 to anything but GET and HEAD, as\n")
-	p("DESIGN requires of every read route, which bounds what liveness can cost. A request is the\n")
+	p("`floor-reply` reads `:path` and sends a constant local reply through the SDK (e2e/testdata/).\n")
+	p("Two options of floor-reply show what bounds liveness: `+method` also reads `:method` and answers\n")
+	p("405 to anything but GET and HEAD, as DESIGN requires of every read route; `+raw` sends its\n")
+	p("headers serialized once through the raw hostcall, as meshprobe does, where the SDK serializes\n")
+	p("them on every call. Against `floor-reply+method+raw`, liveness shows what meshprobe itself adds. A request is the\n")
 	p("host's whole stream lifecycle: context create and request headers, then log, done and delete.\n")
 	p("The dependencies have answered 200 once, so the state is up, with a result for every check.\n")
 	p("Figures are medians over blocks of requests, so a block that lost the CPU to another process\n")
@@ -278,7 +280,8 @@ func render(r results, c conditions) string {
 		{"passthrough", "pass-through `GET /api/orders?…` (10 headers)", "continue", 1.10},
 		{"liveness", "liveness", "reply", 1.25},
 		{"method-floor", "*not meshprobe:* floor-reply reading `:method` too (DESIGN's 405 rule)", "reply", 0},
-		{"liveness/method-floor", "liveness", "reply+method", 0},
+		{"raw-floor", "*not meshprobe:* floor-reply sending its headers serialized once (as meshprobe does)", "reply", 0},
+		{"liveness/method-raw-floor", "liveness", "reply+method+raw", 0},
 		{"readiness/checks=1", "readiness, 1 check", "reply", 0},
 		{"readiness/checks=10", "readiness, 10 checks", "reply", 2},
 		{"readiness/checks=50", "readiness, 50 checks", "reply", 0},

@@ -6,16 +6,22 @@
 // (e2e/bench_test.go, make bench), so the figures show what meshprobe adds
 // rather than what the SDK, the Go runtime and the host cost anyway.
 //
-// With the plugin configuration "method" it also reads ":method" and answers
-// 405 to anything but GET and HEAD, as DESIGN requires of every read route:
-// that measures what the method check alone costs. Built like the plugin,
-// with the same SDK and flags:
+// The plugin configuration lists options, comma-separated. "method" also
+// reads ":method" and answers 405 to anything but GET and HEAD, as DESIGN
+// requires of every read route: that measures what the method check alone
+// costs. "raw" sends the reply through the proxy_send_local_response
+// hostcall with its headers serialized once, as meshprobe does on wasm,
+// instead of through the SDK, which serializes them on every call: that
+// measures what the SDK's way costs, so the table can show meshprobe against
+// a floor that saves it too. Built like the plugin, with the same SDK and flags:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags='-s -w' \
 //		-o build/floor-reply.wasm ./e2e/testdata/floor-reply
 package main
 
 import (
+	"strings"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -28,31 +34,44 @@ type vmContext struct{ types.DefaultVMContext }
 
 func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{} }
 
+type options struct{ readMethod, raw bool }
+
 type pluginContext struct {
 	types.DefaultPluginContext
-	readMethod bool
+	options
 }
 
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	config, _ := proxywasm.GetPluginConfiguration()
-	p.readMethod = string(config) == "method"
+	for _, o := range strings.Split(string(config), ",") {
+		p.readMethod = p.readMethod || o == "method"
+		p.raw = p.raw || o == "raw"
+	}
 	return types.OnPluginStartStatusOK
 }
 
 func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{readMethod: p.readMethod}
+	return &httpContext{options: p.options}
 }
 
 type httpContext struct {
 	types.DefaultHttpContext
-	readMethod bool
+	options
 }
 
 var (
 	headers    = [][2]string{{"content-type", "application/json"}, {"cache-control", "no-store"}}
 	body       = []byte(`{"status":"up"}`)
 	notAllowed = []byte(`{"status":"error"}`)
+	// headers as proxy_send_local_response reads them: the pair count, each
+	// key and value length (u32 little endian), each key and value + NUL.
+	headersWire = []byte("\x02\x00\x00\x00" + "\x0c\x00\x00\x00\x10\x00\x00\x00" + "\x0d\x00\x00\x00\x08\x00\x00\x00" +
+		"content-type\x00application/json\x00cache-control\x00no-store\x00")
 )
+
+//go:wasmimport env proxy_send_local_response
+func proxySendLocalResponse(status uint32, detailsData *byte, detailsSize int32,
+	bodyData *byte, bodySize int32, headersData *byte, headersSize int32, grpcStatus int32) uint32
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	path, _ := proxywasm.GetHttpRequestHeader(":path")
@@ -63,7 +82,11 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 			status, reply = 405, notAllowed
 		}
 	}
-	if err := proxywasm.SendHttpResponse(status, headers, reply, -1); err != nil {
+	if h.raw {
+		if st := proxySendLocalResponse(status, nil, 0, &reply[0], int32(len(reply)), &headersWire[0], int32(len(headersWire)), -1); st != 0 {
+			proxywasm.LogWarnf("floor-reply: host status %d", st)
+		}
+	} else if err := proxywasm.SendHttpResponse(status, headers, reply, -1); err != nil {
 		proxywasm.LogWarnf("floor-reply: %v", err)
 	}
 	return types.ActionPause
