@@ -28,13 +28,20 @@ func (c *Config) jitter(ch *Check) time.Duration {
 	return ch.Interval * time.Duration(c.Refresh.JitterPercent) / 100
 }
 
-// NextDue is when check i should run again after starting at unix ms start:
-// one interval later, moved by up to half the jitter either way so that a
-// fleet of proxies spreads out and the mean period stays the interval.
-// rnd(n) returns a uniform value in [0, n).
-func (c *Config) NextDue(i int, start int64, rnd func(n int64) int64) int64 {
+// NextDue is when check i, due at unix ms due and started at now, should
+// run again: one interval after it was due when it started within a tick of
+// that (ticks come a period apart, so starting late by less is routine and
+// must not stretch the period), else one interval after now (the first run,
+// a lease handover, a stall: no burst to catch up). Either is moved by up to
+// half the jitter either way so that a fleet of proxies spreads out; the
+// mean period stays the interval. rnd(n) returns a uniform value in [0, n).
+func (c *Config) NextDue(i int, due, now int64, rnd func(n int64) int64) int64 {
 	ch := &c.Checks[i]
-	next := start + ch.Interval.Milliseconds()
+	base := now
+	if late := now - due; late >= 0 && late < c.TickPeriod().Milliseconds() {
+		base = due
+	}
+	next := base + ch.Interval.Milliseconds()
 	if j := c.jitter(ch).Milliseconds(); j > 0 {
 		next += rnd(j+1) - j/2
 	}

@@ -20,30 +20,35 @@ func TestTickAndLease(t *testing.T) {
 	}
 }
 
-func TestNextDueJitter(t *testing.T) {
+func TestNextDue(t *testing.T) {
 	c := mustParse(t, `{"refresh":{"interval":"10s","jitter":"10%"},"checks":[
 		{"name":"a","kind":"http","cluster":"c"},
 		{"name":"b","kind":"http","cluster":"c","interval":"1s"}]}`)
+	none := mustParse(t, `{"refresh":{"jitter":0},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
 	lo := func(int64) int64 { return 0 }
 	hi := func(n int64) int64 { return n - 1 }
+	noDraw := func(int64) int64 { panic("no jitter, no draw") }
 	cases := []struct {
+		name     string
+		c        *Config
 		i        int
+		due, now int64
 		rnd      func(int64) int64
 		want     int64
-		wantSpan string
 	}{
-		{0, lo, 1000 + 10000 - 500, "earliest"},
-		{0, hi, 1000 + 10000 + 500, "latest"},
-		{1, lo, 1000 + 1000 - 50, "per-check interval"},
+		{"never run (due 0): from now, earliest", c, 0, 0, 1000, lo, 1000 + 10000 - 500},
+		{"never run: from now, latest", c, 0, 0, 1000, hi, 1000 + 10000 + 500},
+		{"per-check interval", c, 1, 0, 1000, lo, 1000 + 1000 - 50},
+		{"no jitter", none, 0, 0, 1000, noDraw, 11000},
+		{"a late tick does not stretch the period", none, 0, 1000, 1400, noDraw, 11000},
+		{"late tick, jittered (ticks 200ms apart)", c, 0, 1000, 1150, hi, 1000 + 10000 + 500},
+		{"late by a tick or more: from now", c, 0, 1000, 1200, hi, 1200 + 10000 + 500},
+		{"stalled: from now", none, 0, 1000, 5000, noDraw, 15000},
 	}
 	for _, tc := range cases {
-		if got := c.NextDue(tc.i, 1000, tc.rnd); got != tc.want {
-			t.Errorf("%s: NextDue = %d; want %d", tc.wantSpan, got, tc.want)
+		if got := tc.c.NextDue(tc.i, tc.due, tc.now, tc.rnd); got != tc.want {
+			t.Errorf("%s: NextDue = %d; want %d", tc.name, got, tc.want)
 		}
-	}
-	none := mustParse(t, `{"refresh":{"jitter":0},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
-	if got := none.NextDue(0, 1000, func(int64) int64 { panic("no jitter, no draw") }); got != 11000 {
-		t.Errorf("no jitter: %d", got)
 	}
 }
 

@@ -36,7 +36,7 @@ func (p *pluginContext) OnTick() {
 	if p.update(func(s *checks.State) {
 		due = p.claimable(s, t, due[:0])
 		for _, i := range due {
-			s.Checks[i].NextDue = p.cfg.NextDue(i, t, p.rnd.Int64N)
+			s.Checks[i].NextDue = p.cfg.NextDue(i, s.Checks[i].NextDue, t, p.rnd.Int64N)
 		}
 	}) != nil {
 		return

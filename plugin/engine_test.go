@@ -251,6 +251,26 @@ func TestOneCalloutPerInterval(t *testing.T) {
 	})
 }
 
+// Ticks that come late (here 430ms apart, configured 400ms) start a check
+// up to a tick after it is due; that must not stretch the period, or a
+// dependency would see fewer checks than one per interval (14 here, not 15).
+func TestLateTicksKeepThePeriod(t *testing.T) {
+	cfg := `{"refresh":{"interval":"2s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"a"}]}`
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, cfg, nil)
+		total := 0
+		for range 70 { // 30.1 s
+			px.tick()
+			total += len(px.callouts())
+			answerAll(t, px, map[string]reply{"a": {status: "200"}})
+			px.advance(430 * time.Millisecond)
+		}
+		if total != 15 {
+			t.Errorf("%d checks in 15 intervals; want 15", total)
+		}
+	})
+}
+
 func TestDrain(t *testing.T) {
 	cfg := `{"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.1/32"]}}`
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
