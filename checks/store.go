@@ -70,7 +70,9 @@ func SummaryKey(stateKey string) string { return stateKey + "/summary" }
 
 // mirrorSummary writes a record's header under the summary key unless a
 // newer one (by write sequence) is already there: two writers finish their
-// record writes in one order and may mirror them in the other.
+// record writes in one order and may mirror them in the other. A header of
+// another codec version (left by another plugin build: shared data outlives
+// a VM reload) is replaced whatever its sequence.
 func mirrorSummary(st Store, key string, header []byte) error {
 	seq := binary.BigEndian.Uint16(header[14:])
 	for range MaxCASAttempts {
@@ -78,7 +80,7 @@ func mirrorSummary(st Store, key string, header []byte) error {
 		switch {
 		case err != nil && !errors.Is(err, ErrNotFound):
 			return err
-		case len(cur) == HeaderSize && int16(binary.BigEndian.Uint16(cur[14:])-seq) >= 0:
+		case len(cur) == HeaderSize && cur[0] == header[0] && int16(binary.BigEndian.Uint16(cur[14:])-seq) >= 0:
 			return nil // as new or newer: the record it mirrors won too
 		}
 		switch err := st.Set(key, header, cas); {

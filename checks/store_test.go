@@ -131,29 +131,39 @@ func TestUpdateConcurrentWriters(t *testing.T) {
 // The mirror only moves forward in write sequence, across the u16 wrap: a
 // writer that finishes its record first but mirrors it last changes nothing.
 func TestSummaryMirror(t *testing.T) {
-	header := func(seq uint16) []byte {
+	versioned := func(version byte, seq uint16) []byte {
 		h := make([]byte, 16)
-		h[0], h[14], h[15] = codecVersion, byte(seq>>8), byte(seq)
+		h[0], h[14], h[15] = version, byte(seq>>8), byte(seq)
 		return h
 	}
+	header := func(seq uint16) []byte { return versioned(codecVersion, seq) }
 	for _, c := range []struct {
-		name      string
-		have, put uint16
-		replaced  bool
+		name     string
+		have     []byte
+		put      uint16
+		replaced bool
 	}{
-		{"newer", 7, 8, true},
-		{"older", 8, 7, false},
-		{"same", 8, 8, false},
-		{"across the wrap", 65535, 0, true},
-		{"older across the wrap", 0, 65535, false},
+		{"newer", header(7), 8, true},
+		{"older", header(8), 7, false},
+		{"same", header(8), 8, false},
+		{"across the wrap", header(65535), 0, true},
+		{"older across the wrap", header(0), 65535, false},
+		// left by a plugin version with another codec (shared data outlives
+		// a VM reload): its sequence means nothing to this one
+		{"another codec version's, however new", versioned(codecVersion+1, 9), 8, true},
+		{"not a header", []byte("garbage"), 8, true},
 	} {
 		st := newMemStore()
-		st.Set("s", header(c.have), 0)
+		st.Set("s", c.have, 0)
 		if err := mirrorSummary(st, "s", header(c.put)); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		got, _, _ := st.Get("s")
-		if want := header(map[bool]uint16{true: c.put, false: c.have}[c.replaced]); string(got) != string(want) {
+		want := c.have
+		if c.replaced {
+			want = header(c.put)
+		}
+		if string(got) != string(want) {
 			t.Errorf("%s: mirror %x; want %x", c.name, got, want)
 		}
 	}
