@@ -1,10 +1,14 @@
 package plugin
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshprobe/meshprobe/checks"
 )
 
 const engineConfig = `{"refresh":{"interval":"10s","jitter":0},"details":{"expose":"always"},"checks":[
@@ -269,6 +273,47 @@ func TestLateTicksKeepThePeriod(t *testing.T) {
 			t.Errorf("%d checks in 15 intervals; want 15", total)
 		}
 	})
+}
+
+// Probes read the state record's mirrored header. When that copy is not
+// one this build can read (garbage, or another codec version's, which a
+// reload of another build leaves behind), readiness follows the whole
+// record, and the next state write replaces the copy, however new the
+// foreign copy's sequence.
+func TestReadinessWithoutTheMirror(t *testing.T) {
+	cfg := `{"refresh":{"interval":"2s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1}]}`
+	state, summary := sharedKeys(cfg)
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, cfg, nil)
+		run := func(status string) {
+			px.tick()
+			answerAll(t, px, map[string]reply{"a": {status: status}})
+			px.advance(2 * time.Second)
+		}
+		run("200")
+		foreign := slices.Clone(px.shared(summary))
+		foreign[0]++  // another codec version
+		foreign[14]++ // 256 writes ahead
+		for _, mirror := range [][]byte{[]byte("garbage"), foreign} {
+			px.setShared(summary, mirror)
+			if r := px.do("GET", "/health/probes/readiness"); r.status != 200 {
+				t.Errorf("mirror %x: readiness %d with the check up; want 200 from the record", mirror, r.status)
+			}
+		}
+		run("500")
+		if r := px.do("GET", "/health/probes/readiness"); r.status != 503 {
+			t.Errorf("readiness %d with the check down; want 503", r.status)
+		}
+		if got, record := px.shared(summary), px.shared(state); len(record) < checks.HeaderSize || !bytes.Equal(got, record[:checks.HeaderSize]) {
+			t.Errorf("after a state write the mirror is %x; want the record's header %x", got, record[:min(len(record), checks.HeaderSize)])
+		}
+	})
+}
+
+// sharedKeys are the state record's and its mirror's keys for a configuration.
+func sharedKeys(config string) (state, summary string) {
+	state, _ = checks.SharedKeys("meshprobe", []byte(config))
+	return state, checks.SummaryKey(state)
 }
 
 func TestDrain(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -36,6 +37,10 @@ type testProxy interface {
 	errorLogs() []string
 	// metric reads an Envoy stat the plugin defined (counter or gauge).
 	metric(name string) (uint64, bool)
+	// shared reads and setShared writes (no CAS) a shared-data entry, as
+	// another VM or plugin build in the same proxy would.
+	shared(key string) []byte
+	setShared(key string, value []byte)
 }
 
 type stream interface {
@@ -262,6 +267,19 @@ func (px *nativeProxy) respond(id uint32, headers [][2]string, body []byte, trai
 func (px *nativeProxy) fail(id uint32) { px.respond(id, nil, nil, nil) }
 
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func (px *nativeProxy) shared(key string) []byte {
+	v, _, _ := proxywasm.GetSharedData(key)
+	return v
+}
+
+// The emulator, unlike Envoy, checks a CAS of 0 too: write over the current one.
+func (px *nativeProxy) setShared(key string, value []byte) {
+	_, cas, _ := proxywasm.GetSharedData(key)
+	if err := proxywasm.SetSharedData(key, value, cas); err != nil {
+		px.t.Fatalf("setting shared data: %v", err)
+	}
+}
 
 func (px *nativeProxy) metric(name string) (uint64, bool) {
 	if v, err := px.host.GetCounterMetric(name); err == nil {

@@ -60,10 +60,13 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 	return true
 }
 
-// refreshedAt is when the shared state last took a result (unix ms).
+// refreshedAt is when the shared state last took a result (unix ms): from
+// the mirrored header, else from the whole record.
 func (p *pluginContext) refreshedAt() int64 {
-	t, _ := checks.ReadRefreshedAt(p.cfg, p.header())
-	return t
+	if t, ok := checks.ReadRefreshedAt(p.cfg, p.mirror()); ok {
+		return t
+	}
+	return p.state().RefreshedAt
 }
 
 // land answers every probe waiting on the flight. Each reply goes to its own

@@ -79,3 +79,21 @@ func TestOnRequestOwnerGone(t *testing.T) {
 		joined.close()
 	})
 }
+
+// On request, staleness is read from the mirrored header; a mirror this
+// build cannot read falls back to the whole record, so fresh state is still
+// fresh and no flight goes out.
+func TestOnRequestWithoutTheMirror(t *testing.T) {
+	_, summary := sharedKeys(onRequestConfig)
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, onRequestConfig, nil)
+		first := px.begin("GET", "/health/probes/readiness")
+		answerAll(t, px, allUp)
+		first.close()
+		px.setShared(summary, []byte("garbage"))
+		px.advance(1500 * time.Millisecond)
+		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
+			t.Errorf("fresh probe with an unreadable mirror = %d with %d callouts; want 200 with none", r.status, len(px.callouts()))
+		}
+	})
+}

@@ -64,23 +64,19 @@ func (p *pluginContext) state() *checks.State {
 
 // summary reads readiness from the record's header, mirrored under its own
 // key: one 16-byte shared-data read, nothing decoded, whatever the number of
-// checks.
+// checks. A mirror this build cannot read (absent, or another codec's)
+// falls back to the whole record.
 func (p *pluginContext) summary() checks.Summary {
-	if s, ok := checks.ReadSummary(p.cfg, p.header()); ok {
+	if s, ok := checks.ReadSummary(p.cfg, p.mirror()); ok {
 		return s
 	}
 	return p.state().Summary(p.cfg)
 }
 
-// header is the state record's header: its mirror, else the record itself
-// (a mirror that is missing or from another codec).
-func (p *pluginContext) header() []byte {
-	for _, key := range [...]string{p.summaryKey, p.stateKey} {
-		if b, _, err := (sharedData{}).Get(key); err == nil && checks.ValidHeader(p.cfg, b) {
-			return b
-		}
-	}
-	return nil
+// mirror is the record's header as mirrored under the summary key.
+func (p *pluginContext) mirror() []byte {
+	b, _, _ := (sharedData{}).Get(p.summaryKey)
+	return b
 }
 
 // noteCorrupt logs a corrupt record once per plugin context: it is then

@@ -120,3 +120,10 @@ func (px *wasmProxy) respond(id uint32, headers [][2]string, body []byte, traile
 func (px *wasmProxy) fail(id uint32) { px.h.Fail(id) }
 
 func (px *wasmProxy) metric(name string) (uint64, bool) { return px.h.Metric(name) }
+
+func (px *wasmProxy) shared(key string) []byte {
+	v, _, _ := px.h.SharedData(key)
+	return v
+}
+
+func (px *wasmProxy) setShared(key string, value []byte) { px.h.SetSharedData(key, value) }

@@ -230,6 +230,10 @@ func (h *Host) SharedData(key string) (value []byte, cas uint32, ok bool) {
 	return h.shared.get(key)
 }
 
+// SetSharedData writes a shared-data entry unconditionally, as another VM
+// or another build of the plugin in the same proxy would.
+func (h *Host) SetSharedData(key string, value []byte) { h.shared.set(key, value, 0) }
+
 // Metric returns the value of the counter, else the gauge, that the plugin
 // defined under name on any VM (a gauge's int64 as two's complement).
 func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.lookup(name) }
