@@ -107,16 +107,16 @@ func clipMessage(m string) string {
 	return m
 }
 
-// ValidHeader: a record (or its mirrored header) of this codec version for
+// validHeader: a record (or its mirrored header) of this codec version for
 // c's number of checks.
-func ValidHeader(c *Config, b []byte) bool {
+func validHeader(c *Config, b []byte) bool {
 	return len(b) >= HeaderSize && b[0] == codecVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
 }
 
 // Decode reads a state record written for c. Anything that is not exactly
 // such a record is ErrCorrupt; the caller then starts from NewState.
 func Decode(c *Config, b []byte) (*State, error) {
-	if !ValidHeader(c, b) {
+	if !validHeader(c, b) {
 		return nil, ErrCorrupt
 	}
 	n := len(c.Checks)
@@ -164,7 +164,7 @@ type Summary struct {
 
 // ReadRefreshedAt reads when a record last took a result, allocating nothing.
 func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
-	if !ValidHeader(c, b) {
+	if !validHeader(c, b) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(b[6:])), true
@@ -178,7 +178,7 @@ func (s *State) Summary(c *Config) Summary {
 
 // ReadSummary reads the header of a record written for c, allocating nothing.
 func ReadSummary(c *Config, b []byte) (Summary, bool) {
-	if !ValidHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
+	if !validHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
 		b[1]&flagReady == 0 && b[3] == 0 { // not ready needs a reason
 		return Summary{}, false
 	}
