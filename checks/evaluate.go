@@ -53,16 +53,18 @@ func Refused(c *Check, reason string) Outcome {
 func (c *Check) Evaluate(r Response) Outcome {
 	o := Outcome{Latency: r.Elapsed}
 	if r.Status == 0 {
+		// No response at all: Envoy reports a failure after response
+		// headers (a reset, its timeout while the body streams) this way.
 		// The proxy's timer and our clock differ slightly: a failure within
 		// 5% (at least 10ms) of the timeout is the timeout.
 		if r.Elapsed >= c.Timeout-max(c.Timeout/20, 10*time.Millisecond) {
-			o.Message = "timeout after " + strconv.FormatInt(c.Timeout.Milliseconds(), 10) + "ms"
+			o.Message = c.timeoutMessage()
 		} else {
-			o.Message = "mesh: no response (connection refused or reset before headers)"
+			o.Message = "mesh: the response broke off (connection reset after headers)"
 		}
 		return o
 	}
-	if m := meshFailure(r); m != "" {
+	if m := c.meshFailure(r); m != "" {
 		o.Message = m
 		return o
 	}
@@ -161,20 +163,49 @@ func (s Scalar) matches(v gjson.Result) bool {
 	return v.Type == gjson.Null
 }
 
+func (c *Check) timeoutMessage() string {
+	return "timeout after " + strconv.FormatInt(c.Timeout.Milliseconds(), 10) + "ms"
+}
+
+// envoyResetPrefix starts the body of the local reply Envoy's router sends
+// when the upstream connection fails or resets before response headers.
+const envoyResetPrefix = "upstream connect error or disconnect/reset before headers. "
+
+// envoyResetReasons name Envoy's reset reasons (after "reset reason: "),
+// longest first where one is a prefix of another.
+var envoyResetReasons = []struct{ reason, message string }{
+	{"remote connection failure", "mesh: could not connect to the dependency (connection refused or failed)"},
+	{"local connection failure", "mesh: could not connect to the dependency (connection refused or failed)"},
+	{"connection failure", "mesh: could not connect to the dependency (connection refused or failed)"},
+	{"connection timeout", "mesh: could not connect to the dependency (connect timeout)"},
+	{"connection termination", "mesh: the dependency closed the connection before answering"},
+	{"remote reset", "mesh: the dependency reset the stream before answering"},
+	{"protocol error", "mesh: the dependency's answer was not valid HTTP"},
+	{"overflow", "mesh: Envoy's circuit breaker refused the call (overflow)"},
+}
+
 // meshFailure recognises Envoy's own local replies, so an operator can tell
-// "the dependency is down" from "the mesh path to it is broken". Only our
-// message is kept; the body is read for these markers and never echoed.
-func meshFailure(r Response) string {
+// "the dependency is down" (it answered, unhealthy) from "the mesh path to
+// it is broken" (Envoy answered for it). Only our message is kept; the body
+// is read for these markers and never echoed.
+func (c *Check) meshFailure(r Response) string {
 	body := string(r.Body[:min(len(r.Body), 256)])
 	switch {
-	case r.Status == 503 && strings.HasPrefix(body, "no healthy upstream"):
+	case r.Status == 504 && body == "upstream request timeout":
+		return c.timeoutMessage()
+	case r.Status == 503 && body == "no healthy upstream":
 		return "mesh: no healthy upstream (Envoy has no healthy endpoint for the cluster)"
-	case r.Status == 503 && strings.HasPrefix(body, "upstream connect error"):
-		return "mesh: upstream connect error (Envoy could not connect to the dependency)"
-	case r.Status == 504 && strings.HasPrefix(body, "upstream request timeout"):
-		return "timeout (Envoy's upstream request timeout)"
-	case r.Status == 403 && strings.HasPrefix(body, "RBAC: access denied"):
+	case r.Status == 403 && body == "RBAC: access denied":
 		return "mesh: denied by a proxy's RBAC policy (403)"
+	case (r.Status == 503 || r.Status == 502) && strings.HasPrefix(body, envoyResetPrefix):
+		reason, _ := strings.CutPrefix(body[len(envoyResetPrefix):], "retried and the latest ")
+		reason, _ = strings.CutPrefix(reason, "reset reason: ")
+		for _, k := range envoyResetReasons {
+			if strings.HasPrefix(reason, k.reason) {
+				return k.message
+			}
+		}
+		return "mesh: upstream connect error (Envoy could not reach the dependency)"
 	}
 	return ""
 }

@@ -2,11 +2,11 @@ package checks
 
 // NodeMeta is the identity Envoy / Istio put in the proxy's node metadata.
 type NodeMeta struct {
-	WorkloadName string // node.metadata.WORKLOAD_NAME
-	App          string // node.metadata.LABELS.app
-	Version      string // node.metadata.LABELS.version
-	Namespace    string // node.metadata.NAMESPACE
-	ClusterID    string // node.metadata.CLUSTER_ID
+	WorkloadName string // xds.node.metadata.WORKLOAD_NAME
+	App          string // xds.node.metadata.LABELS.app
+	Version      string // xds.node.metadata.LABELS.version
+	Namespace    string // xds.node.metadata.NAMESPACE
+	ClusterID    string // xds.node.metadata.CLUSTER_ID
 }
 
 // WithNode fills what the configuration left blank from node metadata; a

@@ -13,6 +13,9 @@ import (
 // one check per interval per proxy whatever the worker count and probe rate.
 func (p *pluginContext) OnTick() {
 	p.flushPending()
+	if f := p.flight; f != nil && !f.dispatched {
+		p.launch(f) // on_request: a probe asked for this tick
+	}
 	if p.cfg.Refresh.Mode != checks.RefreshBackground || len(p.cfg.Checks) == 0 {
 		return
 	}

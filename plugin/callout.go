@@ -42,8 +42,13 @@ func (p *pluginContext) dispatch(i int, done func(checks.Outcome)) {
 		})
 	if err != nil {
 		reason := err.Error()
-		if errors.Is(err, types.ErrorStatusBadArgument) {
+		switch {
+		case errors.Is(err, types.ErrorStatusBadArgument):
 			reason = "unknown cluster or malformed request"
+		case errors.Is(err, types.ErrorInternalFailure):
+			// Envoy fails the call inline when its router answers at once:
+			// above all when the cluster has no healthy endpoint.
+			reason = "no healthy upstream, or the call failed at once"
 		}
 		done(checks.Refused(ch, reason))
 	}

@@ -38,15 +38,26 @@ func TestInfoDetailsPolicy(t *testing.T) {
 		{"authorized: second CIDR", "authorized", props{"source.address": "10.9.3.4:51000"}, nil, true},
 		{"authorized: outside CIDRs", "authorized", props{"source.address": "10.8.0.1:4000"}, nil, false},
 		{"authorized: IPv4-mapped IPv6 loopback", "authorized", props{"source.address": "[::ffff:127.0.0.1]:80"}, nil, true},
+		// Port 0: Envoy took the address from x-forwarded-for, which the
+		// client wrote; it never matches, however well it fits a CIDR.
+		{"authorized: loopback from x-forwarded-for", "authorized", props{"source.address": "127.0.0.1:0"}, nil, false},
+		{"authorized: second CIDR from x-forwarded-for", "authorized", props{"source.address": "10.9.3.4:0"}, nil, false},
+		{"authorized: v6 from x-forwarded-for", "authorized", props{"source.address": "[::ffff:127.0.0.1]:0"}, nil, false},
+		{"authorized: bare address", "authorized", props{"source.address": "127.0.0.1"}, nil, false},
+		{"authorized: header address, right token", "authorized", props{"source.address": "10.9.3.4:0"}, bearer(secretToken), true},
 		{"authorized: no source address", "authorized", nil, nil, false},
 		{"authorized: right token", "authorized", nil, bearer(secretToken), true},
 		{"authorized: lower-case scheme", "authorized", nil, [][2]string{{"authorization", "bearer " + secretToken}}, true},
 		{"authorized: wrong token", "authorized", nil, bearer(secretToken + "x"), false},
 		{"authorized: the hash is not the token", "authorized", nil, bearer(tokenHash(secretToken)), false},
 		{"authorized: basic auth", "authorized", nil, [][2]string{{"authorization", "Basic " + secretToken}}, false},
-		{"authorized: istio principal", "authorized", props{"source.principal": monitoringSA}, nil, true},
 		{"authorized: envoy peer URI SAN", "authorized", props{"connection.uri_san_peer_certificate": monitoringSA}, nil, true},
-		{"authorized: other principal", "authorized", props{"source.principal": "spiffe://cluster.local/ns/shop/sa/web"}, nil, false},
+		{"authorized: other peer URI SAN", "authorized", props{"connection.uri_san_peer_certificate": "spiffe://cluster.local/ns/shop/sa/web"}, nil, false},
+		// source.principal is no Envoy attribute: whatever put it there, it is not read.
+		{"authorized: source.principal is not read", "authorized", props{"source.principal": monitoringSA}, nil, false},
+		// x-forwarded-client-cert is the client's to write on a plaintext connection.
+		{"authorized: xfcc claiming the principal", "authorized", props{"source.address": "10.8.0.1:4000"},
+			[][2]string{{"x-forwarded-client-cert", "By=spiffe://cluster.local/ns/shop/sa/app;URI=" + monitoringSA}}, false},
 	}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		for _, c := range cases {
@@ -107,6 +118,39 @@ func TestSecretsNeverShown(t *testing.T) {
 					t.Fatalf("secret %q appears in %q", s, out)
 				}
 			}
+		}
+	})
+}
+
+// Draining takes a real peer in the allow lists: an address Envoy took from
+// x-forwarded-for (port 0) or a principal not read from the connection
+// cannot take the replica out of rotation.
+func TestDrainRefusesHeaderIdentities(t *testing.T) {
+	cfg := `{"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.1/32"],"allow_principals":["` + monitoringSA + `"]}}`
+	cases := []struct {
+		name    string
+		props   props
+		allowed bool
+	}{
+		{"loopback peer", props{"source.address": "127.0.0.1:4000"}, true},
+		{"peer URI SAN", props{"source.address": "10.8.0.1:4000", "connection.uri_san_peer_certificate": monitoringSA}, true},
+		{"loopback from x-forwarded-for", props{"source.address": "127.0.0.1:0"}, false},
+		{"source.principal", props{"source.address": "10.8.0.1:4000", "source.principal": monitoringSA}, false},
+	}
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				px := rt.mustStart(t, cfg, c.props)
+				xfcc := [2]string{"x-forwarded-client-cert", "URI=" + monitoringSA}
+				r := px.do("POST", "/health/drain", [2]string{"x-forwarded-for", "127.0.0.1"}, xfcc)
+				ready := px.do("GET", "/health/probes/readiness")
+				switch {
+				case c.allowed && (r.status != 200 || ready.status != 503):
+					t.Errorf("drain = %d, then readiness %d; want 200, then 503", r.status, ready.status)
+				case !c.allowed && (r.status != 403 || ready.status != 200):
+					t.Errorf("drain = %d, then readiness %d; want 403, then 200", r.status, ready.status)
+				}
+			})
 		}
 	})
 }

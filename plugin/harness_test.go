@@ -11,6 +11,8 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/meshprobe/meshprobe/e2e/host"
 )
 
 // Every test here runs twice: on the plugin compiled natively, through the
@@ -58,14 +60,22 @@ type callout struct {
 
 // response is what a request got: passed through, or answered locally.
 type response struct {
-	passed  bool
-	status  int
+	passed bool
+	status int
+	// headers and body are what the client receives: Envoy derives them
+	// from the plugin's reply (see host.ClientReply).
 	headers map[string]string
-	// headerList is the reply's headers in the order the proxy got them.
+	body    string
+	// headerList is the reply's headers in the order the plugin sent them.
 	headerList [][2]string
-	body       string
 	// reqHeaders are the request headers after the filter (pass-through checks).
 	reqHeaders [][2]string
+}
+
+// clientReply records a local reply as the client receives it from Envoy.
+func (r *response) clientReply(method string, status int, headers [][2]string, body []byte) {
+	client, b := host.ClientReply(method, headers, body)
+	r.status, r.headers, r.body, r.headerList = status, headerMap(client), string(b), headers
 }
 
 // props are host properties, dotted path -> value ("source.address" -> "10.0.0.1:80").
@@ -168,17 +178,17 @@ func startNative(t *testing.T, config string, p props) (testProxy, bool) {
 }
 
 type nativeStream struct {
-	px     *nativeProxy
-	id     uint32
-	action types.Action
-	what   string
+	px           *nativeProxy
+	id           uint32
+	action       types.Action
+	method, what string
 }
 
 func (px *nativeProxy) begin(method, path string, extra ...[2]string) stream {
 	id := px.host.InitializeHttpContext()
 	px.contexts = append(px.contexts, id)
 	action := px.host.CallOnRequestHeaders(id, requestHeaders(method, path, extra), true)
-	return &nativeStream{px: px, id: id, action: action, what: method + " " + path}
+	return &nativeStream{px: px, id: id, action: action, method: method, what: method + " " + path}
 }
 
 func (s *nativeStream) result() response {
@@ -189,7 +199,7 @@ func (s *nativeStream) result() response {
 		if s.action != types.ActionPause {
 			t.Fatalf("%s: local reply sent but the filter returned %v, not Pause", s.what, s.action)
 		}
-		r.status, r.body, r.headers, r.headerList = int(lr.StatusCode), string(lr.Data), headerMap(lr.Headers), lr.Headers
+		r.clientReply(s.method, int(lr.StatusCode), lr.Headers, lr.Data)
 	} else {
 		r.passed = s.action == types.ActionContinue
 	}

@@ -30,16 +30,16 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
 	switch {
 	case route.Write && method != "POST" && method != "DELETE":
-		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowDrain)
+		h.p.respond(route, checks.ReplyMethodNotAllowed, allowDrain)
 	case route.Write:
-		h.p.respond(route, h.p.serveDrain(method == "POST"), false, "")
+		h.p.respond(route, h.p.serveDrain(method == "POST"), "")
 	case method != "GET" && method != "HEAD":
-		h.p.respond(route, checks.ReplyMethodNotAllowed, false, allowRead)
+		h.p.respond(route, checks.ReplyMethodNotAllowed, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
-		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path), method == "HEAD"}):
+		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path)}):
 		h.waiting = true // answered when the flight lands
 	default:
-		h.p.respond(route, h.p.answer(route, checks.Query(path)), method == "HEAD", "")
+		h.p.respond(route, h.p.answer(route, checks.Query(path)), "")
 	}
 	return types.ActionPause
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -36,6 +37,8 @@ func TestStandardEndpoints(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				px := rt.mustStart(t, c.config, nil)
+				// HEAD: GET's status and headers (content-type and
+				// content-length included), no body.
 				for _, method := range []string{"GET", "HEAD"} {
 					r := px.do(method, c.path)
 					if r.passed {
@@ -48,8 +51,9 @@ func TestStandardEndpoints(t *testing.T) {
 					if r.status != c.status || r.body != want {
 						t.Errorf("%s %s = %d %s; want %d %s", method, c.path, r.status, r.body, c.status, want)
 					}
-					if r.headers["cache-control"] != "no-store" || r.headers["content-type"] != "application/json" {
-						t.Errorf("%s %s headers = %v; want cache-control no-store and content-type application/json", method, c.path, r.headers)
+					if r.headers["cache-control"] != "no-store" || r.headers["content-type"] != "application/json" ||
+						r.headers["content-length"] != strconv.Itoa(len(c.body)) {
+						t.Errorf("%s %s headers = %v; want cache-control no-store, content-type application/json, content-length %d", method, c.path, r.headers, len(c.body))
 					}
 				}
 			})
@@ -141,11 +145,11 @@ func TestReplyHeaders(t *testing.T) {
 
 func TestUpIdentity(t *testing.T) {
 	node := props{
-		"node.metadata.WORKLOAD_NAME":  "checkout-v1",
-		"node.metadata.LABELS.app":     "checkout",
-		"node.metadata.LABELS.version": "v1",
-		"node.metadata.NAMESPACE":      "shop",
-		"node.metadata.CLUSTER_ID":     "east-1",
+		"xds.node.metadata.WORKLOAD_NAME":  "checkout-v1",
+		"xds.node.metadata.LABELS.app":     "checkout",
+		"xds.node.metadata.LABELS.version": "v1",
+		"xds.node.metadata.NAMESPACE":      "shop",
+		"xds.node.metadata.CLUSTER_ID":     "east-1",
 	}
 	cases := []struct {
 		name, config string
@@ -156,7 +160,7 @@ func TestUpIdentity(t *testing.T) {
 			map[string]string{"status": "up", "service_name": "checkout", "version": "1.4.2", "commit": "a1b2c3d4", "build_date": "2025-03-05T14:00:00Z", "region": "us-west", "env": "prod"}},
 		{"node metadata", `{}`, node,
 			map[string]string{"status": "up", "service_name": "checkout", "version": "v1", "namespace": "shop", "cluster": "east-1"}},
-		{"workload name when no app label", `{}`, props{"node.metadata.WORKLOAD_NAME": "checkout-v1"},
+		{"workload name when no app label", `{}`, props{"xds.node.metadata.WORKLOAD_NAME": "checkout-v1"},
 			map[string]string{"status": "up", "service_name": "checkout-v1"}},
 		{"configuration wins over metadata", `{"service":{"name":"orders","version":"2"}}`, node,
 			map[string]string{"status": "up", "service_name": "orders", "version": "2", "namespace": "shop", "cluster": "east-1"}},

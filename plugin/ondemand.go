@@ -1,28 +1,36 @@
 package plugin
 
 import (
+	"slices"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/meshprobe/meshprobe/checks"
 )
 
 // on_request refresh: a probe that finds the state older than refresh.ttl
-// fans every check out at once from its own HTTP context and pauses; probes
-// arriving on the same VM meanwhile join that flight instead of starting
-// another. When the last callout returns (Envoy enforces each timeout), every
-// waiting probe is answered from the fresh state.
+// starts a flight and pauses; probes arriving on the same VM meanwhile join
+// it instead of starting another. The flight's callouts go out from the
+// root context, on a tick asked for at once: Envoy makes every call the
+// root context's anyway, and the SDK drops the answer to a call made from a
+// stream that has ended, so a probe client that gives up before a slow
+// dependency answers would otherwise leave the state stale for good. When
+// the last callout returns (Envoy enforces each timeout), every probe still
+// waiting is answered from the fresh state.
 
 type flight struct {
-	owner   uint32 // the HTTP context that dispatched: Envoy cancels its callouts if it goes away
-	pending int
-	waiters []waiter
+	dispatched bool
+	pending    int
+	waiters    []waiter
 }
+
+// kickTick is the tick period that starts a flight's callouts.
+const kickTick = 1 // ms
 
 type waiter struct {
 	ctx   uint32
 	route *checks.Route
 	query string
-	head  bool
 }
 
 // needsState: the routes whose answer depends on check results.
@@ -47,8 +55,23 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 	if len(p.cfg.Checks) == 0 || now().UnixMilli()-p.refreshedAt() < p.cfg.Refresh.TTL.Milliseconds() {
 		return false
 	}
-	f := &flight{owner: w.ctx, pending: len(p.cfg.Checks), waiters: []waiter{w}}
-	p.flight = f
+	p.flight = &flight{waiters: []waiter{w}}
+	if err := proxywasm.SetTickPeriodMilliSeconds(kickTick); err != nil {
+		proxywasm.LogErrorf("meshprobe: on_request: asking for a tick: %v", err)
+		p.flight = nil
+		return false // answered now, from the state as it is
+	}
+	return true
+}
+
+// launch sends a flight's callouts (from OnTick, on the root context) and
+// puts the tick period back.
+func (p *pluginContext) launch(f *flight) {
+	f.dispatched = true
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(p.cfg.TickPeriod().Milliseconds())); err != nil {
+		proxywasm.LogErrorf("meshprobe: on_request: restoring the tick period: %v", err)
+	}
+	f.pending = len(p.cfg.Checks)
 	for i := range p.cfg.Checks {
 		p.dispatch(i, func(o checks.Outcome) {
 			p.record(i, o)
@@ -57,7 +80,6 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 			}
 		})
 	}
-	return true
 }
 
 // refreshedAt is when the shared state last took a result (unix ms): from
@@ -77,24 +99,14 @@ func (p *pluginContext) land(f *flight) {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone
 		}
-		p.respond(w.route, p.answer(w.route, w.query), w.head, "")
+		p.respond(w.route, p.answer(w.route, w.query), "")
 	}
 }
 
-// streamDone drops a finished stream from the flight. If it was the owner,
-// Envoy has cancelled its callouts: answer the others from what is known.
+// streamDone drops a finished stream from the flight; the flight goes on,
+// and its results are recorded whoever still waits.
 func (p *pluginContext) streamDone(ctx uint32) {
-	f := p.flight
-	if f == nil {
-		return
-	}
-	for i, w := range f.waiters {
-		if w.ctx == ctx {
-			f.waiters = append(f.waiters[:i], f.waiters[i+1:]...)
-			break
-		}
-	}
-	if ctx == f.owner {
-		p.land(f)
+	if f := p.flight; f != nil {
+		f.waiters = slices.DeleteFunc(f.waiters, func(w waiter) bool { return w.ctx == ctx })
 	}
 }

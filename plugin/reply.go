@@ -16,14 +16,12 @@ const (
 
 // send answers the request locally. Every reply carries cache-control:
 // no-store so no cache between the prober and the proxy replays a stale
-// health state; HEAD gets the headers without the body; a 405 names the
-// methods allowed.
-func send(r checks.Reply, head bool, allow string) {
-	body := r.Body
-	if head {
-		body = nil
-	}
-	if err := sendLocalResponse(uint32(r.Status), replyHeaders(r.ContentType, allow), body); err != nil {
+// health state; a 405 names the methods allowed. HEAD gets the body too:
+// Envoy sends a HEAD reply the headers the body implies (content-type,
+// content-length) and drops the body itself, while a reply sent without
+// a body would lose both headers.
+func send(r checks.Reply, allow string) {
+	if err := sendLocalResponse(uint32(r.Status), replyHeaders(r.ContentType, allow), r.Body); err != nil {
 		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
 	}
 }
@@ -80,7 +78,7 @@ func wireHeaders(pairs [][2]string) []byte {
 }
 
 // respond answers a probe route and counts it in the proxy's stats.
-func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, head bool, allow string) {
-	send(rep, head, allow)
+func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, allow string) {
+	send(rep, allow)
 	p.stats.probe(r, rep.Status)
 }

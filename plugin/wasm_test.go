@@ -52,13 +52,13 @@ func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 }
 
 type wasmStream struct {
-	t    *testing.T
-	s    *host.Stream
-	what string
+	t            *testing.T
+	s            *host.Stream
+	method, what string
 }
 
 func (px *wasmProxy) begin(method, path string, extra ...[2]string) stream {
-	return &wasmStream{t: px.t, s: px.vm.Request(requestHeaders(method, path, extra)), what: method + " " + path}
+	return &wasmStream{t: px.t, s: px.vm.Request(requestHeaders(method, path, extra)), method: method, what: method + " " + path}
 }
 
 func (w *wasmStream) result() response {
@@ -68,7 +68,7 @@ func (w *wasmStream) result() response {
 		if w.s.Action() != host.ActionPause {
 			w.t.Fatalf("%s: local reply sent but the filter returned %d, not Pause", w.what, w.s.Action())
 		}
-		r.status, r.body, r.headers, r.headerList = lr.Status, string(lr.Body), headerMap(lr.Headers), lr.Headers
+		r.clientReply(w.method, lr.Status, lr.Headers, lr.Body)
 	} else {
 		r.passed = w.s.Action() == host.ActionContinue
 	}
@@ -119,7 +119,7 @@ func (px *wasmProxy) respond(id uint32, headers [][2]string, body []byte, traile
 
 func (px *wasmProxy) fail(id uint32) { px.h.Fail(id) }
 
-func (px *wasmProxy) metric(name string) (uint64, bool) { return px.h.Metric(name) }
+func (px *wasmProxy) metric(name string) (uint64, bool) { return px.h.Metric(host.StatPrefix + name) }
 
 func (px *wasmProxy) shared(key string) []byte {
 	v, _, _ := px.h.SharedData(key)

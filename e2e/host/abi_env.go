@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ func (h *Host) instantiateEnv(compiled wazero.CompiledModule) error {
 	b := h.runtime.NewHostModuleBuilder("env")
 	status := []api.ValueType{api.ValueTypeI32}
 	for name, f := range hostFuncs {
-		b.NewFunctionBuilder().WithGoModuleFunction(bind(f), f.params, status).Export(name)
+		b.NewFunctionBuilder().WithGoModuleFunction(bind(name, f), f.params, status).Export(name)
 	}
 	stubbed := map[string]bool{}
 	for _, imp := range compiled.ImportedFunctions() {
@@ -81,12 +82,18 @@ type call struct {
 
 // bind adapts a hostcall to wazero. An i32 argument arrives in a uint64
 // whose upper half is undefined: it is cleared before the hostcall reads it.
-func bind(f hostFunc) api.GoModuleFunc {
+// While the VM runs _initialize or its allocator, only proxy_log may be
+// called, as in proxy-wasm-cpp-host (WasmBase::startVm, allocMemory): any
+// other hostcall traps with "restricted_callback" and the VM is dead.
+func bind(name string, f hostFunc) api.GoModuleFunc {
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
 		v := vmOf(ctx)
 		if v == nil { // not called through VM.call: no context to act on
 			stack[0] = uint64(statusInternalFailure)
 			return
+		}
+		if v.restricted != "" && name != "proxy_log" {
+			panic(fmt.Errorf("restricted_callback: %s called during %s", name, v.restricted))
 		}
 		for i, t := range f.params {
 			if t == api.ValueTypeI32 {
@@ -148,12 +155,19 @@ func proxyLog(c *call, a []uint64) status {
 	return statusOK
 }
 
-// rootProperties are the top-level properties Envoy resolves without a
-// stream (Context::findValue); every other one needs stream info and is
-// not found from a root context.
-var rootProperties = map[string]bool{
-	"node": true, "plugin_name": true, "plugin_root_id": true, "plugin_vm_id": true,
-	"listener_direction": true, "listener_metadata": true,
+// rootProperty reports whether Envoy resolves a property without a
+// stream (Context::findValue): the plugin_* tokens and the node under
+// xds.node. Every other one needs stream info (xds.route_*, xds.listener_*
+// included) and is not found from a root context. Since Envoy 1.33 there is
+// no top-level "node", "listener_metadata" or "listener_direction".
+func rootProperty(parts []string) bool {
+	switch parts[0] {
+	case "plugin_name", "plugin_root_id", "plugin_vm_id":
+		return true
+	case "xds":
+		return len(parts) > 1 && parts[1] == "node"
+	}
+	return false
 }
 
 // proxyGetProperty looks the NUL-separated path up, NotFound when unset
@@ -171,7 +185,7 @@ func proxyGetProperty(c *call, a []uint64) status {
 	if s != nil {
 		value, found = s.props[path]
 	}
-	if !found && (s != nil || rootProperties[parts[0]]) {
+	if !found && (s != nil || rootProperty(parts)) {
 		value, found = c.vm.h.property(path)
 	}
 	if !found {
@@ -236,6 +250,10 @@ func proxySetSharedData(c *call, a []uint64) status {
 // proxySetTickPeriod records the root context's tick period (Context::setTimerPeriod).
 func proxySetTickPeriod(c *call, a []uint64) status {
 	c.vm.tick = time.Duration(uint32(a[0])) * time.Millisecond
+	select { // the real timer, if running, re-arms from now
+	case c.vm.rearm <- struct{}{}:
+	default:
+	}
 	return statusOK
 }
 

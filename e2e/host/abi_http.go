@@ -266,6 +266,12 @@ func proxyHTTPCall(c *call, a []uint64) status {
 	if !ok5 || !ok6 || timeout < 0 || !c.vm.h.knownCluster(cluster) {
 		return statusBadArgument
 	}
+	if up, ok := c.vm.h.opts.Upstreams[cluster]; ok && up.Addr == "" {
+		// Envoy: with no healthy host the router answers 503 inline, inside
+		// the async client's send, which then returns no request; the call
+		// fails at dispatch and no callback ever comes.
+		return statusInternalFailure
+	}
 	for _, want := range []string{":method", ":path", ":authority"} {
 		if !slices.ContainsFunc(headers, func(p [2]string) bool { return strings.EqualFold(p[0], want) }) {
 			return statusBadArgument

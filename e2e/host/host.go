@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,17 +41,21 @@ type Options struct {
 	Wasm         []byte // the compiled plugin
 	PluginConfig []byte
 	VMConfig     []byte
-	// Workers is the number of VMs (default 2, Envoy's smallest
+	// Workers is the number of worker VMs (default 2, Envoy's smallest
 	// multi-worker case): each its own module instance, as Envoy runs one
 	// per worker thread; all share one shared-data store and one metric
-	// store, and the compiled module through the compilation cache.
+	// store, and the compiled module through the compilation cache. As in
+	// Envoy, a configuration canary is started and dropped first, and one
+	// more VM runs on the "main thread" (Main): it ticks, never serves.
+	// Log lines and errors name the canary -1 and the main VM Workers.
 	Workers int
 	// Properties maps a dotted property path ("source.address",
-	// "node.metadata.LABELS.app", "plugin_name") to its raw value, returned
-	// as is: encode non-string properties as Envoy does (source.port is an
-	// 8-byte little-endian integer). Request-scoped properties (source.*,
-	// request.*, connection.*, ...) are, as in Envoy, not found from a root
-	// context.
+	// "xds.node.metadata.LABELS.app", "plugin_name") to its raw value,
+	// returned as is: encode non-string properties as Envoy does
+	// (source.port is an 8-byte little-endian integer). Request-scoped
+	// properties (source.*, request.*, connection.*, ...) are, as in Envoy,
+	// not found from a root context. Envoy (since 1.33) has no top-level
+	// "node" property: New refuses one.
 	Properties map[string]string
 	// Clusters are the known cluster names; nil means every cluster is
 	// known. proxy_http_call to an unknown one returns BadArgument, as Envoy.
@@ -90,7 +95,9 @@ type Host struct {
 	life      context.Context // cancelled by Close: ends real callouts and timers
 	stop      context.CancelFunc
 	runtime   wazero.Runtime
-	vms       []*VM
+	vms       []*VM // the workers: requests go to these
+	main      *VM   // the main thread's VM
+	all       []*VM // vms, then main (a Callout's VM indexes this)
 	shared    *sharedData
 	metrics   *metrics
 	clusters  map[string]bool // nil: every cluster is known
@@ -123,6 +130,11 @@ func New(ctx context.Context, o Options) (*Host, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 2
+	}
+	for k := range o.Properties {
+		if strings.HasPrefix(k, "node.") {
+			return nil, fmt.Errorf("host: property %q: Envoy serves the node only under xds.node", k)
+		}
 	}
 	h := &Host{opts: o, ctx: ctx, shared: newSharedData(), metrics: newMetrics()}
 	h.life, h.stop = context.WithCancel(ctx)
@@ -163,36 +175,60 @@ func (h *Host) start() error {
 	if err := h.instantiateEnv(compiled); err != nil {
 		return fmt.Errorf("host: env module: %w", err)
 	}
-	for i := range h.opts.Workers {
-		v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}, fns: map[string]api.Function{}}
-		v.ctx = context.WithValue(h.ctx, vmKey{}, v)
-		cfg := wazero.NewModuleConfig().
-			WithName(fmt.Sprintf("vm%d", i)).
-			WithStartFunctions(). // _initialize runs through VM.call, with the VM in its context
-			WithRandSource(rand.Reader).
-			WithStdout(&v.output).
-			WithStderr(&v.output)
-		if c := h.opts.Clock; c != nil {
-			cfg = cfg.WithWalltime(c.walltime, sys.ClockResolution(1)).WithNanotime(c.nanotime, sys.ClockResolution(1))
-		} else {
-			cfg = cfg.WithSysWalltime().WithSysNanotime()
+	// As Envoy: a configuration canary (a throwaway clone that is started
+	// and configured, then dropped without proxy_on_done), then one VM per
+	// worker thread, then one on the main thread, which ticks and may call
+	// out but never sees a request (Envoy's thread-local slot also runs on
+	// the main thread).
+	canary, err := h.newVM(compiled, -1, "canary")
+	if err != nil {
+		return err
+	}
+	err = canary.start()
+	canary.mod.Close(h.ctx)
+	if err != nil {
+		return fmt.Errorf("host: configuration canary: %w", err)
+	}
+	for i := range h.opts.Workers + 1 {
+		v, err := h.newVM(compiled, i, fmt.Sprintf("vm%d", i))
+		if err != nil {
+			return err
 		}
-		if v.mod, err = h.runtime.InstantiateModule(h.ctx, compiled, cfg); err != nil {
-			return fmt.Errorf("host: instantiating VM %d: %w", i, err)
-		}
-		h.vms = append(h.vms, v)
+		h.all = append(h.all, v)
 		if err := v.start(); err != nil {
 			return err
 		}
 	}
+	h.vms, h.main = h.all[:h.opts.Workers], h.all[h.opts.Workers]
 	return nil
+}
+
+func (h *Host) newVM(compiled wazero.CompiledModule, i int, name string) (*VM, error) {
+	v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}, fns: map[string]api.Function{}, rearm: make(chan struct{}, 1)}
+	v.ctx = context.WithValue(h.ctx, vmKey{}, v)
+	cfg := wazero.NewModuleConfig().
+		WithName(name).
+		WithStartFunctions(). // _initialize runs through VM.call, with the VM in its context
+		WithRandSource(rand.Reader).
+		WithStdout(&v.output).
+		WithStderr(&v.output)
+	if c := h.opts.Clock; c != nil {
+		cfg = cfg.WithWalltime(c.walltime, sys.ClockResolution(1)).WithNanotime(c.nanotime, sys.ClockResolution(1))
+	} else {
+		cfg = cfg.WithSysWalltime().WithSysNanotime()
+	}
+	var err error
+	if v.mod, err = h.runtime.InstantiateModule(h.ctx, compiled, cfg); err != nil {
+		return nil, fmt.Errorf("host: instantiating %s: %w", name, err)
+	}
+	return v, nil
 }
 
 // Close stops timers and real callouts and releases every VM. It does not
 // run plugin teardown: call VM.Done first for that.
 func (h *Host) Close() error {
 	h.stop()
-	for _, v := range h.vms { // wait for a guest call in progress; later ones do not run
+	for _, v := range h.all { // wait for a guest call in progress; later ones do not run
 		v.mu.Lock()
 		v.mu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
 	}
@@ -207,6 +243,16 @@ func (h *Host) VM(i int) *VM {
 	}
 	return h.vms[i]
 }
+
+// Workers is the number of worker VMs.
+func (h *Host) Workers() int { return len(h.vms) }
+
+// Main is the VM on Envoy's main thread: it ticks (on real timers) and may
+// call out, but no request reaches it.
+func (h *Host) Main() *VM { return h.main }
+
+// VMs are the workers' VMs, then the main thread's.
+func (h *Host) VMs() []*VM { return slices.Clone(h.all) }
 
 // Err returns every error recorded so far (guest traps, host misuse),
 // joined, or nil.
@@ -234,8 +280,9 @@ func (h *Host) SharedData(key string) (value []byte, cas uint32, ok bool) {
 // or another build of the plugin in the same proxy would.
 func (h *Host) SetSharedData(key string, value []byte) { h.shared.set(key, value, 0) }
 
-// Metric returns the value of the counter, else the gauge, that the plugin
-// defined under name on any VM (a gauge's int64 as two's complement).
+// Metric returns the value of the counter, else the gauge, of Envoy's stat
+// name (StatPrefix and the name the plugin defined) over every VM (a
+// gauge's int64 as two's complement).
 func (h *Host) Metric(name string) (uint64, bool) { return h.metrics.lookup(name) }
 
 func (h *Host) newContextID() uint32 {
@@ -282,7 +329,7 @@ func (h *Host) addCallout(c Callout) uint32 {
 	h.nextCallout++
 	c.ID = h.nextCallout
 	h.callouts = append(h.callouts, c)
-	h.vms[c.VM].dispatched.Add(1)
+	h.all[c.VM].dispatched.Add(1)
 	if up, ok := h.opts.Upstreams[c.Cluster]; ok {
 		go h.send(c, up)
 	}
@@ -320,7 +367,7 @@ func (h *Host) answer(id uint32, r *callResponse) {
 		h.fail(fmt.Errorf("host: callout %d is not pending (never dispatched, or already answered)", id))
 		return
 	}
-	v := h.vms[c.VM]
+	v := h.all[c.VM]
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.response = r

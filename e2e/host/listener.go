@@ -36,17 +36,23 @@ func (h *Host) Listen(addr, cluster string) (*Listener, error) {
 // Addr is the listener's host:port.
 func (l *Listener) Addr() string { return l.ln.Addr().String() }
 
-// URL is http://Addr.
-func (l *Listener) URL() string { return "http://" + l.Addr() }
+// URL is http://Addr, or https://Addr for ListenTLS.
+func (l *Listener) URL() string {
+	if l.srv.TLSConfig != nil {
+		return "https://" + l.Addr()
+	}
+	return "http://" + l.Addr()
+}
 
 // Close stops the listener and its open connections.
 func (l *Listener) Close() error { return l.srv.Close() }
 
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, cluster string) {
 	v := h.vms[int(h.next.Add(1)-1)%len(h.vms)]
-	// Envoy's source.address is the downstream peer, "ip:port".
-	props := map[string]string{"source.address": r.RemoteAddr}
-	s := v.open(requestPairs(r), props, r.ContentLength == 0)
+	// source.address as Envoy's connection manager derives it (from
+	// x-forwarded-for, else the socket's peer) and the TLS peer's identity:
+	// see downstreamProperties.
+	s := v.open(requestPairs(r), downstreamProperties(r), r.ContentLength == 0)
 	defer s.Close()
 	select {
 	case <-s.settled:
@@ -54,12 +60,15 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, cluster string) {
 		return
 	}
 	if rep := s.Reply(); rep != nil {
-		for _, p := range rep.Headers {
+		headers, body := ClientReply(r.Method, rep.Headers, rep.Body)
+		for _, p := range headers {
 			w.Header().Add(p[0], p[1])
 		}
-		w.Header().Set("Content-Length", strconv.Itoa(len(rep.Body)))
+		if w.Header().Get("Content-Length") == "" {
+			w.Header().Set("Content-Length", "0") // Envoy's HTTP/1 codec, for a reply without a body
+		}
 		w.WriteHeader(rep.Status)
-		w.Write(rep.Body)
+		w.Write(body)
 		return
 	}
 	if !s.Resumed() && s.Action() != ActionContinue { // the guest failed: recorded in Err
@@ -73,8 +82,12 @@ func (h *Host) serve(w http.ResponseWriter, r *http.Request, cluster string) {
 // the pseudo-headers first, then every header lower-cased. Envoy would also
 // add x-forwarded-proto and x-request-id; this host adds nothing.
 func requestPairs(r *http.Request) [][2]string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
 	out := [][2]string{
-		{":authority", r.Host}, {":path", r.RequestURI}, {":method", r.Method}, {":scheme", "http"},
+		{":authority", r.Host}, {":path", r.RequestURI}, {":method", r.Method}, {":scheme", scheme},
 	}
 	if len(r.TransferEncoding) > 0 {
 		out = append(out, [2]string{"transfer-encoding", strings.Join(r.TransferEncoding, ", ")})

@@ -56,7 +56,11 @@ func copyOut[T string | []byte](g guest, data T, ptrPtr, sizePtr uint32) bool {
 			return false
 		}
 		v.allocStack[0] = uint64(len(data))
-		if alloc.CallWithStack(g.ctx, v.allocStack[:]) != nil {
+		outer := v.restricted
+		v.restricted = "proxy_on_memory_allocate"
+		err := alloc.CallWithStack(g.ctx, v.allocStack[:])
+		v.restricted = outer
+		if err != nil {
 			return false
 		}
 		addr = uint32(v.allocStack[0])

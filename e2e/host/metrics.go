@@ -34,6 +34,11 @@ func newMetrics() *metrics {
 	return &metrics{byID: map[uint32]*metric{}, byName: map[metricKey]*metric{}}
 }
 
+// StatPrefix is the namespace Envoy puts a plugin's metrics in: a metric
+// the plugin defines as "x" is the stat "wasmcustom.x" (what stats_tags
+// regexes see), shown as "x" on /stats/prometheus.
+const StatPrefix = "wasmcustom."
+
 // define mirrors Context::defineMetric.
 func (m *metrics) define(kind uint32, name string) (uint32, status) {
 	if kind > metricHistogram {
@@ -41,7 +46,7 @@ func (m *metrics) define(kind uint32, name string) (uint32, status) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	k := metricKey{kind, name}
+	k := metricKey{kind, StatPrefix + name}
 	st := m.byName[k]
 	if st == nil {
 		st = &metric{kind: kind}
@@ -105,7 +110,8 @@ func (m *metrics) get(id uint32) (uint64, status) {
 	return uint64(st.value), statusOK
 }
 
-// lookup returns the counter, else the gauge, defined under name.
+// lookup returns the counter, else the gauge, of stat name (StatPrefix
+// and the plugin's metric name).
 func (m *metrics) lookup(name string) (uint64, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -3,7 +3,8 @@ package host
 import "testing"
 
 // Metrics mirror Envoy's Context::*Metric: one value per type and name
-// whatever the id, counters only grow, histograms cannot be read.
+// whatever the id, counters only grow, histograms cannot be read, and the
+// stat is named in Envoy's wasmcustom namespace.
 func TestMetrics(t *testing.T) {
 	m := newMetrics()
 	c1, _ := m.define(metricCounter, "requests")
@@ -28,8 +29,11 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("step %d: %d; want %d", i, got, step.want)
 		}
 	}
-	if v, ok := m.lookup("requests"); !ok || v != 5 {
-		t.Errorf("requests = %d, %v; want 5", v, ok)
+	if v, ok := m.lookup("wasmcustom.requests"); !ok || v != 5 {
+		t.Errorf("wasmcustom.requests = %d, %v; want 5 (Envoy's stat name)", v, ok)
+	}
+	if _, ok := m.lookup("requests"); ok {
+		t.Error(`the stat is named "requests"; Envoy names it "wasmcustom.requests"`)
 	}
 	if v, _ := m.get(g); int64(v) != -4 {
 		t.Errorf("inflight = %d; want -4", int64(v))

@@ -4,11 +4,12 @@ import "time"
 
 // StartTimers ticks every VM's root context on a real timer at the period
 // the plugin set with proxy_set_tick_period_milliseconds, until Close. As
-// Envoy's per-worker timer (Context::setTimerPeriod), the next tick is armed
-// after the previous proxy_on_tick returns, and a new period applies from
-// the next tick. Tests that drive ticks themselves (VM.Tick) do not call it.
+// Envoy's per-worker timer (Wasm::setTickPeriod), the next tick is armed
+// after the previous proxy_on_tick returns, and setting a period re-arms
+// the timer from that moment. Tests that drive ticks themselves (VM.Tick)
+// do not call it.
 func (h *Host) StartTimers() {
-	for _, v := range h.vms {
+	for _, v := range h.all { // the main thread's VM ticks too
 		go v.runTimer()
 	}
 }
@@ -26,6 +27,8 @@ func (v *VM) runTimer() {
 		select {
 		case <-v.h.life.Done():
 			return
+		case <-v.rearm:
+			continue
 		case <-time.After(wait):
 		}
 		if period > 0 && !v.timerStopped.Load() {

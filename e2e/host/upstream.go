@@ -11,12 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Upstream is a cluster the host reaches over real sockets: callouts to it
 // are sent, and answered when its response (or failure) arrives.
 type Upstream struct {
-	Addr string // host:port, e.g. 127.0.0.1:8081
+	// Addr is host:port, e.g. 127.0.0.1:8081; "" is a cluster with no
+	// endpoint, whose callouts fail at dispatch as in Envoy.
+	Addr string
 	// HTTP2 speaks cleartext HTTP/2 with prior knowledge, as an Envoy cluster
 	// with http2_protocol_options does (gRPC needs it); else HTTP/1.1.
 	HTTP2 bool
@@ -72,10 +75,13 @@ func (u *upstreams) close() {
 }
 
 // send performs callout c on upstream up and answers it on the VM that
-// dispatched it, as Envoy's AsyncClient calls onSuccess or onFailure: a
-// response, whatever its status, is a success; a refused or reset
-// connection, a timeout (the callout's, covering the whole exchange, body
-// included) or an oversized body is a failure, delivered with no headers.
+// dispatched it, as Envoy's AsyncClient does. A response, whatever its
+// status, is a success. Before response headers, Envoy's router turns a
+// timeout, a refused or reset connection or an answer that is not HTTP
+// into a local reply, which the plugin receives as a response (see
+// envoyReply). After headers, a reset, a timeout (the callout's covers the
+// whole exchange, body included) or an oversized body is a failure,
+// delivered with no headers.
 func (h *Host) send(c Callout, up Upstream) {
 	ctx := h.life
 	if c.Timeout > 0 { // 0: no timeout, as in Envoy
@@ -88,10 +94,37 @@ func (h *Host) send(c Callout, up Upstream) {
 		return
 	}
 	if err != nil {
-		h.Fail(c.ID)
-		return
+		if r = envoyReply(ctx, err); r == nil {
+			h.Fail(c.ID)
+			return
+		}
 	}
 	h.answer(c.ID, r)
+}
+
+// errAfterHeaders marks a failure once response headers had arrived.
+type errAfterHeaders struct{ error }
+
+// envoyReply is the local reply Envoy's router sends the async client for
+// a failure before response headers (status and body as Envoy 1.40 writes
+// them), or nil for a failure Envoy reports with no response at all.
+func envoyReply(ctx context.Context, err error) *callResponse {
+	var after errAfterHeaders
+	if errors.As(err, &after) {
+		return nil
+	}
+	const connectErr = "upstream connect error or disconnect/reset before headers. reset reason: "
+	status, body := 503, connectErr+"connection termination"
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		status, body = 504, "upstream request timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		body = connectErr + "remote connection failure"
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		status, body = 502, connectErr+"protocol error"
+	}
+	return &callResponse{headers: [][2]string{{":status", strconv.Itoa(status)},
+		{"content-length", strconv.Itoa(len(body))}, {"content-type", "text/plain"}}, body: []byte(body)}
 }
 
 func (h *Host) fetch(ctx context.Context, c Callout, up Upstream) (*callResponse, error) {
@@ -126,10 +159,10 @@ func (h *Host) fetch(ctx context.Context, c Callout, up Upstream) (*callResponse
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCalloutBody+1))
 	if err != nil {
-		return nil, err
+		return nil, errAfterHeaders{err}
 	}
 	if len(body) > maxCalloutBody {
-		return nil, errBodyTooLarge
+		return nil, errAfterHeaders{errBodyTooLarge}
 	}
 	headers := append([][2]string{{":status", strconv.Itoa(resp.StatusCode)}}, pairsOf(resp.Header)...)
 	return &callResponse{headers: headers, body: body, trailers: pairsOf(resp.Trailer)}, nil

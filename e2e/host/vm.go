@@ -20,7 +20,9 @@ type VM struct {
 	mod   api.Module
 	root  uint32
 
-	timerStopped atomic.Bool // StopTimer: the real timer skips its ticks
+	timerStopped atomic.Bool   // StopTimer: the real timer skips its ticks
+	rearm        chan struct{} // a new tick period: the real timer restarts its wait
+	restricted   string        // "_initialize" or the allocator while it runs: see bind
 	dispatched   atomic.Int64
 	fns          map[string]api.Function // exports by name, guarded by mu
 	ctx          context.Context         // the host's, carrying this VM for hostcalls
@@ -74,7 +76,10 @@ func (v *VM) start() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	root := uint64(v.root)
-	if _, err := v.call(0, "_initialize"); err != nil {
+	v.restricted = "_initialize"
+	_, err := v.call(0, "_initialize")
+	v.restricted = ""
+	if err != nil {
 		return err
 	}
 	if _, err := v.call(v.root, "proxy_on_context_create", root, 0); err != nil {
