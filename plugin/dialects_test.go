@@ -1,30 +1,32 @@
 package plugin
 
 import (
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshprobe/meshprobe/internal/dialectcases"
 )
 
-const drainToken = "drain-token-1"
+// The table (configurations, states, paths, bodies, headers) lives in
+// internal/dialectcases, which e2e's TestRealDialects runs too, over real
+// dependencies in e2e/host and in Envoy.
+
+const drainToken = dialectcases.Token
 
 func dialectsConfig(dialects string) string {
-	return `{"service":{"version":"1.4.2"},"dialects":[` + dialects + `],"drain":{"enabled":true},
- "details":{"token_sha256":["` + tokenHash(drainToken) + `"]},"refresh":{"interval":"1s","jitter":0},"checks":[
- {"name":"app","kind":"http","cluster":"app","group":"core","failure_threshold":1},
- {"name":"cache","kind":"http","cluster":"cache","type":"soft","group":"core","failure_threshold":1},
- {"name":"hsm","kind":"hsm","cluster":"hsm","group":"keys","failure_threshold":1}]}`
+	return dialectcases.Config(dialects, "1s", "")
 }
 
 // driveState brings a proxy to one of the five states the dialects report.
 func driveState(t *testing.T, px testProxy, state string) {
 	t.Helper()
-	if state == "starting" {
+	if state == dialectcases.Starting {
 		return
 	}
-	healthy := map[string]reply{"app": {status: "200"}, "cache": {status: "200"}, "hsm": {status: "200", body: `{"status":"OK"}`}}
-	twoRounds(t, px, healthy, map[string]string{"degraded": "cache", "down": "app"}[state])
-	if state == "draining" {
+	healthy := map[string]reply{dialectcases.App: {status: "200"}, dialectcases.Cache: {status: "200"},
+		dialectcases.HSM: {status: "200", body: dialectcases.HSMUp}}
+	twoRounds(t, px, healthy, dialectcases.Failing[state])
+	if state == dialectcases.Draining {
 		if r := px.do("POST", "/health/drain", [2]string{"authorization", "Bearer " + drainToken}); r.status != 200 {
 			t.Fatalf("drain = %d", r.status)
 		}
@@ -51,118 +53,22 @@ func twoRounds(t *testing.T, px testProxy, healthy map[string]reply, failing ...
 	answerAll(t, px, second)
 }
 
-type want struct {
-	status int
-	body   string
-}
-
-const (
-	k8sDown     = "[+]ping ok\n[+]started ok\n[-]app failed: reason withheld\n[+]hsm ok\n[+]shutdown ok\nreadyz check failed\n"
-	k8sStarting = "[+]ping ok\n[-]started failed: reason withheld\n[-]app failed: reason withheld\n[-]hsm failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n"
-	k8sDraining = "[+]ping ok\n[+]started ok\n[+]app ok\n[+]hsm ok\n[-]shutdown failed: reason withheld\nreadyz check failed\n"
-	amsdalUp    = `{"status":"success","details":[{"status":"success","service":"app","message":"ok"},{"status":"success","service":"cache","message":"ok"},{"status":"success","service":"hsm","message":"ok"}]}`
-)
-
-func amsdal(top string, app, cache, hsm string) string {
-	e := func(name, st string) string {
-		msg := "ok"
-		if st == "error" {
-			msg = "reason withheld"
-		}
-		return `{"status":"` + st + `","service":"` + name + `","message":"` + msg + `"}`
-	}
-	return `{"status":"` + top + `","details":[` + e("app", app) + `,` + e("cache", cache) + `,` + e("hsm", hsm) + `]}`
-}
-
 func TestDialects(t *testing.T) {
-	mainSet := dialectsConfig(`"standard","kubernetes","aurora","amsdal","liberty"`)
-	piSet := dialectsConfig(`"standard","privacyidea"`)
-	cases := []struct {
-		config, state string
-		paths         map[string]want
-	}{
-		{mainSet, "up", map[string]want{
-			"/livez": {200, "ok"}, "/readyz": {200, "ok"}, "/healthz": {200, "ok"},
-			"/readyz?verbose":  {200, "[+]ping ok\n[+]started ok\n[+]app ok\n[+]hsm ok\n[+]shutdown ok\nreadyz check passed\n"},
-			"/livez?verbose=1": {200, "[+]ping ok\nlivez check passed\n"},
-			"/readyz/app":      {200, "ok"}, "/readyz/cache": {200, "ok"}, "/livez/ping": {200, "ok"},
-			"/health/liveness": {200, `{"status":"alive"}`}, "/health/readiness": {200, `{"status":"ready"}`},
-			"/api/probes/liveness/": {200, amsdalUp}, "/api/probes/readiness": {200, amsdalUp},
-			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-			"/info":   {403, `{"status":"error","error":"details are not available to this client"}`},
-		}},
-		{mainSet, "degraded", map[string]want{
-			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-			"/readyz": {200, "ok"}, "/readyz/cache": {503, "internal server error: reason withheld\n"},
-			"/health/readiness":      {200, `{"status":"ready"}`},
-			"/api/probes/readiness/": {200, amsdal("success", "success", "error", "success")},
-			"/api/probes/liveness/":  {200, amsdal("success", "success", "error", "success")},
-		}},
-		{mainSet, "down", map[string]want{
-			"/livez": {200, "ok"}, "/readyz": {503, k8sDown}, "/readyz?verbose": {503, k8sDown},
-			"/healthz":                       {503, "[+]ping ok\n[+]started ok\n[-]app failed: reason withheld\n[+]hsm ok\nhealthz check failed\n"},
-			"/readyz?exclude=app&exclude=zz": {200, "ok"},
-			"/readyz?verbose&exclude=app&exclude=zz&exclude=a%22b": {200, "[+]ping ok\n[+]started ok\n[+]app excluded: ok\n[+]hsm ok\n[+]shutdown ok\nwarn: some health checks cannot be excluded: no matches for \"a\\\"b\",\"zz\"\nreadyz check passed\n"},
-			"/readyz/app":           {503, "internal server error: reason withheld\n"},
-			"/health/liveness":      {200, `{"status":"alive"}`},
-			"/health/readiness":     {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"reason withheld"},"hsm":{"status":"healthy","message":"ok"}}}`},
-			"/api/probes/liveness/": {503, amsdal("error", "error", "success", "success")},
-			"/health":               {200, `{"status":"ok","version":"1.4.2"}`},
-		}},
-		{mainSet, "starting", map[string]want{
-			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-			"/livez":  {200, "ok"}, "/readyz": {503, k8sStarting}, "/readyz/started": {503, "internal server error: reason withheld\n"},
-			"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"reason withheld"},"hsm":{"status":"unhealthy","error":"reason withheld"}}}`},
-			"/api/probes/readiness/": {503, amsdal("error", "error", "error", "error")},
-			"/api/probes/liveness/":  {200, amsdal("success", "error", "error", "error")},
-		}},
-		{mainSet, "draining", map[string]want{
-			"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-			"/livez":  {200, "ok"}, "/readyz": {503, k8sDraining}, "/healthz": {200, "ok"},
-			"/readyz/shutdown":       {503, "internal server error: reason withheld\n"},
-			"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"healthy","message":"ok"},"hsm":{"status":"healthy","message":"ok"}}}`},
-			"/api/probes/readiness/": {503, amsdal("error", "success", "success", "success")},
-			"/api/probes/liveness/":  {200, amsdalUp},
-		}},
-		{piSet, "up", map[string]want{
-			"/healthz": {200, `{"status":"ready","hsm":"OK"}`}, "/healthz/readyz/": {200, `{"status":"ready","hsm":"OK"}`},
-			"/healthz/livez": {200, `{"status":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-			"/healthz/resolversz": {200, `{"status":"ready","core":{"app":"OK","cache":"OK"},"keys":{"hsm":"OK"}}`},
-		}},
-		{piSet, "degraded", map[string]want{
-			"/healthz":            {200, `{"status":"ready","hsm":"OK"}`},
-			"/healthz/resolversz": {200, `{"status":"ready","core":{"app":"OK","cache":"fail"},"keys":{"hsm":"OK"}}`},
-		}},
-		{piSet, "down", map[string]want{
-			"/healthz/readyz": {503, `{"status":"not ready","hsm":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-			"/healthz/resolversz": {503, `{"status":"not ready","core":{"app":"fail","cache":"OK"},"keys":{"hsm":"OK"}}`},
-		}},
-		{piSet, "starting", map[string]want{
-			"/healthz": {503, `{"status":"not ready","hsm":"fail"}`}, "/healthz/livez": {200, `{"status":"OK"}`},
-			"/healthz/startupz": {503, `{"status":"not started"}`},
-		}},
-		{piSet, "draining", map[string]want{
-			"/healthz": {503, `{"status":"not ready","hsm":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-		}},
-	}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		for _, c := range cases {
-			name := c.state
-			if c.config == piSet {
+		for _, c := range dialectcases.Cases {
+			name := c.State
+			if c.Set == dialectcases.PrivacyIDEA {
 				name = "privacyidea " + name
 			}
 			t.Run(name, func(t *testing.T) {
-				px := rt.mustStart(t, c.config, nil)
-				driveState(t, px, c.state)
-				for path, w := range c.paths {
+				px := rt.mustStart(t, dialectsConfig(c.Set.Dialects), nil)
+				driveState(t, px, c.State)
+				for path, w := range c.Paths {
 					r := px.do("GET", path)
-					if r.status != w.status || r.body != w.body {
-						t.Errorf("%s: %d %q\nwant %d %q", path, r.status, r.body, w.status, w.body)
+					if r.status != w.Status || r.body != w.Body {
+						t.Errorf("%s: %d %q\nwant %d %q", path, r.status, r.body, w.Status, w.Body)
 					}
-					wantType, nosniff := "application/json", ""
-					if !strings.HasPrefix(w.body, "{") { // the Kubernetes text format
-						wantType, nosniff = "text/plain; charset=utf-8", "nosniff"
-					}
+					wantType, nosniff := dialectcases.Headers(w.Body)
 					if r.headers["x-content-type-options"] != nosniff {
 						t.Errorf("%s: x-content-type-options %q; want %q", path, r.headers["x-content-type-options"], nosniff)
 					}
@@ -180,16 +86,12 @@ func TestDialects(t *testing.T) {
 func TestDialectDetailsAndHSMField(t *testing.T) {
 	auth := [2]string{"authorization", "Bearer " + drainToken}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, dialectsConfig(`"standard","kubernetes","aurora"`), nil)
-		driveState(t, px, "down")
-		if r := px.do("GET", "/readyz?verbose", auth); r.body != "[+]ping ok\n[+]started ok\n[-]app failed: status 500\n[+]hsm ok\n[+]shutdown ok\nreadyz check failed\n" {
-			t.Errorf("/readyz with details = %q", r.body)
-		}
-		if r := px.do("GET", "/readyz/app", auth); r.status != 503 || r.body != "internal server error: status 500\n" {
-			t.Errorf("/readyz/app with details = %d %q", r.status, r.body)
-		}
-		if r := px.do("GET", "/health/readiness", auth); r.body != `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"status 500"},"hsm":{"status":"healthy","message":"status 200"}}}` {
-			t.Errorf("aurora with details = %s", r.body)
+		px := rt.mustStart(t, dialectsConfig(dialectcases.DetailsDialects), nil)
+		driveState(t, px, dialectcases.Down)
+		for path, w := range dialectcases.DetailsDown {
+			if r := px.do("GET", path, auth); r.status != w.Status || r.body != w.Body {
+				t.Errorf("%s with details = %d %q\nwant %d %q", path, r.status, r.body, w.Status, w.Body)
+			}
 		}
 	})
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
