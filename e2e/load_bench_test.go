@@ -21,7 +21,7 @@ func BenchmarkDependencyLoad(b *testing.B) {
 		intervals = 10
 		perRound  = 1000
 	)
-	got := storm(b, interval, intervals, perRound)
+	got := storm(b, startHost, interval, intervals, perRound)
 	b.StopTimer()
 	lo, hi := intervals*perRound, 0
 	for _, n := range got {

@@ -3,9 +3,11 @@ package e2e
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/e2e/localrun"
 )
 
 // Dependencies on loopback that a test controls, and that count what they
@@ -73,6 +76,39 @@ func newHTTPPeer(t testing.TB, up, down string) *httpPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveHTTPPeer(t, ln, up, down)
+}
+
+// newMTLSPeer is an HTTP peer behind mTLS, as the shipped bootstrap's HSM
+// gateway: it presents a certificate for hsm-gateway.local from a
+// throwaway CA and requires the proxy's, whose files it writes for the
+// cluster pointing at it.
+func newMTLSPeer(t testing.TB, up, down string) (*httpPeer, upstream) {
+	t.Helper()
+	pki, err := localrun.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := &localrun.TLSFiles{Cert: filepath.Join(dir, "proxy.pem"), Key: filepath.Join(dir, "proxy-key.pem"),
+		CA: filepath.Join(dir, "ca.pem"), SNI: "hsm-gateway.local"}
+	if err := pki.WriteClient(files); err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := pki.Issue("test HSM gateway", files.SNI, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := serveHTTPPeer(t, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf}, ClientCAs: pki.Pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}), up, down)
+	return p, upstream{Addr: p.addr(), TLS: files}
+}
+
+func serveHTTPPeer(t testing.TB, ln net.Listener, up, down string) *httpPeer {
 	p := &httpPeer{up: up, down: down, ln: ln, quit: make(chan struct{})}
 	p.mode.Store(modeUp)
 	p.srv = &http.Server{Handler: p}

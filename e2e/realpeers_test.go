@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -50,13 +51,11 @@ func dependencies(t *testing.T, base string) (aggregate, status, message string)
 
 // transitions counts the plugin's log lines saying check dep became state,
 // over every worker.
-func transitions(h *host.Host, workers int, state string) int {
+func transitions(px *proxy, state string) int {
 	n := 0
-	for i := range workers {
-		for _, l := range h.VM(i).Logs() {
-			if strings.Contains(l.Msg, "check dep is "+state+":") {
-				n++
-			}
+	for _, l := range px.logs() {
+		if strings.Contains(l, "check dep is "+state+":") {
+			n++
 		}
 	}
 	return n
@@ -70,23 +69,27 @@ func TestRealDependencyFaults(t *testing.T) {
 	const grpcService = "ledger.v1.Ledger"
 	cases := []struct {
 		name, kind, extra string
-		start             func(t *testing.T) (counter, host.Upstream, func(bad bool))
-		message           string // in /dependencies while down
+		start             func(t *testing.T) (counter, upstream, func(bad bool))
+		message           string // in /dependencies while down, exactly
 	}{
 		{"http 5xx", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeDown), "status 503"},
 		{"http slow", "http", `"path":"/ready"`, httpCase(modeSlow), "timeout after 150ms"},
 		{"http hang", "http", `"path":"/ready"`, httpCase(modeHang), "timeout after 150ms"},
-		{"http reset", "http", `"path":"/ready"`, httpCase(modeReset), "mesh: no response"},
-		{"http garbage", "http", `"path":"/ready"`, httpCase(modeGarbage), "mesh: no response"},
+		{"http reset", "http", `"path":"/ready"`, httpCase(modeReset), "mesh: the dependency closed the connection before answering"},
+		{"http garbage", "http", `"path":"/ready"`, httpCase(modeGarbage), "mesh: the dependency's answer was not valid HTTP"},
 		{"http redirect not followed", "http", `"path":"/ready"`, httpCase(modeRedirect), "status 302"},
-		{"http 10MB body", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeHuge), "body larger than 64 KiB"},
+		{"http 10MB body", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeHuge), "body larger than 64 KiB: expectations not evaluated"},
 		{"http endless body", "http", `"path":"/ready"`, httpCase(modeEndless), "timeout after 150ms"},
-		{"http invalid UTF-8", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeBadUTF8), "json status"},
-		{"hsm not ready", "hsm", `"path":"/v1/status"`, hsmCase(modeDocDown), "status"},
+		{"http invalid UTF-8", "http", `"path":"/ready","expect":{"json":{"status":"UP"}}`, httpCase(modeBadUTF8), `json status: got "` + strings.Repeat("?", 32) + `…"`},
+		{"hsm not ready", "hsm", `"path":"/v1/status"`, hsmCase(modeDocDown), `json status: got "FAILED"`},
 		{"hsm 5xx", "hsm", `"path":"/v1/status"`, hsmCase(modeDown), "status 503"},
-		{"grpc NOT_SERVING", "grpc", `"grpc_service":"` + grpcService + `"`, func(t *testing.T) (counter, host.Upstream, func(bool)) {
+		{"hsm over mTLS not ready", "hsm", `"path":"/v1/status"`, func(t *testing.T) (counter, upstream, func(bool)) {
+			p, up := newMTLSPeer(t, `{"status":"OK"}`, `{"status":"FAILED"}`)
+			return p, up, func(bad bool) { p.set(map[bool]peerMode{true: modeDocDown, false: modeUp}[bad]) }
+		}, `json status: got "FAILED"`},
+		{"grpc NOT_SERVING", "grpc", `"grpc_service":"` + grpcService + `"`, func(t *testing.T) (counter, upstream, func(bool)) {
 			p := newGRPCPeer(t, grpcService)
-			return p, host.Upstream{Addr: p.addr(), HTTP2: true}, func(bad bool) {
+			return p, upstream{Addr: p.addr(), HTTP2: true}, func(bad bool) {
 				st := healthpb.HealthCheckResponse_SERVING
 				if bad {
 					st = healthpb.HealthCheckResponse_NOT_SERVING
@@ -95,62 +98,113 @@ func TestRealDependencyFaults(t *testing.T) {
 			}
 		}, "NOT_SERVING"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p, up, breakIt := c.start(t)
-			config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				p, up, breakIt := c.start(t)
+				config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
 				"checks":[{"name":"dep","kind":%q,"cluster":"dep","timeout":%q,"failure_threshold":%d,%s}]}`,
-				realInterval, c.kind, realTimeout, realThreshold, c.extra)
-			h, base := startReal(t, 2, config, map[string]host.Upstream{"dep": up})
-			waitStatus(t, base+"/health/probes/startup", 200, 5*time.Second)
-			waitStatus(t, base+"/health/probes/readiness", 200, time.Second)
+					realInterval, c.kind, realTimeout, realThreshold, c.extra)
+				px := rt.start(t, 2, config, map[string]upstream{"dep": up})
+				base := px.base
+				waitStatus(t, base+"/health/probes/startup", 200, 5*time.Second)
+				waitStatus(t, base+"/health/probes/readiness", 200, time.Second)
 
-			before := p.count()
-			breakIt(true)
-			bound := realThreshold*realInterval + realTimeout
-			took := waitStatus(t, base+"/health/probes/readiness", 503, bound+scheduleSlack)
-			checks := p.count() - before
-			t.Logf("down after %v (bound %v), %d checks reached the peer", took.Round(time.Millisecond), bound, checks)
-			if max := int64(took/realInterval) + 2; checks > max {
-				t.Errorf("the dependency got %d checks in %v: more than one per interval (at most %d)", checks, took, max)
-			}
-			agg, st, msg := dependencies(t, base)
-			if agg != "down" || st != "down" || !strings.Contains(msg, c.message) {
-				t.Errorf("/dependencies: aggregate %q, dep %q %q; want down, down, message with %q", agg, st, msg, c.message)
-			}
-			if !utf8.ValidString(msg) || len(msg) > 120 {
-				t.Errorf("message %q: must be short, valid UTF-8", msg)
-			}
-			for _, path := range []string{"/health/probes/startup", "/health/probes/liveness"} {
-				if code, body := get(t, base+path); code != 200 {
-					t.Errorf("%s while the dependency is down: %d %s", path, code, body)
+				before := p.count()
+				breakIt(true)
+				bound := realThreshold*realInterval + realTimeout
+				took := waitStatus(t, base+"/health/probes/readiness", 503, bound+scheduleSlack)
+				checks := p.count() - before
+				t.Logf("down after %v (bound %v), %d checks reached the peer", took.Round(time.Millisecond), bound, checks)
+				if max := int64(took/realInterval) + 2; checks > max {
+					t.Errorf("the dependency got %d checks in %v: more than one per interval (at most %d)", checks, took, max)
 				}
-			}
+				agg, st, msg := dependencies(t, base)
+				if agg != "down" || st != "down" || msg != c.message {
+					t.Errorf("/dependencies: aggregate %q, dep %q %q; want down, down, %q", agg, st, msg, c.message)
+				}
+				if !utf8.ValidString(msg) || len(msg) > 120 {
+					t.Errorf("message %q: must be short, valid UTF-8", msg)
+				}
+				for _, path := range []string{"/health/probes/startup", "/health/probes/liveness"} {
+					if code, body := get(t, base+path); code != 200 {
+						t.Errorf("%s while the dependency is down: %d %s", path, code, body)
+					}
+				}
 
-			breakIt(false)
-			waitStatus(t, base+"/health/probes/readiness", 200, realInterval+realTimeout+scheduleSlack)
-			if n := transitions(h, 2, "down"); n != 1 {
-				t.Errorf("going down was logged %d times over the workers, want once", n)
-			}
-		})
+				breakIt(false)
+				waitStatus(t, base+"/health/probes/readiness", 200, realInterval+realTimeout+scheduleSlack)
+				if n := transitions(px, "down"); n != 1 {
+					t.Errorf("going down was logged %d times over the workers, want once", n)
+				}
+			})
+		}
+	})
+}
+
+// When Envoy cannot reach a dependency at all, /dependencies says the mesh
+// path is broken, not that the dependency answered unhealthy, with the
+// exact message for each way: an unknown cluster and one with no endpoint
+// fail at dispatch, a refused connection comes back as Envoy's local reply.
+func TestRealMeshPathBroken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
+	refused := ln.Addr().String()
+	ln.Close()
+	cases := []struct {
+		name    string
+		ups     map[string]upstream
+		message string
+	}{
+		{"unknown cluster", nil, `mesh: the proxy refused the call to cluster "dep" (unknown cluster or malformed request)`},
+		{"no endpoint", map[string]upstream{"dep": {}}, `mesh: the proxy refused the call to cluster "dep" (no healthy upstream, or the call failed at once)`},
+		{"connection refused", map[string]upstream{"dep": {Addr: refused}}, "mesh: could not connect to the dependency (connection refused or failed)"},
+	}
+	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
+		"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q,"failure_threshold":1}]}`, realInterval, realTimeout)
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				base := rt.start(t, 2, config, c.ups).base
+				deadline := time.Now().Add(3 * time.Second)
+				for {
+					agg, st, msg := dependencies(t, base)
+					if st == "down" {
+						if agg != "down" || msg != c.message {
+							t.Errorf("/dependencies: aggregate %q, dep %q %q; want down, down, %q", agg, st, msg, c.message)
+						}
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("dep still %q after 3s", st)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				if code, _ := get(t, base+"/health/probes/liveness"); code != 200 {
+					t.Errorf("liveness %d with the mesh path broken", code)
+				}
+			})
+		}
+	})
 }
 
 // counter is a peer that counts the requests it received.
 type counter interface{ count() int64 }
 
-func httpCase(bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
+func httpCase(bad peerMode) func(t *testing.T) (counter, upstream, func(bool)) {
 	return peerCase(`{"status":"UP"}`, `{"status":"DOWN"}`, bad)
 }
 
-func hsmCase(bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
+func hsmCase(bad peerMode) func(t *testing.T) (counter, upstream, func(bool)) {
 	return peerCase(`{"status":"OK","partitions":[{"id":"p1","status":"OK"}]}`, `{"status":"FAILED"}`, bad)
 }
 
-func peerCase(upBody, downBody string, bad peerMode) func(t *testing.T) (counter, host.Upstream, func(bool)) {
-	return func(t *testing.T) (counter, host.Upstream, func(bool)) {
+func peerCase(upBody, downBody string, bad peerMode) func(t *testing.T) (counter, upstream, func(bool)) {
+	return func(t *testing.T) (counter, upstream, func(bool)) {
 		p := newHTTPPeer(t, upBody, downBody)
-		return p, host.Upstream{Addr: p.addr()}, func(b bool) {
+		return p, upstream{Addr: p.addr()}, func(b bool) {
 			if b {
 				p.set(bad)
 			} else {
@@ -163,21 +217,23 @@ func peerCase(upBody, downBody string, bad peerMode) func(t *testing.T) (counter
 // A dependency that alternates between up and down never reaches
 // failure_threshold consecutive failures: readiness holds.
 func TestRealFlappingDependencyDoesNotFlapReadiness(t *testing.T) {
-	p := newHTTPPeer(t, "ok", "")
-	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q,"failure_threshold":%d}]}`,
-		realInterval, realTimeout, realThreshold)
-	_, base := startReal(t, 2, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
-	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
-	p.set(modeFlap)
-	start := p.count()
-	for deadline := time.Now().Add(6 * realInterval); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
-		if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
-			t.Fatalf("readiness flapped with the dependency: %d %s", code, body)
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		p := newHTTPPeer(t, "ok", "")
+		config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q,"failure_threshold":%d}]}`,
+			realInterval, realTimeout, realThreshold)
+		base := rt.start(t, 2, config, map[string]upstream{"dep": {Addr: p.addr()}}).base
+		waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+		p.set(modeFlap)
+		start := p.count()
+		for deadline := time.Now().Add(6 * realInterval); time.Now().Before(deadline); time.Sleep(25 * time.Millisecond) {
+			if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
+				t.Fatalf("readiness flapped with the dependency: %d %s", code, body)
+			}
 		}
-	}
-	if got := p.count() - start; got < 4 {
-		t.Fatalf("the flapping dependency was checked %d times in 6 intervals: the test proved nothing", got)
-	}
+		if got := p.count() - start; got < 4 {
+			t.Fatalf("the flapping dependency was checked %d times in 6 intervals: the test proved nothing", got)
+		}
+	})
 }
 
 // Four workers under a storm of probes through the listener: each
@@ -188,13 +244,15 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 		intervals = 3
 		perRound  = 1000
 	)
-	got := storm(t, interval, intervals, perRound)
-	for name, n := range got {
-		t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, n, intervals, intervals*perRound, intervals*perRound)
-		if n != intervals {
-			t.Errorf("%s received %d checks in %d intervals, want exactly %d", name, n, intervals, intervals)
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		got := storm(t, rt.start, interval, intervals, perRound)
+		for name, n := range got {
+			t.Logf("%s: %d checks in %d intervals under %d probes (one check per probe would be %d)", name, n, intervals, intervals*perRound, intervals*perRound)
+			if n != intervals {
+				t.Errorf("%s received %d checks in %d intervals, want exactly %d", name, n, intervals, intervals)
+			}
 		}
-	}
+	})
 }
 
 // storm starts four workers checking three peers (HTTP, HSM, gRPC) every
@@ -203,14 +261,14 @@ func TestRealProbeStormOneCheckPerInterval(t *testing.T) {
 // received meanwhile. The window starts half an interval after a check, so
 // it holds exactly `intervals` check times of a schedule that keeps its
 // period.
-func storm(t testing.TB, interval time.Duration, intervals, perRound int) map[string]int {
+func storm(t testing.TB, run starter, interval time.Duration, intervals, perRound int) map[string]int {
 	app, hsm, grpcp := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, `{"status":"OK"}`, ""), newGRPCPeer(t, "")
 	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[
 		{"name":"app","kind":"http","cluster":"app"},
 		{"name":"hsm","kind":"hsm","cluster":"hsm","path":"/v1/status","type":"soft"},
 		{"name":"grpc","kind":"grpc","cluster":"grpc"}]}`, interval)
-	_, base := startReal(t, 4, config, map[string]host.Upstream{
-		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}})
+	base := run(t, 4, config, map[string]upstream{
+		"app": {Addr: app.addr()}, "hsm": {Addr: hsm.addr()}, "grpc": {Addr: grpcp.addr(), HTTP2: true}}).base
 	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
 	peers := map[string]counter{"app": app, "hsm": hsm, "grpc": grpcp}
 	for n := app.count(); app.count() == n; {
@@ -250,28 +308,30 @@ func storm(t testing.TB, interval time.Duration, intervals, perRound int) map[st
 	return got
 }
 
-// The worker holding the lease stops ticking: another takes over within
-// the lease TTL, and the dependency keeps getting its checks.
+// The VM holding the lease (a worker's, or the main thread's) stops
+// ticking: another takes over within the lease TTL, and the dependency
+// keeps getting its checks.
 func TestRealLeaseTakeover(t *testing.T) {
 	p := newHTTPPeer(t, "ok", "")
 	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q}]}`,
 		realInterval, realTimeout)
 	h, base := startReal(t, 4, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
 	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+	vms := h.VMs()
 
-	holder := func(since []int64) int { // the worker that dispatched since
+	holder := func(since []int64) int { // the VM that dispatched since
 		best, most := -1, int64(0)
-		for i := range 4 {
-			if d := h.VM(i).Dispatched() - since[i]; d > most {
+		for i, v := range vms {
+			if d := v.Dispatched() - since[i]; d > most {
 				best, most = i, d
 			}
 		}
 		return best
 	}
 	snapshot := func() []int64 {
-		s := make([]int64, 4)
-		for i := range s {
-			s[i] = h.VM(i).Dispatched()
+		s := make([]int64, len(vms))
+		for i, v := range vms {
+			s[i] = v.Dispatched()
 		}
 		return s
 	}
@@ -279,15 +339,15 @@ func TestRealLeaseTakeover(t *testing.T) {
 	time.Sleep(3 * realInterval)
 	old := holder(mark)
 	if old < 0 {
-		t.Fatal("no worker dispatched a check in three intervals")
+		t.Fatal("no VM dispatched a check in three intervals")
 	}
-	h.VM(old).StopTimer()
+	vms[old].StopTimer()
 	stopped := time.Now()
 	mark = snapshot()
 	time.Sleep(6 * realInterval)
 	next := holder(mark)
 	if next < 0 || next == old {
-		t.Fatalf("after worker %d stopped ticking, the checks came from worker %d", old, next)
+		t.Fatalf("after VM %d stopped ticking, the checks came from VM %d", old, next)
 	}
 	// The longest silence the peer saw after the stop: the lease TTL
 	// (three ticks of 100ms) plus at most one interval.
@@ -299,7 +359,7 @@ func TestRealLeaseTakeover(t *testing.T) {
 			prev = at
 		}
 	}
-	t.Logf("worker %d stopped; worker %d took over; longest silence at the peer %v", old, next, gap.Round(time.Millisecond))
+	t.Logf("VM %d stopped; VM %d took over; longest silence at the peer %v", old, next, gap.Round(time.Millisecond))
 	if limit := 3*100*time.Millisecond + realInterval + scheduleSlack; gap > limit {
 		t.Errorf("the dependency went unchecked for %v after the lease holder stopped (limit %v)", gap, limit)
 	}
@@ -309,94 +369,139 @@ func TestRealLeaseTakeover(t *testing.T) {
 }
 
 // Drain posted through the listener reaches one worker and flips readiness
-// on every worker; DELETE undoes it.
+// on every worker; DELETE undoes it. Each probe comes on a new connection,
+// which Envoy hands to any of its workers.
 func TestRealDrainFlipsEveryWorker(t *testing.T) {
-	p := newHTTPPeer(t, "ok", "")
-	config := `{"refresh":{"interval":"300ms","jitter":0},"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.0/8"]},
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		p := newHTTPPeer(t, "ok", "")
+		config := `{"refresh":{"interval":"300ms","jitter":0},"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.0/8"]},
 		"checks":[{"name":"dep","kind":"http","cluster":"dep"}]}`
-	const workers = 4
-	h, base := startReal(t, workers, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
-	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
-	for _, step := range []struct {
-		method string
-		want   int
-	}{{"POST", 503}, {"DELETE", 200}} {
-		req, _ := http.NewRequest(step.method, base+"/health/drain", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s /health/drain: %d", step.method, resp.StatusCode)
-		}
-		for w := range workers { // every worker, each asked directly
-			if got := status(t, h.VM(w), "GET", "/health/probes/readiness"); got != step.want {
-				t.Errorf("after %s drain: worker %d readiness %d, want %d", step.method, w, got, step.want)
+		const workers = 4
+		px := rt.start(t, workers, config, map[string]upstream{"dep": {Addr: p.addr()}})
+		base := px.base
+		waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
+		for _, step := range []struct {
+			method string
+			want   int
+		}{{"POST", 503}, {"DELETE", 200}} {
+			req, _ := http.NewRequest(step.method, base+"/health/drain", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("%s /health/drain: %d", step.method, resp.StatusCode)
+			}
+			if px.h != nil {
+				for w := range workers { // every worker, each asked directly
+					if got := status(t, px.h.VM(w), "GET", "/health/probes/readiness"); got != step.want {
+						t.Errorf("after %s drain: worker %d readiness %d, want %d", step.method, w, got, step.want)
+					}
+				}
+			}
+			fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+			for range 10 * workers { // and through the listener, on new connections
+				resp, err := fresh.Get(base + "/health/probes/readiness")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != step.want {
+					t.Errorf("after %s drain: readiness %d, want %d", step.method, resp.StatusCode, step.want)
+				}
 			}
 		}
-		for range 2 * workers { // and through the listener's round robin
-			if code, body := get(t, base+"/health/probes/readiness"); code != step.want {
-				t.Errorf("after %s drain: readiness %d %s, want %d", step.method, code, body, step.want)
-			}
-		}
-	}
+	})
 }
 
 // A request the plugin does not answer reaches the upstream unchanged
 // (method, path and query, headers, body) and its response comes back
 // unchanged (status, headers, body), paths close to health ones included.
 func TestRealPassThroughUnchanged(t *testing.T) {
-	var (
-		mu   sync.Mutex
-		seen recorded
-	)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		seen = recorded{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body}
-		mu.Unlock()
-		w.Header().Set("X-Upstream", "app")
-		w.Header().Add("Set-Cookie", "a=1")
-		w.Header().Add("Set-Cookie", "b=2")
-		w.WriteHeader(http.StatusCreated)
-		w.Write(append([]byte("echo:"), body...))
-	}))
-	t.Cleanup(app.Close)
-	config := `{"dialects":["standard"],"checks":[]}`
-	_, base := startReal(t, 2, config, map[string]host.Upstream{"app": {Addr: app.Listener.Addr().String()}})
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		var (
+			mu   sync.Mutex
+			seen recorded
+		)
+		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			seen = recorded{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body}
+			mu.Unlock()
+			w.Header().Set("X-Upstream", "app")
+			w.Header().Add("Set-Cookie", "a=1")
+			w.Header().Add("Set-Cookie", "b=2")
+			w.WriteHeader(http.StatusCreated)
+			w.Write(append([]byte("echo:"), body...))
+		}))
+		t.Cleanup(app.Close)
+		config := `{"dialects":["standard"],"checks":[]}`
+		base := rt.start(t, 2, config, map[string]upstream{"app": {Addr: app.Listener.Addr().String()}}).base
 
-	body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
-	for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
-		req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer secret-token")
-		req.Header.Set("X-Trace", "abc")
-		req.Header.Add("X-Multi", "1")
-		req.Header.Add("X-Multi", "2")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 201 || resp.Header.Get("X-Upstream") != "app" ||
-			!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
-			t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
-		}
-		mu.Lock()
-		s := seen
-		mu.Unlock()
-		if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
-			t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
-		}
-		for _, k := range []string{"Authorization", "X-Trace", "Content-Type", "Content-Length"} {
-			if s.header.Get(k) != req.Header.Get(k) && !(k == "Content-Length" && s.header.Get(k) == fmt.Sprint(len(body))) {
-				t.Errorf("PUT %s: upstream header %s = %q, sent %q", path, k, s.header.Get(k), req.Header.Get(k))
+		body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
+		for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
+			req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer secret-token")
+			req.Header.Set("X-Trace", "abc")
+			req.Header.Add("X-Multi", "1")
+			req.Header.Add("X-Multi", "2")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 201 || resp.Header.Get("X-Upstream") != "app" ||
+				!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
+				t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
+			}
+			mu.Lock()
+			s := seen
+			mu.Unlock()
+			if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
+				t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
+			}
+			for _, k := range []string{"Authorization", "X-Trace", "Content-Type", "Content-Length"} {
+				if s.header.Get(k) != req.Header.Get(k) && !(k == "Content-Length" && s.header.Get(k) == fmt.Sprint(len(body))) {
+					t.Errorf("PUT %s: upstream header %s = %q, sent %q", path, k, s.header.Get(k), req.Header.Get(k))
+				}
+			}
+			if !slices.Equal(s.header.Values("X-Multi"), []string{"1", "2"}) {
+				t.Errorf("PUT %s: upstream X-Multi = %v", path, s.header.Values("X-Multi"))
 			}
 		}
-		if !slices.Equal(s.header.Values("X-Multi"), []string{"1", "2"}) {
-			t.Errorf("PUT %s: upstream X-Multi = %v", path, s.header.Values("X-Multi"))
+	})
+}
+
+// on_request with a dependency slower than the probe client's own timeout:
+// the client gives up, yet the flight's answer is recorded (Envoy makes the
+// call the root context's; the plugin sends it from there), so the next
+// probe finds fresh state and the dependency is not asked again.
+func TestRealOnRequestOutlivesTheProbe(t *testing.T) {
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		p := newHTTPPeer(t, "ok", "")
+		p.delay = 800 * time.Millisecond
+		p.set(modeSlow)
+		config := `{"refresh":{"mode":"on_request","ttl":"30s","interval":"5s"},
+			"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":"2s","failure_threshold":1}]}`
+		base := rt.start(t, 2, config, map[string]upstream{"dep": {Addr: p.addr()}}).base
+		impatient := &http.Client{Timeout: 200 * time.Millisecond}
+		if resp, err := impatient.Get(base + "/health/probes/readiness"); err == nil {
+			resp.Body.Close()
+			t.Fatalf("the probe was answered (%d) before the slow dependency", resp.StatusCode)
 		}
-	}
+		time.Sleep(p.delay + 500*time.Millisecond) // the dependency has answered
+		if n := p.count(); n != 1 {
+			t.Fatalf("the dependency got %d checks; want 1", n)
+		}
+		start := time.Now()
+		code, body := get(t, base+"/health/probes/readiness")
+		took := time.Since(start)
+		if code != 200 || p.count() != 1 || took > p.delay/2 {
+			t.Errorf("next probe: %d %s after %v, dependency checked %d times; want 200 at once from the recorded answer, no new check",
+				code, body, took.Round(time.Millisecond), p.count())
+		}
+	})
 }

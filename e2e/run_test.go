@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"bufio"
-	"fmt"
 
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,15 +21,10 @@ import (
 // not collide with the test.
 func TestMakeRunLocalHost(t *testing.T) { testMakeRun(t, "-local") }
 
-// The same with a real Envoy, when one is installed.
+// The same in each pinned Envoy (see runtimes: a missing one skips loudly,
+// or fails under MESHPROBE_REQUIRE_ENVOY).
 func TestMakeRunEnvoy(t *testing.T) {
-	envoy, err := exec.LookPath("envoy")
-	if err != nil {
-		msg := "SKIPPED TestMakeRunEnvoy: no envoy on PATH, so `make run` with a real Envoy is not tested here; TestMakeRunLocalHost covers the same scenario on the local wasm host"
-		fmt.Fprintln(os.Stderr, msg)
-		t.Skip(msg)
-	}
-	testMakeRun(t, "-envoy", envoy)
+	eachEnvoy(t, func(t *testing.T, rt runtimeCase) { testMakeRun(t, "-envoy", rt.bin) })
 }
 
 var (

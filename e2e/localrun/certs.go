@@ -10,22 +10,24 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
 )
 
-// demoPKI is a throwaway CA for the demo's mTLS cluster: it writes the
-// client certificate, key and CA file the bootstrap names, and gives the
-// demo server its own certificate from the same CA. Nothing here is meant
-// for anything but this demo; it is made fresh on every run.
-type demoPKI struct {
+// PKI is a throwaway CA for the demo's mTLS cluster (and the tests'): it
+// writes the client certificate, key and CA file the bootstrap names, and
+// gives servers and clients their own certificates from the same CA.
+// Nothing here is meant for anything but demos and tests; it is made fresh
+// on every run.
+type PKI struct {
 	ca    *x509.Certificate
 	caKey *ecdsa.PrivateKey
-	pool  *x509.CertPool
+	Pool  *x509.CertPool // trusts the CA
 }
 
-func newPKI() (*demoPKI, error) {
+func NewPKI() (*PKI, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -43,7 +45,7 @@ func newPKI() (*demoPKI, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
-	return &demoPKI{ca: ca, caKey: key, pool: pool}, nil
+	return &PKI{ca: ca, caKey: key, Pool: pool}, nil
 }
 
 func certTemplate(cn string) *x509.Certificate {
@@ -54,8 +56,9 @@ func certTemplate(cn string) *x509.Certificate {
 	}
 }
 
-// issue signs a leaf for names (DNS names or IPs) usable as server or client.
-func (p *demoPKI) issue(cn string, names ...string) (tls.Certificate, error) {
+// Issue signs a leaf for names (DNS names, IPs, or URIs such as SPIFFE
+// ids) usable as server or client.
+func (p *PKI) Issue(cn string, names ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
@@ -66,6 +69,8 @@ func (p *demoPKI) issue(cn string, names ...string) (tls.Certificate, error) {
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if u, err := url.Parse(n); err == nil && u.Scheme != "" {
+			tmpl.URIs = append(tmpl.URIs, u)
 		} else if n != "" {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
@@ -77,10 +82,10 @@ func (p *demoPKI) issue(cn string, names ...string) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// writeClient writes the proxy's side of f: its certificate and key, and
+// WriteClient writes the proxy's side of f: its certificate and key, and
 // the CA it trusts.
-func (p *demoPKI) writeClient(f *TLSFiles) error {
-	leaf, err := p.issue("meshprobe demo proxy")
+func (p *PKI) WriteClient(f *TLSFiles) error {
+	leaf, err := p.Issue("meshprobe demo proxy")
 	if err != nil {
 		return err
 	}
@@ -111,10 +116,10 @@ func (p *demoPKI) writeClient(f *TLSFiles) error {
 	return nil
 }
 
-// clientConfig is what the host's upstream does with f, as Envoy's
+// ClientConfig is what the host's upstream does with f, as Envoy's
 // UpstreamTlsContext: present the certificate, verify the server against
 // the CA and the SNI name.
-func clientConfig(f *TLSFiles) (*tls.Config, error) {
+func ClientConfig(f *TLSFiles) (*tls.Config, error) {
 	c := &tls.Config{ServerName: f.SNI, MinVersion: tls.VersionTLS12}
 	if f.Cert != "" {
 		pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)

@@ -50,7 +50,7 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 	if _, ok := kinds[s.RouteCluster]; !ok {
 		kinds[s.RouteCluster] = checks.KindHTTP // the app is served even if unchecked
 	}
-	var pki *demoPKI
+	var pki *PKI
 	for cluster, kind := range kinds {
 		cl, ok := s.Clusters[cluster]
 		if !ok {
@@ -62,19 +62,19 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 		if cl.TLS != nil {
 			if pki == nil {
 				var err error
-				if pki, err = newPKI(); err != nil {
+				if pki, err = NewPKI(); err != nil {
 					return nil, err
 				}
 			}
-			if err := pki.writeClient(cl.TLS); err != nil {
+			if err := pki.WriteClient(cl.TLS); err != nil {
 				return nil, fmt.Errorf("cluster %s: writing demo certificates: %w", cluster, err)
 			}
-			leaf, err := pki.issue("meshprobe demo "+cluster, cl.TLS.SNI, "127.0.0.1", "localhost")
+			leaf, err := pki.Issue("meshprobe demo "+cluster, cl.TLS.SNI, "127.0.0.1", "localhost")
 			if err != nil {
 				return nil, err
 			}
 			// mTLS: the server asks for and verifies the proxy's certificate.
-			serverTLS = &tls.Config{Certificates: []tls.Certificate{leaf}, ClientCAs: pki.pool,
+			serverTLS = &tls.Config{Certificates: []tls.Certificate{leaf}, ClientCAs: pki.Pool,
 				ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
 		}
 		ln, err := net.Listen("tcp", cl.Addr)

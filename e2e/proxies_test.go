@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+
+	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/e2e/localrun"
+)
+
+// Every scenario over real sockets runs on each proxy: e2e/host, the fast
+// stand-in, and each pinned Envoy release (envoy/versions) that `make
+// envoy` installed. Envoy is the judge: where the two differ, the host is
+// fixed to behave as Envoy does.
+
+// upstream is a dependency a test points a cluster at.
+type upstream = envoyrun.Cluster
+
+// proxy is meshprobe serving one listener.
+type proxy struct {
+	kind string // "host" or "envoy-VERSION"
+	base string // the listener's URL
+	h    *host.Host
+	e    *envoyrun.Envoy
+}
+
+// logs are the plugin's log lines so far, over every VM (the main
+// thread's included).
+func (p *proxy) logs() []string {
+	if p.h != nil {
+		var out []string
+		for _, v := range p.h.VMs() {
+			for _, l := range v.Logs() {
+				out = append(out, l.Msg)
+			}
+		}
+		return out
+	}
+	var out []string
+	for _, l := range strings.Split(p.e.Log(), "\n") {
+		if m := envoyWasmLog.FindStringSubmatch(l); m != nil {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// envoyWasmLog is a plugin log line in Envoy's log: "wasm log NAME ROOT_ID: MSG".
+var envoyWasmLog = regexp.MustCompile(`\] wasm log \S+ \S*: (.*)$`)
+
+// envoyOptions adjust an Envoy run beyond the shipped bootstrap.
+type envoyOptions struct {
+	edit    func(*bootstrapv3.Bootstrap) error
+	wasm    string // another plugin than build/meshprobe.wasm (an absolute path)
+	workers int    // --concurrency, if not envoyWorkers
+	// wasmErrorsExpected: the scenario provokes wasm errors on purpose, so
+	// the log check after the run does not count them.
+	wasmErrorsExpected bool
+}
+
+// starter starts meshprobe with config, its clusters pointing at ups; the
+// listener's pass-through traffic goes to cluster "app".
+type starter func(t testing.TB, workers int, config string, ups map[string]upstream) *proxy
+
+// runtimeCase is one proxy kind scenarios run on.
+type runtimeCase struct {
+	name  string
+	bin   string // Envoy's binary; "" for the host
+	start starter
+	envoy func(t testing.TB, config string, ups map[string]upstream, o envoyOptions) *proxy // nil for the host
+}
+
+// eachProxy runs f once per proxy kind, as subtests named after it.
+func eachProxy(t *testing.T, f func(t *testing.T, rt runtimeCase)) {
+	for _, rt := range runtimes(t) {
+		t.Run(rt.name, func(t *testing.T) { f(t, rt) })
+	}
+}
+
+// eachEnvoy runs f once per installed pinned Envoy.
+func eachEnvoy(t *testing.T, f func(t *testing.T, rt runtimeCase)) {
+	for _, rt := range runtimes(t) {
+		if rt.envoy != nil {
+			t.Run(rt.name, func(t *testing.T) { f(t, rt) })
+		}
+	}
+}
+
+var (
+	envoysOnce sync.Once
+	envoys     map[string]string
+	envoysErr  error
+	missing    []string
+)
+
+// runtimes are the host and each installed pinned Envoy. A pinned Envoy
+// that is not installed skips loudly, and fails the test where
+// MESHPROBE_REQUIRE_ENVOY is set (CI, make test).
+func runtimes(t *testing.T) []runtimeCase {
+	t.Helper()
+	envoysOnce.Do(func() { envoys, missing, envoysErr = envoyrun.Installed("..") })
+	if envoysErr != nil {
+		t.Fatal(envoysErr)
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("SKIPPED Envoy %v in %s: not installed (run `make envoy`); only e2e/host ran", missing, t.Name())
+		if os.Getenv("MESHPROBE_REQUIRE_ENVOY") != "" {
+			t.Errorf("%s, and MESHPROBE_REQUIRE_ENVOY is set", msg)
+		} else {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+	}
+	rts := []runtimeCase{{name: "host", start: startHost}}
+	for _, v := range slices.Sorted(maps.Keys(envoys)) {
+		bin := envoys[v]
+		rt := runtimeCase{name: "envoy-" + v, bin: bin}
+		rt.envoy = func(t testing.TB, config string, ups map[string]upstream, o envoyOptions) *proxy {
+			return startEnvoy(t, v, bin, config, ups, o)
+		}
+		rt.start = func(t testing.TB, _ int, config string, ups map[string]upstream) *proxy {
+			return rt.envoy(t, config, ups, envoyOptions{})
+		}
+		rts = append(rts, rt)
+	}
+	return rts
+}
+
+// startHost runs the plugin on e2e/host (see startReal).
+func startHost(t testing.TB, workers int, config string, ups map[string]upstream) *proxy {
+	t.Helper()
+	hu := map[string]host.Upstream{}
+	for name, u := range ups {
+		h := host.Upstream{Addr: u.Addr, HTTP2: u.HTTP2}
+		if u.TLS != nil {
+			c, err := localrun.ClientConfig(u.TLS)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.TLS = c
+		}
+		hu[name] = h
+	}
+	h, base := startReal(t, workers, config, hu)
+	return &proxy{kind: "host", base: base, h: h}
+}
+
+// envoyWorkers is Envoy's --concurrency in every scenario.
+const envoyWorkers = 4
+
+// startEnvoy runs Envoy on a bootstrap derived from envoy/envoy.yaml. On
+// failure its log is kept under build/test-logs and its tail printed;
+// after every run the log must hold no wasm error, no restricted host call
+// and no crash, and Envoy must stop cleanly.
+func startEnvoy(t testing.TB, version, bin, config string, ups map[string]upstream, o envoyOptions) *proxy {
+	t.Helper()
+	shipped, err := os.ReadFile(filepath.Join("..", "envoy", "envoy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := o.wasm
+	if wasm == "" {
+		pluginWasm(t) // fails clearly if the plugin is not built
+		if wasm, err = filepath.Abs(filepath.Join("..", "build", "meshprobe.wasm")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workers := cmp.Or(o.workers, envoyWorkers)
+	js, err := envoyrun.Bootstrap{Shipped: shipped, Wasm: wasm, PluginConfig: config, Clusters: ups, Edit: o.edit}.JSON()
+	if err != nil {
+		t.Fatalf("deriving the Envoy bootstrap: %v", err)
+	}
+	e, err := envoyrun.Start(context.Background(), envoyrun.Options{Binary: bin, Bootstrap: js, Concurrency: workers, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("Envoy %s: %v", version, err)
+	}
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Errorf("Envoy %s did not stop cleanly: %v", version, err)
+		}
+		if !o.wasmErrorsExpected {
+			for _, bad := range envoyLogProblems(e.Log()) {
+				t.Errorf("Envoy's log: %s", bad)
+			}
+		}
+		if t.Failed() {
+			keep := filepath.Join("..", "build", "test-logs", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())+".log")
+			os.MkdirAll(filepath.Dir(keep), 0o755)
+			os.WriteFile(keep, []byte(e.Log()), 0o644)
+			t.Logf("Envoy's log is kept in %s; its tail:\n%s", keep, e.Tail(30))
+		}
+	})
+	addr, err := e.Listener(envoyrun.ListenerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &proxy{kind: "envoy-" + version, base: "http://" + addr, e: e}
+}
+
+// envoyLogProblems are the lines of an Envoy log that show the plugin or
+// its VM in trouble: a wasm error or critical line, a host call Envoy
+// refused as restricted, a crash.
+func envoyLogProblems(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.Contains(l, "restricted_callback"),
+			strings.Contains(l, "][error][wasm]"), strings.Contains(l, "][critical]"),
+			strings.Contains(l, "Caught Segmentation fault"), strings.Contains(l, "Caught Aborted"),
+			strings.Contains(l, "Wasm VM failed"), strings.Contains(l, "panic:"), strings.Contains(l, "fatal error:"):
+			out = append(out, l)
+		}
+	}
+	return out
+}
