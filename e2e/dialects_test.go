@@ -75,33 +75,6 @@ func (p *dialectPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dialectReply is a reply as a client sees it.
-type dialectReply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func dialectDo(t *testing.T, method, url string, hdrs ...[2]string) dialectReply {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range hdrs {
-		req.Header.Set(h[0], h[1])
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, url, err)
-	}
-	return dialectReply{resp.StatusCode, resp.Header, string(b)}
-}
 
 var bearer = [2]string{"authorization", "Bearer " + dialectcases.Token}
 
@@ -109,7 +82,7 @@ var bearer = [2]string{"authorization", "Bearer " + dialectcases.Token}
 // aggregate and each check's status.
 func dialectDeps(t *testing.T, base string) (string, map[string]string) {
 	t.Helper()
-	r := dialectDo(t, "GET", base+"/health/dependencies")
+	r := request(t, nil, "GET", base+"/health/dependencies")
 	var doc struct {
 		Status       string
 		Dependencies map[string]struct{ Status string }
@@ -216,14 +189,14 @@ func TestRealDialects(t *testing.T) {
 
 					app.answer(200)
 					waitDeps(t, base, "up", "")
-					if r := dialectDo(t, "POST", base+"/health/drain", bearer); r.status != 200 || r.body != `{"draining":true}` {
+					if r := request(t, nil, "POST", base+"/health/drain", bearer); r.status != 200 || r.body != `{"draining":true}` {
 						t.Fatalf("POST /health/drain = %d %s", r.status, r.body)
 					}
 					assertTable(t, base, table[dialectcases.Draining])
-					if r := dialectDo(t, "DELETE", base+"/health/drain", bearer); r.status != 200 || r.body != `{"draining":false}` {
+					if r := request(t, nil, "DELETE", base+"/health/drain", bearer); r.status != 200 || r.body != `{"draining":false}` {
 						t.Errorf("DELETE /health/drain = %d %s", r.status, r.body)
 					}
-					if r := dialectDo(t, "GET", base+"/health/probes/readiness"); r.status != 200 {
+					if r := request(t, nil, "GET", base+"/health/probes/readiness"); r.status != 200 {
 						t.Errorf("readiness after DELETE /health/drain = %d %s", r.status, r.body)
 					}
 				})
@@ -242,7 +215,7 @@ func assertTable(t *testing.T, base string, c dialectcases.Case) {
 	}
 	for _, path := range slices.Sorted(maps.Keys(c.Paths)) {
 		w := c.Paths[path]
-		g := dialectDo(t, "GET", base+path)
+		g := request(t, nil, "GET", base+path)
 		if g.status != w.Status || g.body != w.Body {
 			t.Errorf("%s GET %s: %d %q\nwant %d %q", c.State, path, g.status, g.body, w.Status, w.Body)
 		}
@@ -258,7 +231,7 @@ func assertTable(t *testing.T, base string, c dialectcases.Case) {
 			t.Errorf("%s GET %s: content-length %q for a body of %d bytes", c.State, path, got, len(g.body))
 		}
 
-		h := dialectDo(t, "HEAD", base+path)
+		h := request(t, nil, "HEAD", base+path)
 		if h.status != g.status || h.body != "" {
 			t.Errorf("%s HEAD %s: %d with a body of %d bytes; want GET's %d, no body", c.State, path, h.status, len(h.body), g.status)
 		}
@@ -276,7 +249,7 @@ func assertTable(t *testing.T, base string, c dialectcases.Case) {
 func assertMethodsNotAllowed(t *testing.T, base string, c dialectcases.Case) {
 	t.Helper()
 	check := func(method, path, allow string) {
-		r := dialectDo(t, method, base+path)
+		r := request(t, nil, method, base+path)
 		if r.status != 405 || r.header.Get("allow") != allow {
 			t.Errorf("%s %s = %d allow %q; want 405 allow %q", method, path, r.status, r.header.Get("allow"), allow)
 		}
@@ -329,7 +302,7 @@ func assertHealthJSON(t *testing.T, base, state string) {
 				hdrs = append(hdrs, bearer)
 			}
 			where := state + " " + path + " details=" + strconv.FormatBool(details)
-			r := dialectDo(t, "GET", base+path, hdrs...)
+			r := request(t, nil, "GET", base+path, hdrs...)
 			if r.status != top.code || r.header.Get("content-type") != "application/health+json" || r.header.Get("cache-control") != "no-store" {
 				t.Errorf("%s: %d content-type %q cache-control %q; want %d application/health+json no-store: %s", where,
 					r.status, r.header.Get("content-type"), r.header.Get("cache-control"), top.code, r.body)
@@ -387,14 +360,14 @@ func assertDetails(t *testing.T, base string, down dialectcases.Case) {
 	t.Helper()
 	for _, path := range slices.Sorted(maps.Keys(dialectcases.DetailsDown)) {
 		w := dialectcases.DetailsDown[path]
-		if r := dialectDo(t, "GET", base+path, bearer); r.status != w.Status || r.body != w.Body {
+		if r := request(t, nil, "GET", base+path, bearer); r.status != w.Status || r.body != w.Body {
 			t.Errorf("GET %s with the token: %d %q\nwant %d %q", path, r.status, r.body, w.Status, w.Body)
 		}
 		withheld, ok := down.Paths[path]
 		if !ok || !strings.Contains(withheld.Body, "reason withheld") {
 			t.Fatalf("the table's down state has no withheld body for %s", path)
 		}
-		if r := dialectDo(t, "GET", base+path); r.status != withheld.Status || r.body != withheld.Body {
+		if r := request(t, nil, "GET", base+path); r.status != withheld.Status || r.body != withheld.Body {
 			t.Errorf("GET %s without the token: %d %q\nwant %d %q", path, r.status, r.body, withheld.Status, withheld.Body)
 		}
 	}

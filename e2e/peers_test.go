@@ -287,6 +287,36 @@ func get(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+// reply is a response as the client got it.
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// request sends one request with the header lines hs (a name may repeat)
+// through c (nil: client) and reads the whole reply.
+func request(t testing.TB, c *http.Client, method, url string, hs ...[2]string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		req.Header.Add(h[0], h[1])
+	}
+	resp, err := cmp.Or(c, client).Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, url, err)
+	}
+	return reply{resp.StatusCode, resp.Header, string(b)}
+}
+
 // waitStatus polls url until it answers want, and returns how long that
 // took; it fails the test after limit.
 func waitStatus(t testing.TB, url string, want int, limit time.Duration) time.Duration {

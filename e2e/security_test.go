@@ -44,6 +44,14 @@ const (
 // header is one request header line; a request may repeat a name.
 type header = [2]string
 
+// statusOf sends one request (hs: header lines, a name may repeat) and
+// returns its status and body.
+func statusOf(t *testing.T, c *http.Client, method, url string, hs []header) (int, string) {
+	t.Helper()
+	r := request(t, c, method, url, hs...)
+	return r.status, r.body
+}
+
 // spoofs are requests from a loopback client that claim, in every header
 // a proxy or an app might believe, to be 10.1.2.3 or the monitoring
 // identity.
@@ -286,19 +294,19 @@ func TestSecuritySourceAddressLikeEnvoy(t *testing.T) {
 // drain: POST /drain is refused and readiness stays 200.
 func assertNoDetails(t *testing.T, base, name string, c *http.Client, hs []header) {
 	t.Helper()
-	if code, body := send(t, c, "GET", base+"/health/info", hs); code != 403 || strings.Contains(body, `"checks"`) {
+	if code, body := statusOf(t, c, "GET", base+"/health/info", hs); code != 403 || strings.Contains(body, `"checks"`) {
 		t.Errorf("%s: /health/info = %d %s; want 403", name, code, body)
 	}
-	if code, _ := send(t, c, "GET", base+"/health/metrics", hs); code != 403 {
+	if code, _ := statusOf(t, c, "GET", base+"/health/metrics", hs); code != 403 {
 		t.Errorf("%s: /health/metrics = %d; want 403", name, code)
 	}
-	if code, body := send(t, c, "GET", base+"/health/dependencies", hs); code != 200 || strings.Contains(body, `"kind"`) {
+	if code, body := statusOf(t, c, "GET", base+"/health/dependencies", hs); code != 200 || strings.Contains(body, `"kind"`) {
 		t.Errorf("%s: /health/dependencies = %d %s; want 200 without details", name, code, body)
 	}
-	if code, body := send(t, c, "POST", base+"/health/drain", hs); code != 403 {
+	if code, body := statusOf(t, c, "POST", base+"/health/drain", hs); code != 403 {
 		t.Errorf("%s: POST /health/drain = %d %s; want 403", name, code, body)
 	}
-	if code, body := send(t, c, "GET", base+"/health/probes/readiness", nil); code != 200 {
+	if code, body := statusOf(t, c, "GET", base+"/health/probes/readiness", nil); code != 200 {
 		t.Fatalf("%s: readiness = %d %s after a refused drain; want 200", name, code, body)
 	}
 }
@@ -307,47 +315,26 @@ func assertNoDetails(t *testing.T, base, name string, c *http.Client, hs []heade
 // details, and can drain (readiness 503) and undo it.
 func assertDetailsAndDrain(t *testing.T, base, name string, c *http.Client, hs []header) {
 	t.Helper()
-	if code, body := send(t, c, "GET", base+"/health/info", hs); code != 200 || !strings.Contains(body, `"details"`) {
+	if code, body := statusOf(t, c, "GET", base+"/health/info", hs); code != 200 || !strings.Contains(body, `"details"`) {
 		t.Errorf("%s: /health/info = %d %s; want 200 with the configuration", name, code, body)
 	}
-	if code, body := send(t, c, "GET", base+"/health/dependencies", hs); code != 200 || (strings.Contains(body, `"app"`) && !strings.Contains(body, `"kind"`)) {
+	if code, body := statusOf(t, c, "GET", base+"/health/dependencies", hs); code != 200 || (strings.Contains(body, `"app"`) && !strings.Contains(body, `"kind"`)) {
 		t.Errorf("%s: /health/dependencies = %d %s; want details", name, code, body)
 	}
-	if code, body := send(t, c, "POST", base+"/health/drain", hs); code != 200 {
+	if code, body := statusOf(t, c, "POST", base+"/health/drain", hs); code != 200 {
 		t.Errorf("%s: POST /health/drain = %d %s; want 200", name, code, body)
 	}
-	if code, body := send(t, c, "GET", base+"/health/probes/readiness", nil); code != 503 || !strings.Contains(body, "draining") {
+	if code, body := statusOf(t, c, "GET", base+"/health/probes/readiness", nil); code != 503 || !strings.Contains(body, "draining") {
 		t.Errorf("%s: readiness = %d %s after draining; want 503 draining", name, code, body)
 	}
-	if code, body := send(t, c, "DELETE", base+"/health/drain", hs); code != 200 {
+	if code, body := statusOf(t, c, "DELETE", base+"/health/drain", hs); code != 200 {
 		t.Errorf("%s: DELETE /health/drain = %d %s; want 200", name, code, body)
 	}
-	if code, body := send(t, c, "GET", base+"/health/probes/readiness", nil); code != 200 {
+	if code, body := statusOf(t, c, "GET", base+"/health/probes/readiness", nil); code != 200 {
 		t.Fatalf("%s: readiness = %d %s after undoing the drain; want 200", name, code, body)
 	}
 }
 
-// send makes one request with the header lines hs (a name may repeat).
-func send(t *testing.T, c *http.Client, method, url string, hs []header) (int, string) {
-	t.Helper()
-	if c == nil {
-		c = client
-	}
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range hs {
-		req.Header.Add(h[0], h[1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
 
 // istioSidecarInbound gives the listener's connection manager what Istio
 // gives a sidecar's inbound listener: the remote address from

@@ -120,32 +120,43 @@ func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, 
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	// The banner's commands work once Envoy listens.
-	for ready := false; !ready; {
-		select {
-		case err := <-done:
-			return fmt.Errorf("envoy exited: %v", err)
-		case <-stop:
-			cmd.Process.Signal(syscall.SIGTERM)
-			<-done
-			return nil
-		case <-time.After(50 * time.Millisecond):
-			if c, err := net.Dial("tcp", s.Listener); err == nil {
-				c.Close()
-				ready = true
+	// wait returns when Envoy exits or a signal stops it, or (if poll is
+	// set) when poll reports true.
+	wait := func(poll func() bool) (bool, error) {
+		for {
+			var tick <-chan time.Time
+			if poll != nil {
+				tick = time.After(50 * time.Millisecond)
+			}
+			select {
+			case err := <-done:
+				return true, fmt.Errorf("envoy exited: %v", err)
+			case <-stop:
+				cmd.Process.Signal(syscall.SIGTERM)
+				<-done
+				fmt.Println("stopped")
+				return true, nil
+			case <-tick:
+				if poll() {
+					return false, nil
+				}
 			}
 		}
 	}
-	banner(s, demo, "Envoy ("+envoy+")")
-	select {
-	case err := <-done:
-		return fmt.Errorf("envoy exited: %v", err)
-	case <-stop:
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-done
-		fmt.Println("stopped")
-		return nil
+	// The banner's commands work once Envoy listens.
+	listening := func() bool {
+		c, err := net.Dial("tcp", s.Listener)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
 	}
+	if ended, err := wait(listening); ended {
+		return err
+	}
+	banner(s, demo, "Envoy ("+envoy+")")
+	_, err := wait(nil)
+	return err
 }
 
 func banner(s *localrun.Setup, demo *localrun.Demo, runtime string) {
