@@ -75,7 +75,6 @@ func (p *dialectPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 var bearer = [2]string{"authorization", "Bearer " + dialectcases.Token}
 
 // dialectDeps reads /health/dependencies (no details) and returns the

@@ -335,7 +335,6 @@ func assertDetailsAndDrain(t *testing.T, base, name string, c *http.Client, hs [
 	}
 }
 
-
 // istioSidecarInbound gives the listener's connection manager what Istio
 // gives a sidecar's inbound listener: the remote address from
 // x-forwarded-for (use_remote_address false, no trusted hops, no
