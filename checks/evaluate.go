@@ -172,7 +172,7 @@ func (c *Check) timeoutMessage() string {
 const envoyResetPrefix = "upstream connect error or disconnect/reset before headers. "
 
 // envoyResetReasons name Envoy's reset reasons (after "reset reason: "),
-// longest first where one is a prefix of another.
+// matched as prefixes: Envoy may add ", transport failure reason: ...".
 var envoyResetReasons = []struct{ reason, message string }{
 	{"remote connection failure", "mesh: could not connect to the dependency (connection refused or failed)"},
 	{"local connection failure", "mesh: could not connect to the dependency (connection refused or failed)"},

@@ -77,23 +77,16 @@ func (p *dialectPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var bearer = [2]string{"authorization", "Bearer " + dialectcases.Token}
 
-// dialectDeps reads /health/dependencies (no details) and returns the
-// aggregate and each check's status.
+// dialectDeps reads /health/dependencies (no details): the aggregate and
+// each check's status.
 func dialectDeps(t *testing.T, base string) (string, map[string]string) {
 	t.Helper()
-	r := request(t, nil, "GET", base+"/health/dependencies")
-	var doc struct {
-		Status       string
-		Dependencies map[string]struct{ Status string }
-	}
-	if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
-		t.Fatalf("/health/dependencies: %v: %d %s", err, r.status, r.body)
-	}
+	agg, deps := readDependencies(t, base)
 	got := map[string]string{}
-	for name, d := range doc.Dependencies {
+	for name, d := range deps {
 		got[name] = d.Status
 	}
-	return doc.Status, got
+	return agg, got
 }
 
 // waitDeps polls /health/dependencies until the aggregate is agg and the

@@ -57,8 +57,10 @@ func (p *proxy) logs() []string {
 	return out
 }
 
-// envoyWasmLog is a plugin log line in Envoy's log: "wasm log NAME ROOT_ID: MSG".
-var envoyWasmLog = regexp.MustCompile(`\] wasm log \S+ \S*: (.*)$`)
+// envoyWasmLog is a plugin log line in Envoy's log: "wasm log" and the
+// context's names (two from a root context, three from a stream's), then
+// ": " and the message.
+var envoyWasmLog = regexp.MustCompile(`\] wasm log [^:]*: (.*)$`)
 
 // envoyOptions adjust an Envoy run beyond the shipped bootstrap.
 type envoyOptions struct {
@@ -107,7 +109,7 @@ var (
 
 // runtimes are the host and each installed pinned Envoy. A pinned Envoy
 // that is not installed skips loudly, and fails the test where
-// MESHPROBE_REQUIRE_ENVOY is set (CI, make test).
+// MESHPROBE_REQUIRE_ENVOY is set (.ci/run sets it).
 func runtimes(t *testing.T) []runtimeCase {
 	t.Helper()
 	envoysOnce.Do(func() { envoys, missing, envoysErr = envoyrun.Installed("..") })

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/e2e/localrun"
 )
 
 // The compiled plugin over real sockets: worker VMs on real timers, real
@@ -33,20 +35,30 @@ const (
 	scheduleSlack = time.Second
 )
 
-// dependencies reads /health/dependencies and returns the aggregate status
-// and check dep's status and message (details are allowed from loopback).
-func dependencies(t *testing.T, base string) (aggregate, status, message string) {
+// depState is one check as /health/dependencies shows it.
+type depState struct{ Status, Message string }
+
+// readDependencies reads /health/dependencies: the aggregate status and
+// each check (messages only where details are allowed).
+func readDependencies(t testing.TB, base string) (string, map[string]depState) {
 	t.Helper()
 	_, body := get(t, base+"/health/dependencies")
 	var doc struct {
 		Status       string
-		Dependencies map[string]struct{ Status, Message string }
+		Dependencies map[string]depState
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
 		t.Fatalf("/health/dependencies: %v: %s", err, body)
 	}
-	d := doc.Dependencies["dep"]
-	return doc.Status, d.Status, d.Message
+	return doc.Status, doc.Dependencies
+}
+
+// dependencies reads /health/dependencies and returns the aggregate status
+// and check dep's status and message (details are allowed from loopback).
+func dependencies(t *testing.T, base string) (aggregate, status, message string) {
+	t.Helper()
+	agg, deps := readDependencies(t, base)
+	return agg, deps["dep"].Status, deps["dep"].Message
 }
 
 // transitions counts the plugin's log lines saying check dep became state,
@@ -153,6 +165,19 @@ func TestRealMeshPathBroken(t *testing.T) {
 	}
 	refused := ln.Addr().String()
 	ln.Close()
+	// An mTLS dependency whose certificate the proxy cannot verify: the
+	// cluster trusts another CA.
+	_, untrusted := newMTLSPeer(t, `{"status":"OK"}`, "")
+	other, err := localrun.NewPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherFiles := *untrusted.TLS
+	otherFiles.CA = filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := other.WriteClient(&localrun.TLSFiles{CA: otherFiles.CA}); err != nil {
+		t.Fatal(err)
+	}
+	untrusted.TLS = &otherFiles
 	cases := []struct {
 		name    string
 		ups     map[string]upstream
@@ -161,6 +186,7 @@ func TestRealMeshPathBroken(t *testing.T) {
 		{"unknown cluster", nil, `mesh: the proxy refused the call to cluster "dep" (unknown cluster or malformed request)`},
 		{"no endpoint", map[string]upstream{"dep": {}}, `mesh: the proxy refused the call to cluster "dep" (no healthy upstream, or the call failed at once)`},
 		{"connection refused", map[string]upstream{"dep": {Addr: refused}}, "mesh: could not connect to the dependency (connection refused or failed)"},
+		{"server certificate not trusted", map[string]upstream{"dep": untrusted}, "mesh: could not connect to the dependency (connection refused or failed)"},
 	}
 	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
 		"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q,"failure_threshold":1}]}`, realInterval, realTimeout)

@@ -106,9 +106,10 @@ func TestSecurityHeadersCannotWidenDetails(t *testing.T) {
 // allow_cidrs still grants a client whose socket peer is in the list. An
 // address from a header never matches, even the client's own.
 func TestSecurityPeerAddressGrants(t *testing.T) {
-	config := `{"details":{"expose":"authorized","allow_cidrs":["127.0.0.1/32"]},"drain":{"enabled":true}}`
+	config := `{"details":{"expose":"authorized","allow_cidrs":["127.0.0.1/32"]},"drain":{"enabled":true},` + softApp
+	ups := map[string]upstream{"app": {Addr: healthyApp(t)}}
 	eachProxy(t, func(t *testing.T, rt runtimeCase) {
-		px := rt.start(t, 2, config, nil)
+		px := rt.start(t, 2, config, ups)
 		assertDetailsAndDrain(t, px.base, "loopback peer", nil, nil)
 		assertNoDetails(t, px.base, "loopback in x-forwarded-for", nil, []header{{"x-forwarded-for", "127.0.0.1"}})
 	})
@@ -139,12 +140,13 @@ func TestSecurityPrincipals(t *testing.T) {
 	monitoring := client(issue(t, pki, "prometheus", monitoringID))
 	shop := client(issue(t, pki, "web", shopID))
 	noURI := client(issue(t, pki, "monitoring", "monitoring.example"))
-	config := `{"details":{"expose":"authorized","allow_principals":["` + monitoringID + `"]},"drain":{"enabled":true}}`
+	config := `{"details":{"expose":"authorized","allow_principals":["` + monitoringID + `"]},"drain":{"enabled":true},` + softApp
+	ups := map[string]upstream{"app": {Addr: healthyApp(t)}}
 
 	eachProxy(t, func(t *testing.T, rt runtimeCase) {
 		var base string
 		if rt.envoy != nil {
-			px := rt.envoy(t, config, nil, envoyOptions{edit: func(b *bootstrapv3.Bootstrap) error {
+			px := rt.envoy(t, config, ups, envoyOptions{edit: func(b *bootstrapv3.Bootstrap) error {
 				if err := istioSidecarInbound(b); err != nil {
 					return err
 				}
@@ -152,7 +154,7 @@ func TestSecurityPrincipals(t *testing.T) {
 			}})
 			base = strings.Replace(px.base, "http://", "https://", 1)
 		} else {
-			px := rt.start(t, 2, config, nil)
+			px := rt.start(t, 2, config, ups)
 			l, err := px.h.ListenTLS("127.0.0.1:0", "app", &tls.Config{Certificates: []tls.Certificate{serverCert},
 				ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool, MinVersion: tls.VersionTLS12})
 			if err != nil {
@@ -318,7 +320,7 @@ func assertDetailsAndDrain(t *testing.T, base, name string, c *http.Client, hs [
 	if code, body := statusOf(t, c, "GET", base+"/health/info", hs); code != 200 || !strings.Contains(body, `"details"`) {
 		t.Errorf("%s: /health/info = %d %s; want 200 with the configuration", name, code, body)
 	}
-	if code, body := statusOf(t, c, "GET", base+"/health/dependencies", hs); code != 200 || (strings.Contains(body, `"app"`) && !strings.Contains(body, `"kind"`)) {
+	if code, body := statusOf(t, c, "GET", base+"/health/dependencies", hs); code != 200 || !strings.Contains(body, `"kind"`) {
 		t.Errorf("%s: /health/dependencies = %d %s; want details", name, code, body)
 	}
 	if code, body := statusOf(t, c, "POST", base+"/health/drain", hs); code != 200 {
@@ -405,6 +407,11 @@ func writePair(t *testing.T, c tls.Certificate, certFile, keyFile string) {
 }
 
 // healthyApp is an app that answers 200 to everything; its address.
+// softApp is a checks list (the end of a configuration) with one soft
+// check of cluster "app", so /dependencies has a check to show details of
+// and readiness does not wait for it.
+const softApp = `"checks":[{"name":"app","kind":"http","cluster":"app","type":"soft"}]}`
+
 func healthyApp(t *testing.T) string {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))

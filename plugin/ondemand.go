@@ -95,6 +95,7 @@ func (p *pluginContext) refreshedAt() int64 {
 // stream: proxy_set_effective_context makes it the target, as Envoy does.
 func (p *pluginContext) land(f *flight) {
 	p.flight = nil
+	p.flushPending() // a result that lost its CAS race still counts for these answers
 	for _, w := range f.waiters {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone

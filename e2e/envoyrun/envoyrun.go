@@ -28,9 +28,10 @@ func Versions(root string) ([]string, error) {
 	defer f.Close()
 	var vs []string
 	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if l := strings.TrimSpace(s.Text()); l != "" && !strings.HasPrefix(l, "#") {
-			vs = append(vs, l)
+	for s.Scan() { // as the Makefile reads it: "#" starts a comment
+		line, _, _ := strings.Cut(s.Text(), "#")
+		if f := strings.Fields(line); len(f) > 0 {
+			vs = append(vs, f[0])
 		}
 	}
 	if len(vs) == 0 && s.Err() == nil {
@@ -102,6 +103,9 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 		"--disable-hot-restart", "--admin-address-path", addrFile,
 		"--log-level", "info", "--component-log-level", "wasm:debug"}, o.Args...)
 	e.cmd = exec.CommandContext(ctx, o.Binary, args...)
+	// Envoy dies with the process that started it, even one killed by a
+	// test timeout before any cleanup ran.
+	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// The log goes to stderr, which Envoy writes line by line (a --log-path
 	// file is flushed only every few seconds).
 	out, err := os.Create(e.LogPath)

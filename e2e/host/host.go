@@ -328,6 +328,9 @@ func (h *Host) addCallout(c Callout) uint32 {
 	defer h.mu.Unlock()
 	h.nextCallout++
 	c.ID = h.nextCallout
+	if c.VM < 0 {
+		return c.ID // the canary: dropped before any answer could come
+	}
 	h.callouts = append(h.callouts, c)
 	h.all[c.VM].dispatched.Add(1)
 	if up, ok := h.opts.Upstreams[c.Cluster]; ok {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -105,6 +106,16 @@ func (h *Host) send(c Callout, up Upstream) {
 // errAfterHeaders marks a failure once response headers had arrived.
 type errAfterHeaders struct{ error }
 
+// isTLSHandshakeError: the upstream's certificate did not verify, or it
+// refused ours (Envoy: a connection failure, with a TLS transport reason).
+func isTLSHandshakeError(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var remote *net.OpError
+	return errors.As(err, &verify) || errors.As(err, &alert) ||
+		errors.As(err, &remote) && remote.Op == "remote error"
+}
+
 // envoyReply is the local reply Envoy's router sends the async client for
 // a failure before response headers (status and body as Envoy 1.40 writes
 // them), or nil for a failure Envoy reports with no response at all.
@@ -118,7 +129,7 @@ func envoyReply(ctx context.Context, err error) *callResponse {
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		status, body = 504, "upstream request timeout"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED), isTLSHandshakeError(err):
 		body = connectErr + "remote connection failure"
 	case strings.Contains(err.Error(), "malformed HTTP"):
 		status, body = 502, connectErr+"protocol error"
