@@ -176,6 +176,18 @@ func (s *State) Summary(c *Config) Summary {
 	return Summary{Started: s.Started, Draining: s.Draining || s.Teardown, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
 }
 
+// Readiness is what a probe answers from shared data: the summary mirror
+// if this build can read it (16 bytes, nothing decoded), else the whole
+// record, which load reads. The mirror is a copy of the record's header
+// as every write leaves it (see mirrorSummary): from the next write after
+// any corruption on, the two agree.
+func Readiness(c *Config, mirror []byte, load func() *State) Summary {
+	if s, ok := ReadSummary(c, mirror); ok {
+		return s
+	}
+	return load().Summary(c)
+}
+
 // ReadSummary reads the header of a record written for c, allocating nothing.
 func ReadSummary(c *Config, b []byte) (Summary, bool) {
 	if !validHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||

@@ -11,7 +11,10 @@ import (
 
 // Acquire takes or renews the lease for owner at unix ms now, holding it for
 // ttl ms. It reports whether owner holds it afterwards. Losing a CAS race
-// means another VM just took it: that is an answer, not an error.
+// means another VM just took it: that is an answer, not an error. A lease
+// expiring further ahead than ttl from now was never granted by Acquire (a
+// wall clock stepped back, a foreign writer, corruption): it counts as
+// expired, so no such value stops every check.
 func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 	data, cas, err := st.Get(key)
 	switch {
@@ -23,7 +26,7 @@ func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 		return false, err
 	case len(data) == 16:
 		holder, expiry := binary.BigEndian.Uint64(data), int64(binary.BigEndian.Uint64(data[8:]))
-		if holder != owner && now < expiry {
+		if holder != owner && now < expiry && expiry <= now+ttl {
 			return false, nil
 		}
 	}

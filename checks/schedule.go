@@ -48,14 +48,32 @@ func (c *Config) NextDue(i int, due, now int64, rnd func(n int64) int64) int64 {
 	return next
 }
 
-// Due appends the indexes of the checks due at unix ms now.
-func (s *State) Due(now int64, dst []int) []int {
+// Due appends the indexes of the checks due at unix ms now. A next-due
+// time further ahead than any schedule sets it (an interval and the jitter
+// from now) did not come from NextDue: a wall clock stepped back, a foreign
+// writer or corruption. It counts as due, so no such value freezes a check.
+func (s *State) Due(c *Config, now int64, dst []int) []int {
 	for i := range s.Checks {
-		if s.Checks[i].NextDue <= now {
+		due := s.Checks[i].NextDue
+		if due <= now || due > now+c.maxAhead(i) {
 			dst = append(dst, i)
 		}
 	}
 	return dst
+}
+
+// maxAhead is the furthest ahead of now (ms) NextDue puts check i.
+func (c *Config) maxAhead(i int) int64 {
+	ch := &c.Checks[i]
+	return (ch.Interval + c.jitter(ch)).Milliseconds()
+}
+
+// Fresh reports whether state last refreshed at unix ms refreshedAt is
+// younger than refresh.ttl at now (on_request). A time in the future is
+// not fresh: it cannot be a refresh this proxy made.
+func (c *Config) Fresh(refreshedAt, now int64) bool {
+	age := now - refreshedAt
+	return age >= 0 && age < c.Refresh.TTL.Milliseconds()
 }
 
 // SharedKeys are the shared-data keys of one plugin configuration: named by

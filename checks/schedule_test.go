@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -52,10 +53,28 @@ func TestNextDue(t *testing.T) {
 	}
 }
 
+// Due: at or before now, or further ahead than a schedule ever sets (an
+// interval and the jitter: 1000+100 ms here), which only a clock stepped
+// back or a foreign writer leaves.
 func TestDue(t *testing.T) {
-	s := &State{Checks: []CheckState{{NextDue: 0}, {NextDue: 500}, {NextDue: 501}}}
-	if got := s.Due(500, nil); len(got) != 2 || got[0] != 0 || got[1] != 1 {
-		t.Errorf("Due = %v", got)
+	c := mustParse(t, `{"refresh":{"interval":"1s","jitter":"10%"},"checks":[
+		{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","cluster":"c"},{"name":"c","kind":"http","cluster":"c"},
+		{"name":"d","kind":"http","cluster":"c"},{"name":"e","kind":"http","cluster":"c"}]}`)
+	s := &State{Checks: []CheckState{{NextDue: 0}, {NextDue: 500}, {NextDue: 501}, {NextDue: 500 + 1100}, {NextDue: 500 + 1101}}}
+	if got := s.Due(c, 500, nil); !slices.Equal(got, []int{0, 1, 4}) {
+		t.Errorf("Due = %v; want [0 1 4]", got)
+	}
+}
+
+func TestFresh(t *testing.T) {
+	c := mustParse(t, `{"refresh":{"mode":"on_request","ttl":"2s"}}`)
+	for _, tc := range []struct {
+		refreshed int64
+		want      bool
+	}{{10000, true}, {8001, true}, {8000, false}, {10001, false}, {10000 + 3_600_000, false}} {
+		if got := c.Fresh(tc.refreshed, 10000); got != tc.want {
+			t.Errorf("Fresh(%d, 10000) = %v; want %v", tc.refreshed, got, tc.want)
+		}
 	}
 }
 

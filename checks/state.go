@@ -83,8 +83,9 @@ type State struct {
 	// Teardown: a plugin instance of this configuration was torn down and
 	// none has started since.
 	Teardown bool
-	// Seq counts writes (mod 2^16): it orders the summary mirrors of
-	// concurrent writers, so an older one never replaces a newer one.
+	// Seq counts writes (mod 2^16). Nothing is ordered by it (the summary
+	// mirror copies the record as it is, see mirrorSummary); it tells two
+	// headers of one record apart when reading shared data by hand.
 	Seq    uint16
 	Checks []CheckState
 }

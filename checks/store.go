@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"encoding/binary"
 	"errors"
 )
 
@@ -56,7 +55,7 @@ func Update(st Store, key string, c *Config, fn func(*State)) (corrupt bool, err
 		rec := Encode(c, s)
 		switch err := st.Set(key, rec, cas); {
 		case err == nil:
-			return corrupt, mirrorSummary(st, SummaryKey(key), rec[:HeaderSize])
+			return corrupt, mirrorSummary(st, key)
 		case !errors.Is(err, ErrCASMismatch):
 			return corrupt, err
 		}
@@ -68,22 +67,33 @@ func Update(st Store, key string, c *Config, fn func(*State)) (corrupt bool, err
 // its header: readiness reads 16 bytes instead of the whole record.
 func SummaryKey(stateKey string) string { return stateKey + "/summary" }
 
-// mirrorSummary writes a record's header under the summary key unless a
-// newer one (by write sequence) is already there: two writers finish their
-// record writes in one order and may mirror them in the other. A header of
-// another codec version (left by another plugin build: shared data outlives
-// a VM reload) is replaced whatever its sequence.
-func mirrorSummary(st Store, key string, header []byte) error {
-	seq := binary.BigEndian.Uint16(header[14:])
+// mirrorSummary copies the header of the record at stateKey, as it is now,
+// under the summary key. The mirror is never ordered by its own content: it
+// is written by CAS after the record is read, so a writer that loses the
+// mirror's race reads both again, and two writers that finish their record
+// writes in one order and mirror them in the other still leave the newest.
+// Whatever the mirror held (an older header, garbage, a header from another
+// build, a sequence left ahead by a rebuilt or corrupted record) never
+// outranks the record: the next write replaces it.
+func mirrorSummary(st Store, stateKey string) error {
+	key := SummaryKey(stateKey)
 	for range MaxCASAttempts {
-		cur, cas, err := st.Get(key)
+		_, cas, err := st.Get(key)
 		switch {
-		case err != nil && !errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound):
+			// CAS 0 would be unconditional: create it, then write by CAS.
+			if err := Ensure(st, key, nil); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
 			return err
-		case len(cur) == HeaderSize && cur[0] == header[0] && int16(binary.BigEndian.Uint16(cur[14:])-seq) >= 0:
-			return nil // as new or newer: the record it mirrors won too
 		}
-		switch err := st.Set(key, header, cas); {
+		rec, _, err := st.Get(stateKey)
+		if err != nil {
+			return err
+		}
+		switch err := st.Set(key, rec[:min(len(rec), HeaderSize)], cas); {
 		case err == nil:
 			return nil
 		case !errors.Is(err, ErrCASMismatch):

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync"
 	"testing"
@@ -128,66 +129,47 @@ func TestUpdateConcurrentWriters(t *testing.T) {
 	}
 }
 
-// The mirror only moves forward in write sequence, across the u16 wrap: a
-// writer that finishes its record first but mirrors it last changes nothing.
+// The mirror is a copy of the record as it is: whatever it held before
+// (an older header, a header with a higher sequence, one from another
+// codec version, garbage, nothing) gives way on the next write, and a
+// writer that mirrors late leaves the newest record's header.
 func TestSummaryMirror(t *testing.T) {
-	versioned := func(version byte, seq uint16) []byte {
-		h := make([]byte, 16)
-		h[0], h[14], h[15] = version, byte(seq>>8), byte(seq)
-		return h
-	}
-	header := func(seq uint16) []byte { return versioned(codecVersion, seq) }
-	for _, c := range []struct {
-		name     string
-		have     []byte
-		put      uint16
-		replaced bool
-	}{
-		{"newer", header(7), 8, true},
-		{"older", header(8), 7, false},
-		{"same", header(8), 8, false},
-		{"across the wrap", header(65535), 0, true},
-		{"older across the wrap", header(0), 65535, false},
-		// left by a plugin version with another codec (shared data outlives
-		// a VM reload): its sequence means nothing to this one
-		{"another codec version's, however new", versioned(codecVersion+1, 9), 8, true},
-		{"not a header", []byte("garbage"), 8, true},
-	} {
+	cfg := counterConfig(t)
+	ahead := Encode(cfg, &State{Started: true, Seq: 60000, Checks: make([]CheckState, 2)})[:HeaderSize]
+	foreign := append([]byte{codecVersion + 1}, ahead[1:]...)
+	for _, have := range [][]byte{nil, ahead, foreign, []byte("garbage"), {}} {
 		st := newMemStore()
-		st.Set("s", c.have, 0)
-		if err := mirrorSummary(st, "s", header(c.put)); err != nil {
-			t.Fatalf("%s: %v", c.name, err)
+		if have != nil {
+			st.Set(SummaryKey("k"), have, 0)
 		}
-		got, _, _ := st.Get("s")
-		want := c.have
-		if c.replaced {
-			want = header(c.put)
+		// A rebuilt record: its sequence restarts while the old mirror is ahead.
+		if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
+			t.Fatal(err)
 		}
-		if string(got) != string(want) {
-			t.Errorf("%s: mirror %x; want %x", c.name, got, want)
+		rec, _, _ := st.Get("k")
+		if mirror, _, _ := st.Get(SummaryKey("k")); string(mirror) != string(rec[:HeaderSize]) {
+			t.Errorf("mirror was %x: now %x; want the record's header %x", have, mirror, rec[:HeaderSize])
 		}
 	}
-	st := newMemStore() // a newer mirror lands between the read and the write
-	st.Set("s", header(7), 0)
+	// Writer A mirrors after B wrote a newer record: A copies B's header.
+	st := newMemStore()
+	Update(st, "k", cfg, func(*State) {})
 	raced := false
 	st.race = func(key string) {
-		if !raced {
+		if key == SummaryKey("k") && !raced {
 			raced = true
-			st.Set(key, header(9), 0)
+			Update(st, "k", cfg, func(s *State) { s.Draining = true }) // B, entirely
 		}
 	}
-	if err := mirrorSummary(st, "s", header(8)); err != nil {
+	if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[1].Runs++ }); err != nil { // A
 		t.Fatal(err)
 	}
-	if got, _, _ := st.Get("s"); string(got) != string(header(9)) {
-		t.Errorf("raced mirror %x; want the newer %x", got, header(9))
-	}
-	st = newMemStore() // none yet: written
-	if err := mirrorSummary(st, "s", header(3)); err != nil {
-		t.Fatal(err)
-	}
-	if got, _, _ := st.Get("s"); string(got) != string(header(3)) {
-		t.Errorf("first mirror %x", got)
+	rec, _, _ := st.Get("k")
+	s, _, _ := Load(st, "k", cfg)
+	mirror, _, _ := st.Get(SummaryKey("k"))
+	if !s.Draining || s.Checks[1].Runs != 1 || string(mirror) != string(rec[:HeaderSize]) {
+		t.Errorf("after the race: draining %v, runs %d, mirror %x; want both writes and the record's header %x",
+			s.Draining, s.Checks[1].Runs, mirror, rec[:HeaderSize])
 	}
 }
 
@@ -197,8 +179,8 @@ func TestUpdateCreatesAbsentRecord(t *testing.T) {
 	if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
 		t.Fatal(err)
 	}
-	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 || st.sets != 3 {
-		t.Errorf("runs %d after %d writes; want 1 after an Ensure, a CAS write and its summary mirror", s.Checks[0].Runs, st.sets)
+	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 || st.sets != 4 {
+		t.Errorf("runs %d after %d writes; want 1 after an Ensure and a CAS write of the record and the same of its summary mirror", s.Checks[0].Runs, st.sets)
 	}
 }
 
@@ -262,6 +244,24 @@ func TestLease(t *testing.T) {
 	}
 }
 
+// A lease expiring further ahead than its TTL allows (a clock stepped
+// back, a foreign writer) is expired: it does not stop the checks.
+func TestLeaseFromTheFuture(t *testing.T) {
+	st := newMemStore()
+	var rec [16]byte
+	binary.BigEndian.PutUint64(rec[:], 7)
+	binary.BigEndian.PutUint64(rec[8:], uint64(1000+3_600_000)) // an hour ahead
+	st.Set("lease", rec[:], 0)
+	if got, _ := Acquire(st, "lease", 1, 1000, 300); !got {
+		t.Error("a lease an hour in the future kept every other VM out")
+	}
+	binary.BigEndian.PutUint64(rec[8:], uint64(1000+300)) // exactly a TTL ahead: a real lease
+	st.Set("lease", rec[:], 0)
+	if got, _ := Acquire(st, "lease", 1, 1000, 300); got {
+		t.Error("a lease within its TTL was taken")
+	}
+}
+
 // Two VMs racing for a free lease: exactly one wins a tick.
 func TestLeaseRace(t *testing.T) {
 	st := newMemStore()
@@ -274,4 +274,48 @@ func TestLeaseRace(t *testing.T) {
 	if got, _ := Acquire(st, "lease", 1, 100, 300); got {
 		t.Error("both VMs believe they hold the lease")
 	}
+}
+
+// Whatever the record and its summary mirror held (any bytes, or nothing),
+// after one state write readiness never reads ready where the record says
+// otherwise: what a probe reads (Readiness, from the mirror or the record)
+// is exactly the record's summary.
+func FuzzReadinessAfterAWrite(f *testing.F) {
+	cfg := counterConfig(f)
+	up := Encode(cfg, &State{Started: true, Seq: 9, Checks: []CheckState{{Status: StatusUp, EverUp: true}, {Status: StatusUp, EverUp: true}}})
+	f.Add(up, up[:HeaderSize], false, false)
+	f.Add([]byte("garbage"), up[:HeaderSize], true, false)
+	f.Add(up[:20], []byte{}, false, true)
+	f.Add([]byte(nil), []byte(nil), true, true)
+	f.Fuzz(func(t *testing.T, record, mirror []byte, fail, drain bool) {
+		st := newMemStore()
+		if record != nil {
+			st.Set("k", record, 0)
+		}
+		if mirror != nil {
+			st.Set(SummaryKey("k"), mirror, 0)
+		}
+		ch := &cfg.Checks[0]
+		if _, err := Update(st, "k", cfg, func(s *State) {
+			s.Checks[0].Record(ch, Outcome{OK: !fail, Message: "m"}, 1000)
+			s.Draining = s.Draining || drain
+		}); err != nil {
+			t.Fatal(err)
+		}
+		load := func() *State {
+			s, corrupt, err := Load(st, "k", cfg)
+			if corrupt || err != nil {
+				t.Fatalf("the record after a write: corrupt %v, %v", corrupt, err)
+			}
+			return s
+		}
+		m, _, _ := st.Get(SummaryKey("k"))
+		got, want := Readiness(cfg, m, load), load().Summary(cfg)
+		if got.Ready && !want.Ready {
+			t.Fatalf("readiness reads ready; the record says not (%s)", want.Reason)
+		}
+		if got != want {
+			t.Fatalf("readiness reads %+v; the record says %+v", got, want)
+		}
+	})
 }

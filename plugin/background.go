@@ -60,7 +60,7 @@ const inflightGrace = 1000 // ms
 
 // claimable appends the checks due at t that this VM is not still awaiting.
 func (p *pluginContext) claimable(s *checks.State, t int64, dst []int) []int {
-	due := s.Due(t, dst)
+	due := s.Due(p.cfg, t, dst)
 	n := 0
 	for _, i := range due {
 		if p.inflight[i] <= t {

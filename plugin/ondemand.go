@@ -52,7 +52,7 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 		f.waiters = append(f.waiters, w)
 		return true
 	}
-	if len(p.cfg.Checks) == 0 || now().UnixMilli()-p.refreshedAt() < p.cfg.Refresh.TTL.Milliseconds() {
+	if len(p.cfg.Checks) == 0 || p.cfg.Fresh(p.refreshedAt(), now().UnixMilli()) {
 		return false
 	}
 	p.flight = &flight{waiters: []waiter{w}}

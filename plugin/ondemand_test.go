@@ -3,6 +3,8 @@ package plugin
 import (
 	"testing"
 	"time"
+
+	"github.com/meshprobe/meshprobe/checks"
 )
 
 const onRequestConfig = `{"refresh":{"mode":"on_request","ttl":"2s"},"checks":[
@@ -95,6 +97,28 @@ func TestOnRequestProbeGone(t *testing.T) {
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
 			t.Errorf("next probe = %d %s with %d callouts; want 200 from the recorded flight, none sent", r.status, r.body, len(px.callouts()))
 		}
+	})
+}
+
+// A refresh time in the future (a clock stepped back, a foreign writer) is
+// not fresh: once the state is older than the ttl by this proxy's clock the
+// next probe refreshes it, instead of trusting it for an hour.
+func TestOnRequestFutureRefreshTime(t *testing.T) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, onRequestConfig, nil)
+		first := px.begin("GET", "/health/probes/readiness")
+		px.tick()
+		answerAll(t, px, allUp)
+		first.close()
+		rewriteState(t, px, onRequestConfig, func(s *checks.State) { s.RefreshedAt = now().UnixMilli() + time.Hour.Milliseconds() })
+		px.advance(3 * time.Second) // past the 2s ttl
+		probe := px.begin("GET", "/health/probes/readiness")
+		px.tick()
+		if n := len(px.callouts()); n != 3 {
+			t.Errorf("%d callouts for a probe of state refreshed an hour ahead; want a flight of 3", n)
+		}
+		answerAll(t, px, allUp)
+		probe.close()
 	})
 }
 

@@ -67,10 +67,7 @@ func (p *pluginContext) state() *checks.State {
 // checks. A mirror this build cannot read (absent, or another codec's)
 // falls back to the whole record.
 func (p *pluginContext) summary() checks.Summary {
-	if s, ok := checks.ReadSummary(p.cfg, p.mirror()); ok {
-		return s
-	}
-	return p.state().Summary(p.cfg)
+	return checks.Readiness(p.cfg, p.mirror(), p.state)
 }
 
 // mirror is the record's header as mirrored under the summary key.
