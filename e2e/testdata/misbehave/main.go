@@ -6,10 +6,19 @@
 //     _initialize) calls proxy_get_property, which Envoy forbids there.
 //   - GET /crash panics: the VM traps, as a plugin bug would.
 //   - GET /health/probes/liveness is answered locally with 200 "misbehave".
+//   - PUT /shared writes the shared data key named by header x-key with the
+//     value hex-encoded in header x-value (and x-pad zero bytes after it:
+//     a value too large for a header), unconditionally; GET /shared
+//     answers the key's value, hex-encoded. Configured with the vm_id of
+//     another plugin, it reads and writes that plugin's shared data (Envoy
+//     keeps shared data per vm_id): a fault injector.
 //   - Everything else continues.
 package main
 
 import (
+	"encoding/hex"
+	"strconv"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -43,6 +52,45 @@ func (*httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	case "/health/probes/liveness":
 		proxywasm.SendHttpResponse(200, [][2]string{{"content-type", "text/plain"}}, []byte("misbehave"), -1)
 		return types.ActionPause
+	case "/shared":
+		shared()
+		return types.ActionPause
 	}
 	return types.ActionContinue
+}
+
+func shared() {
+	method, _ := proxywasm.GetHttpRequestHeader(":method")
+	key, _ := proxywasm.GetHttpRequestHeader("x-key")
+	reply := func(status uint32, body string) {
+		proxywasm.SendHttpResponse(status, [][2]string{{"content-type", "text/plain"}}, []byte(body), -1)
+	}
+	if method == "PUT" {
+		v, _ := proxywasm.GetHttpRequestHeader("x-value")
+		value, err := hex.DecodeString(v)
+		if err != nil {
+			reply(400, err.Error())
+			return
+		}
+		if p, _ := proxywasm.GetHttpRequestHeader("x-pad"); p != "" {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				reply(400, "bad x-pad")
+				return
+			}
+			value = append(value, make([]byte, n)...)
+		}
+		if err := proxywasm.SetSharedData(key, value, 0); err != nil {
+			reply(500, err.Error())
+			return
+		}
+		reply(200, "")
+		return
+	}
+	value, _, err := proxywasm.GetSharedData(key)
+	if err != nil {
+		reply(404, err.Error())
+		return
+	}
+	reply(200, hex.EncodeToString(value))
 }

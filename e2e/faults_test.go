@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+)
+
+// faultListener adds a listener "faults" whose wasm filter runs the
+// misbehave plugin (wasm) under meshprobe's vm_id: Envoy keeps shared data
+// per vm_id, so its /shared endpoint reads and writes meshprobe's.
+func faultListener(wasm string) func(*bootstrapv3.Bootstrap) error {
+	return func(b *bootstrapv3.Bootstrap) error {
+		l := proto.Clone(b.GetStaticResources().GetListeners()[0]).(*listenerv3.Listener)
+		l.Name = "faults"
+		l.Address = &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+			Address: "127.0.0.1", PortSpecifier: &corev3.SocketAddress_PortValue{}}}}
+		err := envoyrun.EachHTTPFilter(l, func(f *hcmv3.HttpFilter) error {
+			var w wasmv3.Wasm
+			if f.GetTypedConfig().UnmarshalTo(&w) != nil {
+				return nil
+			}
+			w.GetConfig().Name, w.GetConfig().RootId = "faults", "faults"
+			w.GetConfig().GetVmConfig().GetCode().GetLocal().Specifier = &corev3.DataSource_Filename{Filename: wasm}
+			a, err := anypb.New(&w)
+			f.ConfigType = &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}
+			return err
+		})
+		b.StaticResources.Listeners = append(b.StaticResources.Listeners, l)
+		return err
+	}
+}
+
+// The fault table of plugin/sharedfaults_test.go in Envoy, with faults
+// written into Envoy's own shared data by a second plugin: whatever the
+// fault, the check keeps running, and within an interval of the dependency
+// failing readiness says 503 as /dependencies says down.
+func TestEnvoySharedStateFaults(t *testing.T) {
+	injector := buildMisbehave(t, "")
+	const (
+		interval = 500 * time.Millisecond
+		config   = `{"refresh":{"interval":"500ms","jitter":0},"details":{"allow_cidrs":["127.0.0.0/8"]},
+			"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":"200ms","failure_threshold":1}]}`
+	)
+	state, lease := checks.SharedKeys("meshprobe", []byte(config))
+	summary := checks.SummaryKey(state)
+	hourAhead := func() uint64 { return uint64(time.Now().Add(time.Hour).UnixMilli()) }
+	eachEnvoy(t, func(t *testing.T, rt runtimeCase) {
+		p := newHTTPPeer(t, "ok", "")
+		px := rt.envoy(t, config, map[string]upstream{"dep": {Addr: p.addr()}}, envoyOptions{edit: faultListener(injector)})
+		addr, err := px.e.Listener("faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		faults := "http://" + addr + "/shared"
+		read := func(key string) []byte {
+			r := request(t, nil, "GET", faults, [2]string{"x-key", key})
+			v, err := hex.DecodeString(r.body)
+			if r.status != 200 || err != nil {
+				t.Fatalf("reading %s: %d %s", key, r.status, r.body)
+			}
+			return v
+		}
+		write := func(key string, v []byte, pad int) {
+			r := request(t, nil, "PUT", faults, [2]string{"x-key", key}, [2]string{"x-value", hex.EncodeToString(v)},
+				[2]string{"x-pad", strconv.Itoa(pad)})
+			if r.status != http.StatusOK {
+				t.Fatalf("writing %s: %d %s", key, r.status, r.body)
+			}
+		}
+		cases := []struct {
+			name  string
+			fault func()
+		}{
+			{"record garbage", func() { write(state, []byte("garbage"), 0) }},
+			{"record truncated", func() { write(state, read(state)[:checks.HeaderSize+7], 0) }},
+			{"record empty", func() { write(state, nil, 0) }},
+			{"record of another codec version", func() { r := read(state); r[0]++; write(state, r, 0) }},
+			{"record of several megabytes", func() { write(state, read(state), 4<<20) }},
+			{"summary garbage", func() { write(summary, []byte("garbage"), 0) }},
+			{"summary with a higher sequence", func() {
+				m := read(summary)
+				binary.BigEndian.PutUint16(m[14:], binary.BigEndian.Uint16(m[14:])+30000)
+				write(summary, m, 0)
+			}},
+			{"summary of another codec version", func() { m := read(summary); m[0]++; write(summary, m, 0) }},
+			{"next run an hour in the future", func() {
+				r := read(state)
+				binary.BigEndian.PutUint64(r[checks.HeaderSize+26:], hourAhead()) // check 0's next-due time
+				write(state, r, 0)
+			}},
+			{"lease held an hour into the future", func() {
+				l := make([]byte, 16)
+				binary.BigEndian.PutUint64(l, 42)
+				binary.BigEndian.PutUint64(l[8:], hourAhead())
+				write(lease, l, 0)
+			}},
+			{"lease of the wrong size", func() { write(lease, []byte{1, 2, 3, 4, 5}, 0) }},
+		}
+		for _, c := range cases {
+			p.set(modeUp)
+			waitStatus(t, px.base+"/health/probes/readiness", 200, 5*time.Second)
+			c.fault()
+			before := p.count()
+			p.set(modeDown)
+			// The check runs again and /dependencies says down...
+			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+				if _, st, _ := dependencies(t, px.base); st == "down" && p.count() > before {
+					break
+				}
+				if time.Since(start) > 2*interval+scheduleSlack {
+					agg, st, msg := dependencies(t, px.base)
+					t.Fatalf("%s: %d checks since the fault; /dependencies still says %s, dep %s %q", c.name, p.count()-before, agg, st, msg)
+				}
+			}
+			// ...and readiness says so too.
+			if code, body := get(t, px.base+"/health/probes/readiness"); code != 503 {
+				t.Errorf("%s: readiness %d %s while /dependencies says down", c.name, code, body)
+			}
+		}
+	})
+}
