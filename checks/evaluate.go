@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -34,23 +33,43 @@ func header(hs [][2]string, name string) (string, bool) {
 	return "", false
 }
 
-// Outcome is one finished check call, judged.
+// Outcome is one finished check call, judged. Only Config.Evaluate and
+// Config.Refused make one, so its Message is always redacted (redact.go).
 type Outcome struct {
-	OK          bool
-	Message     string // ours; never the dependency's body
+	OK bool
+	// Message is ours; never the dependency's body, of which it quotes at
+	// most the one value an expectation looked at, and never a header value.
+	Message     string
 	Latency     time.Duration
 	Observed    float64
 	HasObserved bool
 }
 
-// Refused is the outcome of a callout the proxy would not dispatch: the
-// cluster is unknown to it, or the request was malformed.
-func Refused(c *Check, reason string) Outcome {
-	return Outcome{Message: "mesh: the proxy refused the call to cluster " + short(c.Cluster) + " (" + reason + ")"}
+// Refused is the outcome of check i's callout that the proxy would not
+// dispatch: the cluster is unknown to it, or the request was malformed.
+func (c *Config) Refused(i int, reason string) Outcome {
+	return Outcome{Message: c.secrets().redact("mesh: the proxy refused the call to cluster " +
+		quoteCluster(c.Checks[i].Cluster) + " (" + reason + ")")}
 }
 
-// Evaluate judges a callout's response against the check's expectations.
-func (c *Check) Evaluate(r Response) Outcome {
+// quoteCluster quotes a (configured, not secret) cluster name, bounded.
+func quoteCluster(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		s = string([]rune(s)[:40]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// Evaluate judges check i's callout response against its expectations. The
+// message is redacted against every check's header values.
+func (c *Config) Evaluate(i int, r Response) Outcome {
+	sec := c.secrets()
+	o := c.Checks[i].evaluate(r, sec)
+	o.Message = sec.redact(o.Message)
+	return o
+}
+
+func (c *Check) evaluate(r Response, sec Secrets) Outcome {
 	o := Outcome{Latency: r.Elapsed}
 	if r.Status == 0 {
 		// No response at all: Envoy reports a failure after response
@@ -88,13 +107,16 @@ func (c *Check) Evaluate(r Response) Outcome {
 			}
 		} else {
 			for i := range c.ExpectJSON {
-				if m := c.ExpectJSON[i].check(r.Body); m != "" {
+				if m := c.ExpectJSON[i].check(r.Body, sec); m != "" {
 					o.Message = m
 					return o
 				}
 			}
 			if c.Observe != "" {
-				if v := gjson.GetBytes(r.Body, c.Observe); v.Type == gjson.Number {
+				// A number is shown as the renderers format it: withheld if
+				// that, or the dependency's own spelling, shows a secret.
+				if v := gjson.GetBytes(r.Body, c.Observe); v.Type == gjson.Number &&
+					!sec.hides(v.Raw) && !sec.hides(strconv.FormatFloat(v.Num, 'g', -1, 64)) {
 					o.Observed, o.HasObserved = v.Num, true
 				}
 			}
@@ -115,8 +137,8 @@ func (c *Check) statusExpected(code int) bool {
 }
 
 // check returns "" when the body meets the expectation, else our message,
-// quoting at most a short prefix of the one value at the path.
-func (e *JSONExpect) check(body []byte) string {
+// quoting at most a short, redacted prefix of the one value at the path.
+func (e *JSONExpect) check(body []byte, sec Secrets) string {
 	v := gjson.GetBytes(body, e.Path)
 	if !v.Exists() {
 		return "json " + e.Path + ": missing"
@@ -126,29 +148,18 @@ func (e *JSONExpect) check(body []byte) string {
 			return ""
 		}
 	}
-	got := v.Raw
-	if v.Type == gjson.String {
-		got = v.Str
-	}
-	return "json " + e.Path + ": got " + strconv.Quote(excerpt(got, 32))
-}
-
-// excerpt is at most n printable runes of a dependency's value (anything
-// else becomes '?'), so a message stays short and plain whatever it sent.
-func excerpt(s string, n int) string {
-	var b strings.Builder
-	for _, r := range s {
-		if n == 0 {
-			b.WriteString("…")
-			break
+	switch v.Type {
+	case gjson.String:
+		return "json " + e.Path + ": got " + sec.excerpt(v.Str, 32)
+	case gjson.JSON:
+		// Its raw text may spell a secret with JSON escapes ("\u0053…"),
+		// which no redaction of the text would see: name its kind only.
+		if v.IsArray() {
+			return "json " + e.Path + ": got an array"
 		}
-		if !unicode.IsPrint(r) || r == utf8.RuneError { // invalid UTF-8 decodes as RuneError
-			r = '?'
-		}
-		b.WriteRune(r)
-		n--
+		return "json " + e.Path + ": got an object"
 	}
-	return b.String()
+	return "json " + e.Path + ": got " + sec.excerpt(v.Raw, 32) // a number, true, false or null
 }
 
 func (s Scalar) matches(v gjson.Result) bool {

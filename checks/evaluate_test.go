@@ -13,6 +13,7 @@ func TestEvaluate(t *testing.T) {
 		{"name":"hsm","kind":"hsm","cluster":"hsm-gateway"},
 		{"name":"ledger","kind":"grpc","cluster":"ledger","timeout":"1s"}]}`)
 	web, plain, hsm, grpc := &cfg.Checks[0], &cfg.Checks[1], &cfg.Checks[2], &cfg.Checks[3]
+	eval := func(c *Check, r Response) Outcome { return cfg.Evaluate(index(cfg, c), r) }
 	ok := `{"status":"UP","db":{"up":true},"n":3,"queue":{"depth":17.5}}`
 	resp := func(status int, body string, hs ...[2]string) Response {
 		return Response{Status: status, Body: []byte(body), BodySize: len(body), Headers: hs, Elapsed: 12 * time.Millisecond}
@@ -78,21 +79,31 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			o := c.check.Evaluate(c.resp)
+			o := eval(c.check, c.resp)
 			if o.OK != c.ok || !strings.HasPrefix(o.Message, c.msg) {
 				t.Errorf("Evaluate = %v %q; want %v %q…", o.OK, o.Message, c.ok, c.msg)
 			}
 		})
 	}
-	if o := web.Evaluate(resp(200, ok)); !o.HasObserved || o.Observed != 17.5 || o.Latency != 12*time.Millisecond {
+	if o := eval(web, resp(200, ok)); !o.HasObserved || o.Observed != 17.5 || o.Latency != 12*time.Millisecond {
 		t.Errorf("observed %+v; want 17.5 and the latency", o)
 	}
-	if o := Refused(plain, "bad argument"); o.OK || o.Message != `mesh: the proxy refused the call to cluster "p" (bad argument)` {
+	if o := cfg.Refused(1, "bad argument"); o.OK || o.Message != `mesh: the proxy refused the call to cluster "p" (bad argument)` {
 		t.Errorf("Refused = %+v", o)
 	}
 }
 
 func (r Response) withTrailers(ts ...[2]string) Response { r.Trailers = ts; return r }
+
+// index is c's position in cfg.Checks.
+func index(cfg *Config, c *Check) int {
+	for i := range cfg.Checks {
+		if &cfg.Checks[i] == c {
+			return i
+		}
+	}
+	panic("not a check of this configuration")
+}
 
 // A dependency's body is never echoed: only the value at an expectation's
 // path, truncated, can appear in a message.
@@ -100,7 +111,7 @@ func TestEvaluateNeverEchoesBody(t *testing.T) {
 	cfg := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c","expect":{"json":{"status":"UP"}}}]}`)
 	for _, body := range []string{`{"status":"DOWN","secret":"xyzzy-body"}`, `xyzzy-body`, `{"secret":"xyzzy-body"}`} {
 		for _, status := range []int{200, 500, 503, 403} {
-			o := cfg.Checks[0].Evaluate(Response{Status: status, Body: []byte(body), BodySize: len(body)})
+			o := cfg.Evaluate(0, Response{Status: status, Body: []byte(body), BodySize: len(body)})
 			if strings.Contains(o.Message, "xyzzy") {
 				t.Errorf("%d %s: message %q echoes the body", status, body, o.Message)
 			}
@@ -108,24 +119,55 @@ func TestEvaluateNeverEchoesBody(t *testing.T) {
 	}
 }
 
-// FuzzEvaluate: no response makes evaluation panic, and a message never
-// carries more of the body than the 32-byte excerpt of an expected field.
+// FuzzEvaluate: no response makes evaluation panic, a message never carries
+// more of the body than the 32-rune excerpt of an expected field, and never a
+// header value of any check, nor a run of secretRunRunes runes of one, in
+// any case.
 func FuzzEvaluate(f *testing.F) {
 	cfg := mustParse(f, `{"checks":[
-		{"name":"a","kind":"http","cluster":"c","expect":{"status":["2xx"],"json":{"status":["UP","ok"],"a.b":1,"c":true}},"observe":"q.n"},
-		{"name":"g","kind":"grpc","cluster":"c"},
-		{"name":"h","kind":"hsm","cluster":"c"}]}`)
+		{"name":"a","kind":"http","cluster":"c","expect":{"status":["2xx"],"json":{"status":["UP","ok"],"a.b":1,"c":true}},"observe":"q.n",
+		 "headers":{"x-api-key":"S3CRET-value-123"}},
+		{"name":"g","kind":"grpc","cluster":"c","headers":{"authorization":"Bearer Ünïcode-T0KEN-987"}},
+		{"name":"h","kind":"hsm","cluster":"c","headers":{"x-region":"q7","x-pin":"8642"}}]}`)
 	f.Add(200, []byte(`{"status":"UP","a":{"b":1},"c":true,"q":{"n":2}}`), "0")
 	f.Add(503, []byte("no healthy upstream"), "")
 	f.Add(200, []byte{0, 0, 0, 0, 2, 8, 1}, "0")
 	f.Add(0, []byte(nil), "14")
+	f.Add(200, []byte(`{"status":"xxxxxxxxxxxxxxxxxxxxxxxxxS3CRET-value-123","q":{"n":8642}}`), "0")
+	f.Add(200, []byte(`{"status":"bearer üNÏCODE-t0ken-987 Q7"}`), "0")
 	f.Fuzz(func(t *testing.T, status int, body []byte, grpcStatus string) {
 		r := Response{Status: status, Body: body, BodySize: len(body), Trailers: [][2]string{{"grpc-status", grpcStatus}}}
 		for i := range cfg.Checks {
-			o := cfg.Checks[i].Evaluate(r)
-			if len(o.Message) > 120 {
+			o := cfg.Evaluate(i, r)
+			if len(o.Message) > maxMessage {
 				t.Fatalf("message of %d bytes: %q", len(o.Message), o.Message)
+			}
+			if l := secretIn(cfg, o.Message); l != "" {
+				t.Fatalf("message %q shows %q of a secret", o.Message, l)
+			}
+			if o.HasObserved && o.Observed == 8642 {
+				t.Fatalf("observed value %v is a secret", o.Observed)
 			}
 		}
 	})
+}
+
+// secretIn returns a header value of cfg, or a secretRunRunes-rune run of
+// one, that s shows (ignoring case), or "". A value under secretMinRunes
+// runes counts whole.
+func secretIn(cfg *Config, s string) string {
+	fold := func(s string) string { return strings.ToLower(strings.ToUpper(s)) }
+	s = fold(s)
+	for _, c := range cfg.Checks {
+		for _, h := range c.Headers {
+			sec := []rune(fold(h[1]))
+			n := min(len(sec), secretRunRunes)
+			for i := 0; n > 0 && i+n <= len(sec); i++ {
+				if strings.Contains(s, string(sec[i:i+n])) {
+					return string(sec[i : i+n])
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -100,14 +100,15 @@ var grpcCodeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT"
 	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 
 // grpcCodeName names a grpc-status value; the dependency's text itself is
-// never echoed, only a number we parsed.
+// never echoed (not even its digits: "0014" is 14), only a number we parsed.
+// grpc-message is never read.
 func grpcCodeName(code string) string {
 	n, err := strconv.ParseUint(code, 10, 16)
 	switch {
 	case err != nil:
 		return "grpc: malformed grpc-status"
 	case n < uint64(len(grpcCodeNames)):
-		return "grpc-status " + code + " (" + grpcCodeNames[n] + ")"
+		return "grpc-status " + strconv.FormatUint(n, 10) + " (" + grpcCodeNames[n] + ")"
 	}
 	return "grpc-status " + strconv.FormatUint(n, 10)
 }

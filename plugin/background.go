@@ -88,9 +88,10 @@ func (p *pluginContext) record(i int, o checks.Outcome) {
 	}
 	p.stats.result(i, o.OK, before, after)
 	if before != after {
-		// Our own message: never a header value; of a dependency's body at
-		// most the one JSON value an expectation looked at, cut to 32
-		// printable runes.
+		// Our own message, redacted by checks (Config.Evaluate, Refused):
+		// never a header value of any check; of a dependency's body at most
+		// the one JSON value an expectation looked at, cut to 32 printable
+		// runes.
 		proxywasm.LogInfof("meshprobe: check %s is %s: %s", ch.Name, after, o.Message)
 	}
 }

@@ -33,12 +33,14 @@ func buildCallout(c *checks.Check) calloutRequest {
 // dispatch starts check i's callout; done receives the judged outcome, at
 // once if the proxy refuses the call (an unknown cluster, for one).
 func (p *pluginContext) dispatch(i int, done func(checks.Outcome)) {
-	ch := &p.cfg.Checks[i]
+	cfg := p.cfg
+	ch := &cfg.Checks[i]
 	req := &p.callouts[i]
 	start := now()
 	_, err := proxywasm.DispatchHttpCall(ch.Cluster, req.headers, req.body, nil, uint32(ch.Timeout.Milliseconds()),
 		func(numHeaders, bodySize, numTrailers int) {
-			done(ch.Evaluate(readResponse(numHeaders, bodySize, numTrailers, now().Sub(start))))
+			// Judged and redacted against every check's header values.
+			done(cfg.Evaluate(i, readResponse(numHeaders, bodySize, numTrailers, now().Sub(start))))
 		})
 	if err != nil {
 		reason := err.Error()
@@ -50,7 +52,7 @@ func (p *pluginContext) dispatch(i int, done func(checks.Outcome)) {
 			// above all when the cluster has no healthy endpoint.
 			reason = "no healthy upstream, or the call failed at once"
 		}
-		done(checks.Refused(ch, reason))
+		done(cfg.Refused(i, reason))
 	}
 }
 
