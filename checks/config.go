@@ -158,6 +158,9 @@ type Config struct {
 	DrainEnabled bool
 	// Routes are the paths the enabled dialects answer, collision-free.
 	Routes []Route
+	// Warnings are accepted mistakes worth a line in the proxy's log at
+	// configure time (without "meshprobe: "), each one printable line.
+	Warnings []string
 }
 
 // Defaults the design fixes (DESIGN.md §3).

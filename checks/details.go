@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/netip"
-	"strings"
+	"slices"
 )
 
 // Peer is what the details policy may ask about a request. The plugin reads
@@ -84,20 +84,118 @@ func socketPeer(s string) (netip.Addr, bool) {
 	return ap.Addr().Unmap(), true
 }
 
+// unmapPrefix turns an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) into
+// the IPv4 prefix it means (10.0.0.0/8): socketPeer unmaps the peer, and an
+// IPv4 address is never in an IPv6 prefix, so as written it would match
+// nothing.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
+}
+
+// everyAddress says which family the prefixes (masked, unmapped) cover
+// whole, together: "IPv4", "IPv6", "IPv4 and IPv6", or "" for neither.
+// 0.0.0.0/0 does, and so do 0.0.0.0/1 with 128.0.0.0/1.
+func everyAddress(prefixes []netip.Prefix) string {
+	v4 := covers(prefixes, netip.IPv4Unspecified())
+	v6 := covers(prefixes, netip.IPv6Unspecified())
+	switch {
+	case v4 && v6:
+		return "IPv4 and IPv6"
+	case v4:
+		return "IPv4"
+	case v6:
+		return "IPv6"
+	}
+	return ""
+}
+
+// covers reports whether the prefixes of zero's family leave no address of
+// that family out: sorted by first address, each must start at or before
+// the first address not yet covered, until the last address is.
+func covers(prefixes []netip.Prefix, zero netip.Addr) bool {
+	var ranges [][2]netip.Addr
+	for _, p := range prefixes {
+		if p.Addr().BitLen() == zero.BitLen() {
+			ranges = append(ranges, [2]netip.Addr{p.Addr(), lastAddr(p)})
+		}
+	}
+	slices.SortFunc(ranges, func(a, b [2]netip.Addr) int { return a[0].Compare(b[0]) })
+	next := zero // the first address not covered yet
+	for _, r := range ranges {
+		if r[0].Compare(next) > 0 {
+			return false // a gap before r
+		}
+		if r[1].Compare(next) >= 0 {
+			if next = r[1].Next(); !next.IsValid() {
+				return true // covered through the family's last address
+			}
+		}
+	}
+	return false
+}
+
+// lastAddr is the highest address of a masked prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// bearerToken is the token of RFC 6750 §2.1 credentials: "Bearer"
+// (case-insensitive), exactly one space, then a token68
+// (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="). Anything
+// else is no credential: more spaces, a tab, a no-break space or any other
+// character, or no token at all. Nothing is trimmed, so no spelling of an
+// empty token can reach the hash.
+func bearerToken(authorization string) (string, bool) {
+	const scheme = "bearer"
+	if len(authorization) <= len(scheme)+1 || authorization[len(scheme)] != ' ' {
+		return "", false
+	}
+	for i := 0; i < len(scheme); i++ {
+		if authorization[i]|0x20 != scheme[i] {
+			return "", false
+		}
+	}
+	tok := authorization[len(scheme)+1:]
+	i := 0
+	for i < len(tok) && isToken68Char(tok[i]) {
+		i++
+	}
+	if i == 0 {
+		return "", false
+	}
+	for i < len(tok) && tok[i] == '=' {
+		i++
+	}
+	return tok, i == len(tok)
+}
+
+func isToken68Char(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
 // tokenMatches hashes the bearer token and compares it with every configured
 // hash in constant time (no early exit), so timing says nothing about which
-// hash, or how much of one, matched.
+// hash, or how much of one, matched. A malformed credential is never hashed.
 func tokenMatches(hashes [][32]byte, authorization string) bool {
-	const scheme = "bearer "
-	if len(authorization) <= len(scheme) || !strings.EqualFold(authorization[:len(scheme)], scheme) {
+	tok, ok := bearerToken(authorization)
+	if !ok {
 		return false
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(authorization[len(scheme):])))
-	ok := 0
+	sum := sha256.Sum256([]byte(tok))
+	match := 0
 	for i := range hashes {
-		ok |= subtle.ConstantTimeCompare(sum[:], hashes[i][:])
+		match |= subtle.ConstantTimeCompare(sum[:], hashes[i][:])
 	}
-	return ok == 1
+	return match == 1
 }
 
 func (d *Details) hasAllowLists() bool {

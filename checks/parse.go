@@ -1,6 +1,8 @@
 package checks
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -20,11 +23,83 @@ type ConfigError struct {
 	Problem string
 }
 
+// Error is one line of printable text, at most maxErrorLine runes: every
+// message quotes the configuration through short or quoteKey, and this is
+// the backstop for any that does not (a base_path in a path collision), so
+// no configuration can forge a second log line or fill the log.
 func (e *ConfigError) Error() string {
 	if e.Field == "" {
-		return "invalid configuration: " + e.Problem
+		return printable("invalid configuration: "+e.Problem, maxErrorLine)
 	}
-	return "invalid configuration: " + e.Field + ": " + e.Problem
+	return printable("invalid configuration: "+e.Field+": "+e.Problem, maxErrorLine)
+}
+
+// maxQuoted bounds (in runes of escaped text) what an error quotes from the
+// configuration; maxErrorLine bounds the whole line.
+const (
+	maxQuoted    = 64
+	maxErrorLine = 512
+)
+
+// short is how an error quotes a configured string (a key, a value): Go
+// syntax, so a control character, a line or paragraph separator or an
+// invalid byte shows as its escape and never breaks the line, cut after
+// maxQuoted runes of escaped text with "…" after the closing quote.
+func short(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	width := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		if r == utf8.RuneError && size == 1 {
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		} else {
+			q := strconv.Quote(s[i : i+size])
+			piece = q[1 : len(q)-1]
+		}
+		if width += utf8.RuneCountInString(piece); width > maxQuoted {
+			b.WriteString(`"…`)
+			return b.String()
+		}
+		b.WriteString(piece)
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// printable escapes every rune of s that is not printable (as short would)
+// and cuts s after max runes with "…".
+func printable(s string, max int) string {
+	clean := utf8.RuneCountInString(s) <= max
+	for _, r := range s {
+		if clean && !(r == ' ' || r != utf8.RuneError && strconv.IsPrint(r)) {
+			clean = false
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	width := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		piece := s[i : i+size]
+		if r == utf8.RuneError && size == 1 {
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		} else if r != ' ' && !strconv.IsPrint(r) {
+			q := strconv.Quote(piece)
+			piece = q[1 : len(q)-1]
+		}
+		if width += utf8.RuneCountInString(piece); width > max {
+			b.WriteString("…")
+			break
+		}
+		b.WriteString(piece)
+		i += size
+	}
+	return b.String()
 }
 
 func errf(field, format string, args ...any) *ConfigError {
@@ -46,6 +121,9 @@ func Parse(data []byte) (*Config, error) {
 	}
 	if !gjson.ValidBytes(data) {
 		return nil, errf("", "not valid JSON")
+	}
+	if err := noDuplicateKeys(data); err != nil {
+		return nil, err
 	}
 	root := gjson.ParseBytes(data)
 	if err := object("", root, "service", "base_path", "dialects", "refresh", "checks", "details", "drain"); err != nil {
@@ -87,14 +165,20 @@ func Parse(data []byte) (*Config, error) {
 	if c.DrainEnabled && !c.Details.hasAllowLists() {
 		return nil, errf("drain.enabled", "needs details.allow_cidrs, token_sha256 or allow_principals: only those may drain (details.expose does not apply)")
 	}
+	if every := everyAddress(c.Details.AllowCIDRs); every != "" {
+		if c.DrainEnabled {
+			return nil, errf("details.allow_cidrs", "lets every %s address in while drain.enabled is true: anyone could drain this replica (list only the ranges of the clients that may)", every)
+		}
+		c.Warnings = append(c.Warnings, "details.allow_cidrs: lets every "+every+" address in, as good as no list: any client that reaches the listener may see details unless details.expose is \"never\" (list only the ranges of the clients that may)")
+	}
 	if c.Routes, err = buildRoutes(c); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// object checks that r, if present, is an object whose keys are all known and
-// appear once (gjson would silently read the first of two).
+// object checks that r, if present, is an object whose keys are all known
+// (noDuplicateKeys has made sure each appears once).
 func object(field string, r gjson.Result, known ...string) error {
 	if !r.Exists() {
 		return nil
@@ -103,19 +187,83 @@ func object(field string, r gjson.Result, known ...string) error {
 		return errf(field, "must be an object")
 	}
 	var err error
-	seen := map[string]bool{}
 	r.ForEach(func(k, _ gjson.Result) bool {
-		name := k.String()
-		switch {
-		case !contains(known, name):
+		if name := k.String(); !contains(known, name) {
 			err = errf(join(field, name), "unknown field")
-		case seen[name]:
-			err = errf(join(field, name), "appears twice")
 		}
-		seen[name] = true
 		return err == nil
 	})
 	return err
+}
+
+// noDuplicateKeys refuses a key that appears twice in one object, at any
+// depth of the configuration (gjson reads the first of two and would
+// silently drop the other), naming the object's path and the key. data is
+// valid JSON; one pass over it, without recursion.
+func noDuplicateKeys(data []byte) error {
+	type frame struct {
+		object bool
+		index  int    // array: the element being read
+		key    string // object: the key of the value being read
+		seen   map[string]struct{}
+	}
+	var stack []frame
+	key := false // the next string is an object key
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{object: true})
+			key = true
+		case '[':
+			stack = append(stack, frame{})
+			key = false
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			key = false
+		case ':':
+			key = false
+		case ',':
+			top := &stack[len(stack)-1]
+			top.index++
+			key = top.object
+		case '"':
+			end := i + 1
+			for data[end] != '"' {
+				if data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if key {
+				raw := data[i : end+1]
+				var k string
+				if bytes.IndexByte(raw, '\\') < 0 {
+					k = string(raw[1 : len(raw)-1])
+				} else {
+					k = gjson.ParseBytes(raw).Str
+				}
+				top := &stack[len(stack)-1]
+				if _, dup := top.seen[k]; dup {
+					field := ""
+					for _, f := range stack[:len(stack)-1] {
+						if f.object {
+							field = join(field, f.key)
+						} else {
+							field = fmt.Sprintf("%s[%d]", field, f.index)
+						}
+					}
+					return errf(join(field, k), "appears twice")
+				}
+				if top.seen == nil {
+					top.seen = map[string]struct{}{}
+				}
+				top.seen[k] = struct{}{}
+				top.key = k
+			}
+			i = end
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -129,22 +277,42 @@ func contains(list []string, s string) bool {
 
 func join(field, name string) string {
 	if field == "" {
-		return name
+		return quoteKey(name)
 	}
 	return field + "." + quoteKey(name)
 }
 
-// quoteKey keeps odd keys readable (and bounded) in an error line.
+// quoteKey shows a key bare when it is a plain word of at most maxQuoted
+// characters, else quoted (escaped and bounded).
 func quoteKey(k string) string {
-	if len(k) > 64 {
-		k = k[:64] + "…"
+	if k == "" || len(k) > maxQuoted {
+		return short(k)
 	}
 	for _, ch := range k {
 		if !(ch == '_' || ch == '-' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9') {
-			return strconv.Quote(k)
+			return short(k)
 		}
 	}
 	return k
+}
+
+// noControl refuses C0 control characters and DEL in a string that goes
+// into a request (a header, the path, the gRPC body): CR or LF would split
+// a header, NUL cut it.
+func noControl(field, s string) error {
+	if hasControl(s) {
+		return errf(field, "must not contain control characters (CR, LF, NUL, other C0 or DEL): got %s", short(s))
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func str(field string, r gjson.Result) (string, error) {
@@ -223,14 +391,6 @@ func duration(field string, r gjson.Result, def time.Duration) (time.Duration, e
 	return d, nil
 }
 
-// short quotes a configured (non-secret) value for an error, bounded in length.
-func short(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return strconv.Quote(s)
-}
-
 func integer(field string, r gjson.Result, def, lo, hi int) (int, error) {
 	if !r.Exists() {
 		return def, nil
@@ -267,7 +427,7 @@ func parseBasePath(r gjson.Result) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#% \t\r\n") || strings.Contains(p, "//") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?#% ") || hasControl(p) || strings.Contains(p, "//") {
 		return "", errf("base_path", "must be an absolute path like \"/health\" (no query, fragment, spaces, escapes or empty segments)")
 	}
 	return strings.TrimSuffix(p, "/"), nil
@@ -292,7 +452,7 @@ func parseDialects(r gjson.Result) ([]Dialect, error) {
 		}
 		for _, o := range out {
 			if o == d {
-				return nil, errf(fmt.Sprintf("dialects[%d]", i), "%s is listed twice", n)
+				return nil, errf(fmt.Sprintf("dialects[%d]", i), "%s is listed twice", short(n))
 			}
 		}
 		out = append(out, d)
@@ -415,7 +575,13 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	if c.Cluster == "" {
 		return c, errf(f("cluster"), "missing (the Envoy cluster to call)")
 	}
+	if err := noControl(f("cluster"), c.Cluster); err != nil {
+		return c, err
+	}
 	if c.Authority, err = str(f("authority"), get("authority")); err != nil {
+		return c, err
+	}
+	if err := noControl(f("authority"), c.Authority); err != nil {
 		return c, err
 	}
 	if c.Authority == "" {
@@ -431,6 +597,9 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 		if c.GRPCService, err = str(f("grpc_service"), get("grpc_service")); err != nil {
 			return c, err
 		}
+		if err := noControl(f("grpc_service"), c.GRPCService); err != nil {
+			return c, err
+		}
 	} else {
 		if get("grpc_service").Exists() {
 			return c, errf(f("grpc_service"), "only grpc checks take a grpc_service")
@@ -441,7 +610,10 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 		if c.Path == "" {
 			c.Path = "/"
 		}
-		if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " \t\r\n#") {
+		if err := noControl(f("path"), c.Path); err != nil {
+			return c, err
+		}
+		if !strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " #") {
 			return c, errf(f("path"), "must be an absolute request path like \"/healthz\"")
 		}
 		if c.Method, err = str(f("method"), get("method")); err != nil {
@@ -592,8 +764,8 @@ func parseHeaders(field string, r gjson.Result) ([][2]string, error) {
 			err = errf(hf, "not a valid header name (pseudo-headers like :authority are set by the check)")
 		case v.Type != gjson.String:
 			err = errf(hf, "value must be a string")
-		case strings.ContainsAny(v.Str, "\r\n\x00"):
-			err = errf(hf, "value must not contain CR, LF or NUL (value withheld)")
+		case hasControl(v.Str):
+			err = errf(hf, "value must not contain control characters (CR, LF, NUL, other C0 or DEL; value withheld)")
 		}
 		for _, h := range out {
 			if err == nil && h[0] == name {
@@ -705,6 +877,18 @@ func scalar(r gjson.Result) (Scalar, bool) {
 	return Scalar{}, false
 }
 
+// unsetTokenHashes are the hashes `printf %s "$TOKEN" | sha256sum` and
+// `echo "$TOKEN" | sha256sum` print when $TOKEN is unset. No bearer token
+// can match them (a token68 is never empty), so listing one is a mistake
+// that would leave the operator without the access they meant to give.
+var unsetTokenHashes = []struct {
+	sum     [32]byte
+	problem string
+}{
+	{sha256.Sum256(nil), "is the sha256 of the empty string: was $TOKEN unset? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
+	{sha256.Sum256([]byte("\n")), "is the sha256 of a lone newline: was $TOKEN unset, and echo used? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
+}
+
 func parseDetails(r gjson.Result) (Details, error) {
 	var d Details
 	if err := object("details", r, "expose", "allow_cidrs", "token_sha256", "allow_principals"); err != nil {
@@ -734,7 +918,7 @@ func parseDetails(r gjson.Result) (Details, error) {
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		d.AllowCIDRs = append(d.AllowCIDRs, p.Masked())
+		d.AllowCIDRs = append(d.AllowCIDRs, unmapPrefix(p.Masked()))
 	}
 	hashes, err := strList("details.token_sha256", r.Get("token_sha256"))
 	if err != nil {
@@ -747,6 +931,11 @@ func parseDetails(r gjson.Result) (Details, error) {
 			return d, errf(fmt.Sprintf("details.token_sha256[%d]", i), "bad token hash: must be 64 hex characters (sha256 of the token, not the token)")
 		}
 		copy(sum[:], b)
+		for _, m := range unsetTokenHashes {
+			if sum == m.sum {
+				return d, errf(fmt.Sprintf("details.token_sha256[%d]", i), "%s", m.problem)
+			}
+		}
 		d.TokenSHA256 = append(d.TokenSHA256, sum)
 	}
 	if d.AllowPrincipals, err = strList("details.allow_principals", r.Get("allow_principals")); err != nil {

@@ -3,9 +3,13 @@ package checks
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 func TestParseRefuses(t *testing.T) {
@@ -26,6 +30,41 @@ func TestParseRefuses(t *testing.T) {
 		{"unknown details", `{"details":{"tokens":[]}}`, "details.tokens", "unknown field"},
 		{"unknown drain", `{"drain":{"on":true}}`, "drain.on", "unknown field"},
 		{"duplicate key", `{"base_path":"/a","base_path":"/b"}`, "base_path", "appears twice"},
+		// duplicate keys, at every depth, named by path
+		{"duplicate unknown key", `{"x":1,"x":2}`, "x", "appears twice"},
+		{"duplicate check key", check(`,"name":"b"`), "checks[0].name", "appears twice"},
+		{"duplicate in second check", `{"checks":[{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","kind":"hsm","cluster":"c"}]}`, "checks[1].kind", "appears twice"},
+		{"duplicate expect.json key", check(`,"expect":{"json":{"status":"UP","status":"DOWN"}}`), "checks[0].expect.json.status", "appears twice"},
+		{"duplicate dotted expect.json key", check(`,"expect":{"json":{"db.ok":true,"db.ok":1}}`), `checks[0].expect.json."db.ok"`, "appears twice"},
+		{"duplicate escaped key", check(`,"expect":{"json":{"status":"UP","st\u0061tus":"DOWN"}}`), "checks[0].expect.json.status", "appears twice"},
+		{"duplicate header", check(`,"headers":{"x-k":"a","x-k":"a"}`), "checks[0].headers.x-k", "appears twice"},
+		{"duplicate details key", `{"details":{"expose":"never","expose":"always"}}`, "details.expose", "appears twice"},
+		{"duplicate service key", `{"service":{"name":"a","name":"b"}}`, "service.name", "appears twice"},
+		{"duplicate refresh key", `{"refresh":{"ttl":"1s","ttl":"2s"}}`, "refresh.ttl", "appears twice"},
+		{"duplicate drain key", `{"drain":{"enabled":false,"enabled":true}}`, "drain.enabled", "appears twice"},
+		{"duplicate deep in a value", check(`,"expect":{"json":{"a":[1,{"k":{"z":1,"z":2}}]}}`), "checks[0].expect.json.a[1].k.z", "appears twice"},
+		{"duplicate after nested objects", `{"service":{},"refresh":{"mode":"background"},"checks":[{},{}],"service":{}}`, "service", "appears twice"},
+		{"duplicate empty key", `{"":1,"":2}`, `""`, "appears twice"},
+		{"duplicate key with a newline", `{"a\nb":1,"a\nb":2}`, `"a\nb"`, "appears twice"},
+		// control characters in whatever reaches a request
+		{"CR LF in authority", check(`,"authority":"a\r\nx-injected: 1"`), "checks[0].authority", `control characters (CR, LF, NUL, other C0 or DEL): got "a\r\nx-injected: 1"`},
+		{"NUL in path", check(`,"path":"/h\u0000x"`), "checks[0].path", "control characters"},
+		{"tab in path", check(`,"path":"/h\tx"`), "checks[0].path", "control characters"},
+		{"DEL in cluster", `{"checks":[{"name":"a","kind":"http","cluster":"c\u007f"}]}`, "checks[0].cluster", "control characters"},
+		{"ESC in grpc_service", `{"checks":[{"name":"a","kind":"grpc","cluster":"c","grpc_service":"x\u001b[2J"}]}`, "checks[0].grpc_service", "control characters"},
+		{"ESC in header value", check(`,"headers":{"x-k":"v\u001b"}`), "checks[0].headers.x-k", "value withheld"},
+		{"tab in header value", check(`,"headers":{"x-k":"a\tb"}`), "checks[0].headers.x-k", "value withheld"},
+		{"control character in method", check(`,"method":"GE\u0000T"`), "checks[0].method", "upper-case"},
+		{"control character in header name", check(`,"headers":{"x\u0000k":"v"}`), `checks[0].headers."x\x00k"`, "not a valid header name"},
+		{"NUL in base path", `{"base_path":"/h\u0000"}`, "base_path", "absolute path"},
+		// what an error quotes is escaped and bounded
+		{"forged line in a key", `{"x\nmeshprobe: forged":1}`, `"x\nmeshprobe: forged"`, "unknown field"},
+		{"long key", `{"` + strings.Repeat("k", 100<<10) + `":1}`, `"` + strings.Repeat("k", 64) + `"…`, "unknown field"},
+		{"long key of escapes", `{"refresh":{"` + strings.Repeat(`\n`, 100) + `":1}}`, `refresh."` + strings.Repeat(`\n`, 32) + `"…`, "unknown field"},
+		{"line separator in a key", `{"a\u2028b":1}`, `"a\u2028b"`, "unknown field"},
+		{"bidi override in a value", `{"dialects":["\u202estandard"]}`, "dialects[0]", `unknown dialect "\u202estandard"`},
+		{"long value", `{"dialects":["` + strings.Repeat("é", 1000) + `"]}`, "dialects[0]", `unknown dialect "` + strings.Repeat("é", 64) + `"… (known:`},
+		{"invalid UTF-8 in a value", "{\"dialects\":[\"a\xffb\"]}", "dialects[0]", `unknown dialect "a\xffb"`},
 		// kinds
 		{"unknown kind", `{"checks":[{"name":"a","kind":"redis","cluster":"c"}]}`, "checks[0].kind", `unknown kind "redis"`},
 		{"missing kind", `{"checks":[{"name":"a","cluster":"c"}]}`, "checks[0].kind", "missing"},
@@ -59,6 +98,14 @@ func TestParseRefuses(t *testing.T) {
 		{"CIDR not string", `{"details":{"allow_cidrs":[10]}}`, "details.allow_cidrs[0]", "must be a string"},
 		{"short token hash", `{"details":{"token_sha256":["abc"]}}`, "details.token_sha256[0]", "bad token hash"},
 		{"non-hex token hash", `{"details":{"token_sha256":["` + strings.Repeat("z", 64) + `"]}}`, "details.token_sha256[0]", "bad token hash"},
+		{"hash of the empty string", `{"details":{"token_sha256":["` + strings.Repeat("ab", 32) + `","E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"]}}`,
+			"details.token_sha256[1]", "is the sha256 of the empty string: was $TOKEN unset?"},
+		{"hash of a newline", `{"details":{"token_sha256":["01ba4719c80b6fe911b091a7c05124b64eeece964e09c058ef8f9805daca546b"]}}`,
+			"details.token_sha256[0]", "is the sha256 of a lone newline"},
+		{"every IPv4 address with drain", `{"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.1","0.0.0.0/0"]}}`, "details.allow_cidrs", "lets every IPv4 address in while drain.enabled is true: anyone could drain"},
+		{"every IPv6 address with drain", `{"drain":{"enabled":true},"details":{"allow_cidrs":["::/0"],"token_sha256":["` + strings.Repeat("ab", 32) + `"]}}`, "details.allow_cidrs", "every IPv6 address"},
+		{"every mapped address with drain", `{"drain":{"enabled":true},"details":{"allow_cidrs":["::ffff:0:0/96"]}}`, "details.allow_cidrs", "every IPv4 address"},
+		{"two halves with drain", `{"drain":{"enabled":true},"details":{"allow_cidrs":["128.0.0.0/1","0.0.0.0/1"]}}`, "details.allow_cidrs", "every IPv4 address"},
 		{"bad expose", `{"details":{"expose":"public"}}`, "details.expose", "never"},
 		{"empty principal", `{"details":{"allow_principals":[""]}}`, "details.allow_principals[0]", "must not be empty"},
 		// dialects and paths
@@ -102,11 +149,77 @@ func TestParseRefuses(t *testing.T) {
 			if ce.Field != c.field || !strings.Contains(ce.Problem, c.problem) {
 				t.Errorf("error %q; want field %q and problem containing %q", err, c.field, c.problem)
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans lines: %q", err)
-			}
+			checkErrorLine(t, err)
 		})
 	}
+}
+
+// checkErrorLine: an error is one short line of printable text.
+func checkErrorLine(t *testing.T, err error) {
+	t.Helper()
+	line := err.Error()
+	if utf8.RuneCountInString(line) > maxErrorLine+1 || !utf8.ValidString(line) ||
+		strings.ContainsFunc(line, func(r rune) bool { return r != ' ' && !strconv.IsPrint(r) }) {
+		t.Errorf("error is not one short printable line: %.600q", line)
+	}
+}
+
+// The error line backstop: a problem that quotes raw input is still one
+// printable, bounded line.
+func TestConfigErrorLine(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	for _, e := range []*ConfigError{
+		{Field: "a\nb", Problem: "c\u2028d\x00\xff"},
+		{Field: "dialects", Problem: "path collision: /" + long + " is served by both"},
+		{Problem: long},
+	} {
+		checkErrorLine(t, e)
+	}
+	if got := (&ConfigError{Field: "a\nb", Problem: "c\x7f"}).Error(); got != `invalid configuration: a\nb: c\x7f` {
+		t.Errorf("got %q", got)
+	}
+	if got := (&ConfigError{Problem: long}).Error(); !strings.HasSuffix(got, "x…") {
+		t.Errorf("not cut: %.100q", got)
+	}
+}
+
+func TestParseWarnings(t *testing.T) {
+	for cfgText, want := range map[string]int{
+		`{}`: 0, `{"details":{"allow_cidrs":["10.0.0.0/8"]}}`: 0,
+		`{"details":{"allow_cidrs":["0.0.0.0/0"]}}`:             1,
+		`{"details":{"allow_cidrs":["0.0.0.0/0","::/0"]}}`:      1,
+		`{"details":{"expose":"never","allow_cidrs":["::/0"]}}`: 1,
+	} {
+		if w := mustParse(t, cfgText).Warnings; len(w) != want {
+			t.Errorf("%s: warnings %q; want %d", cfgText, w, want)
+		}
+	}
+}
+
+// refDuplicate is noDuplicateKeys the slow way, recursively with gjson:
+// the field of the first repeated key, or "".
+func refDuplicate(field string, r gjson.Result) string {
+	found := ""
+	switch {
+	case r.IsObject():
+		seen := map[string]bool{}
+		r.ForEach(func(k, v gjson.Result) bool {
+			if seen[k.String()] {
+				found = join(field, k.String())
+			} else {
+				seen[k.String()] = true
+				found = refDuplicate(join(field, k.String()), v)
+			}
+			return found == ""
+		})
+	case r.IsArray():
+		for i, v := range r.Array() {
+			if found = refDuplicate(field+"["+itoa(i)+"]", v); found != "" {
+				break
+			}
+		}
+	}
+	return found
 }
 
 func manyChecks(n int) string {
@@ -231,17 +344,28 @@ func FuzzParse(f *testing.F) {
 		    {"name":"ledger","kind":"grpc","cluster":"outbound|50051||ledger","grpc_service":"ledger.v1.Ledger","timeout":500}],
 		  "details":{"expose":"authorized","allow_cidrs":["127.0.0.1/32"],"token_sha256":["` + strings.Repeat("ab", 32) + `"],"allow_principals":["spiffe://x"]},
 		  "drain":{"enabled":true}}`,
-		`{"refresh":{"jitter":"1%"}}`, `{"checks":[{"name":"a","kind":"grpc","cluster":"c","expect":1}]}`, `[`, `{"a":`, "\xff"} {
+		`{"refresh":{"jitter":"1%"}}`, `{"checks":[{"name":"a","kind":"grpc","cluster":"c","expect":1}]}`, `[`, `{"a":`, "\xff",
+		`{"a":[{},{"b":1,"c":{"b":2}},"x",{"b":1,"b":2}]}`, `{"x\n":1}`, `{"details":{"allow_cidrs":["0.0.0.0/1","128.0.0.0/1"]}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if gjson.ValidBytes(data) {
+			dupErr := noDuplicateKeys(data)
+			if want := refDuplicate("", gjson.ParseBytes(data)); dupErr == nil && want != "" || dupErr != nil && dupErr.(*ConfigError).Field != want {
+				t.Fatalf("noDuplicateKeys(%q) = %v; want the duplicate at %q", data, dupErr, want)
+			}
+		}
 		cfg, err := Parse(data)
 		if err != nil {
 			var ce *ConfigError
-			if !errors.As(err, &ce) || strings.Contains(err.Error(), "\n") {
-				t.Fatalf("error %q is not a one-line ConfigError", err)
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %q is not a ConfigError", err)
 			}
+			checkErrorLine(t, err)
 			return
+		}
+		for _, w := range cfg.Warnings {
+			checkErrorLine(t, errors.New(w))
 		}
 		seen := map[string]bool{}
 		for _, r := range cfg.Routes {

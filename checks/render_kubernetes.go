@@ -56,14 +56,43 @@ func textReply(status int, body string) Reply {
 	return Reply{Status: status, ContentType: ContentText, Body: []byte(body)}
 }
 
+// k8sQuery reads ?verbose and every ?exclude= of a raw query as the API
+// server's net/url does (pairs split at "&", a pair holding ";" skipped,
+// "+" and %XX decoded, a pair that does not decode skipped), but with no
+// cap on the number of parameters: past 10,000, url.ParseQuery returns none
+// at all, and the exclusions would vanish silently. The proxy bounds the
+// query's length.
+func k8sQuery(query string) (verbose bool, excluded map[string]bool) {
+	excluded = map[string]bool{}
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if strings.Contains(pair, ";") {
+			continue
+		}
+		k, val, _ := strings.Cut(pair, "=")
+		if k != "verbose" && k != "exclude" {
+			var err error
+			if k, err = url.QueryUnescape(k); err != nil || k != "verbose" && k != "exclude" {
+				continue
+			}
+		}
+		val, err := url.QueryUnescape(val)
+		if err != nil {
+			continue
+		}
+		if k == "verbose" {
+			verbose = true
+		} else {
+			excluded[val] = true
+		}
+	}
+	return verbose, excluded
+}
+
 // Kubernetes renders /livez, /readyz or /healthz.
 func Kubernetes(e Endpoint, v *View) Reply {
-	q, _ := url.ParseQuery(v.Query)
-	_, verbose := q["verbose"]
-	excluded := map[string]bool{}
-	for _, n := range q["exclude"] {
-		excluded[n] = true
-	}
+	verbose, excluded := k8sQuery(v.Query)
 	var b strings.Builder
 	failed := false
 	for _, l := range k8sLines(e, v) {

@@ -62,6 +62,9 @@ func (p *pluginContext) configure() error {
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings {
+		proxywasm.LogWarnf("meshprobe: %s", w)
+	}
 	p.cfg = cfg
 	p.router = checks.NewRouter(cfg.Routes)
 	svc := cfg.Service.WithNode(readNodeMeta())
