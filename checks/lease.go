@@ -12,9 +12,10 @@ import (
 // Acquire takes or renews the lease for owner at unix ms now, holding it for
 // ttl ms. It reports whether owner holds it afterwards. Losing a CAS race
 // means another VM just took it: that is an answer, not an error. A lease
-// expiring further ahead than ttl from now was never granted by Acquire (a
-// wall clock stepped back, a foreign writer, corruption): it counts as
-// expired, so no such value stops every check.
+// expiring further ahead than two ttl from now was never granted by
+// Acquire, even by a VM whose clock read a little later than ours (a wall
+// clock stepped back, a foreign writer, corruption): it counts as expired,
+// so no such value stops every check.
 func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 	data, cas, err := st.Get(key)
 	switch {
@@ -26,7 +27,9 @@ func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 		return false, err
 	case len(data) == 16:
 		holder, expiry := binary.BigEndian.Uint64(data), int64(binary.BigEndian.Uint64(data[8:]))
-		if holder != owner && now < expiry && expiry <= now+ttl {
+		// Another VM's clock may run a little ahead of ours (its now was
+		// read a moment later): a second TTL of slack.
+		if holder != owner && now < expiry && expiry <= now+2*ttl {
 			return false, nil
 		}
 	}

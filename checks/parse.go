@@ -171,6 +171,14 @@ func Parse(data []byte) (*Config, error) {
 		}
 		c.Warnings = append(c.Warnings, "details.allow_cidrs: lets every "+every+" address in, as good as no list: any client that reaches the listener may see details unless details.expose is \"never\" (list only the ranges of the clients that may)")
 	}
+	for i := range c.Checks {
+		for _, h := range c.Checks[i].Headers {
+			if n := utf8.RuneCountInString(h[1]); n > 0 && n < secretMinRunes {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("checks[%d].headers.%s: a value of %d character(s) cannot be told from ordinary text: "+
+					"header values are secrets, so a dependency's value that contains it is withheld from every message, and an observed number that contains it is dropped", i, h[0], n))
+			}
+		}
+	}
 	if c.Routes, err = buildRoutes(c); err != nil {
 		return nil, err
 	}

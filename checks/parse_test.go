@@ -186,9 +186,10 @@ func TestConfigErrorLine(t *testing.T) {
 func TestParseWarnings(t *testing.T) {
 	for cfgText, want := range map[string]int{
 		`{}`: 0, `{"details":{"allow_cidrs":["10.0.0.0/8"]}}`: 0,
-		`{"details":{"allow_cidrs":["0.0.0.0/0"]}}`:             1,
-		`{"details":{"allow_cidrs":["0.0.0.0/0","::/0"]}}`:      1,
-		`{"details":{"expose":"never","allow_cidrs":["::/0"]}}`: 1,
+		`{"details":{"allow_cidrs":["0.0.0.0/0"]}}`:                                                                   1,
+		`{"details":{"allow_cidrs":["0.0.0.0/0","::/0"]}}`:                                                            1,
+		`{"details":{"expose":"never","allow_cidrs":["::/0"]}}`:                                                       1,
+		`{"checks":[{"name":"a","kind":"http","cluster":"c","headers":{"x-api-version":"2","x-key":"long-enough"}}]}`: 1,
 	} {
 		if w := mustParse(t, cfgText).Warnings; len(w) != want {
 			t.Errorf("%s: warnings %q; want %d", cfgText, w, want)

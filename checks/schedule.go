@@ -50,8 +50,9 @@ func (c *Config) NextDue(i int, due, now int64, rnd func(n int64) int64) int64 {
 
 // Due appends the indexes of the checks due at unix ms now. A next-due
 // time further ahead than any schedule sets it (an interval and the jitter
-// from now) did not come from NextDue: a wall clock stepped back, a foreign
-// writer or corruption. It counts as due, so no such value freezes a check.
+// from now, and a tick for a VM whose clock read a little later than ours)
+// did not come from NextDue: a wall clock stepped back, a foreign writer or
+// corruption. It counts as due, so no such value freezes a check.
 func (s *State) Due(c *Config, now int64, dst []int) []int {
 	for i := range s.Checks {
 		due := s.Checks[i].NextDue
@@ -62,10 +63,11 @@ func (s *State) Due(c *Config, now int64, dst []int) []int {
 	return dst
 }
 
-// maxAhead is the furthest ahead of now (ms) NextDue puts check i.
+// maxAhead is the furthest ahead of now (ms) NextDue puts check i, with a
+// tick of slack for clocks read moments apart.
 func (c *Config) maxAhead(i int) int64 {
 	ch := &c.Checks[i]
-	return (ch.Interval + c.jitter(ch)).Milliseconds()
+	return (ch.Interval + c.jitter(ch) + c.TickPeriod()).Milliseconds()
 }
 
 // Fresh reports whether state last refreshed at unix ms refreshedAt is

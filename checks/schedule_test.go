@@ -54,15 +54,28 @@ func TestNextDue(t *testing.T) {
 }
 
 // Due: at or before now, or further ahead than a schedule ever sets (an
-// interval and the jitter: 1000+100 ms here), which only a clock stepped
-// back or a foreign writer leaves.
+// interval, the jitter and a tick: 1000+100+200 ms here), which only a
+// clock stepped back or a foreign writer leaves.
 func TestDue(t *testing.T) {
 	c := mustParse(t, `{"refresh":{"interval":"1s","jitter":"10%"},"checks":[
 		{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","cluster":"c"},{"name":"c","kind":"http","cluster":"c"},
 		{"name":"d","kind":"http","cluster":"c"},{"name":"e","kind":"http","cluster":"c"}]}`)
-	s := &State{Checks: []CheckState{{NextDue: 0}, {NextDue: 500}, {NextDue: 501}, {NextDue: 500 + 1100}, {NextDue: 500 + 1101}}}
+	s := &State{Checks: []CheckState{{NextDue: 0}, {NextDue: 500}, {NextDue: 501}, {NextDue: 500 + 1300}, {NextDue: 500 + 1301}}}
 	if got := s.Due(c, 500, nil); !slices.Equal(got, []int{0, 1, 4}) {
 		t.Errorf("Due = %v; want [0 1 4]", got)
+	}
+}
+
+// Without jitter a claim at t sets the next run exactly an interval ahead;
+// another VM whose clock read a few ms earlier must not find it due.
+func TestDueAcrossSkewedClocks(t *testing.T) {
+	c := mustParse(t, `{"refresh":{"interval":"1s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
+	next := c.NextDue(0, 0, 10000, nil) // a first run, claimed at 10000
+	s := &State{Checks: []CheckState{{NextDue: next}}}
+	for _, now := range []int64{10000, 9999, 9950} {
+		if got := s.Due(c, now, nil); len(got) != 0 {
+			t.Errorf("a run claimed at 10000 for %d is due again at %d", next, now)
+		}
 	}
 }
 

@@ -55,7 +55,12 @@ func Update(st Store, key string, c *Config, fn func(*State)) (corrupt bool, err
 		rec := Encode(c, s)
 		switch err := st.Set(key, rec, cas); {
 		case err == nil:
-			return corrupt, mirrorSummary(st, key)
+			// The update landed: a mirror that could not follow is not a
+			// failed update (retrying it would apply fn twice); the next
+			// write brings the mirror back, and until then a reader whose
+			// mirror does not parse reads the record.
+			mirrorSummary(st, key)
+			return corrupt, nil
 		case !errors.Is(err, ErrCASMismatch):
 			return corrupt, err
 		}

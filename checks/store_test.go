@@ -195,6 +195,25 @@ func TestUpdateCorruptRecordStartsEmpty(t *testing.T) {
 	}
 }
 
+// Once the record is written, a mirror that cannot follow does not fail
+// the update: retrying it would apply fn twice.
+func TestUpdateLandsWhenTheMirrorCannotFollow(t *testing.T) {
+	cfg := counterConfig(t)
+	st := newMemStore()
+	Update(st, "k", cfg, func(*State) {})
+	st.race = func(key string) {
+		if key == SummaryKey("k") {
+			st.Set(key, []byte("rival"), 0) // every mirror write loses its race
+		}
+	}
+	if _, err := Update(st, "k", cfg, func(s *State) { s.Checks[0].Runs++ }); err != nil {
+		t.Errorf("Update = %v after the record was written", err)
+	}
+	if s, _, _ := Load(st, "k", cfg); s.Checks[0].Runs != 1 {
+		t.Errorf("runs %d; want 1", s.Checks[0].Runs)
+	}
+}
+
 func TestUpdateGivesUpWhenAlwaysLosing(t *testing.T) {
 	cfg := counterConfig(t)
 	st := newMemStore()
@@ -259,6 +278,15 @@ func TestLeaseFromTheFuture(t *testing.T) {
 	st.Set("lease", rec[:], 0)
 	if got, _ := Acquire(st, "lease", 1, 1000, 300); got {
 		t.Error("a lease within its TTL was taken")
+	}
+	// Another VM read its clock a moment earlier than the holder did.
+	st = newMemStore()
+	Ensure(st, "lease", make([]byte, 16))
+	if got, _ := Acquire(st, "lease", 7, 1000, 300); !got {
+		t.Fatal("a free lease was not taken")
+	}
+	if got, _ := Acquire(st, "lease", 1, 995, 300); got {
+		t.Error("a VM whose clock reads 5 ms behind the holder's took a lease just granted")
 	}
 }
 

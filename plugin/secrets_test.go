@@ -22,15 +22,16 @@ const secretsConfig = `{"dialects":["standard","kubernetes","aurora","amsdal"],
  {"name":"other","kind":"http","cluster":"other","headers":{"authorization":"` + otherSecret + `"},"failure_threshold":1,
   "expect":{"json":{"state":"ok"}}}]}`
 
-// leaked reports the first secret, or 8-rune piece of one, that s holds
+// leaked reports the first secret, or 6-rune piece of one (the run the
+// redaction promises to catch), that s holds
 // (case-insensitively: an upper-cased echo is the same secret).
 func leaked(s string) string {
 	s = strings.ToLower(s)
 	for _, sec := range []string{echoedSecret, otherSecret} {
 		sec = strings.ToLower(sec)
-		for i := 0; i+8 <= len(sec); i++ {
-			if strings.Contains(s, sec[i:i+8]) {
-				return sec[i : i+8]
+		for i := 0; i+6 <= len(sec); i++ {
+			if strings.Contains(s, sec[i:i+6]) {
+				return sec[i : i+6]
 			}
 		}
 	}

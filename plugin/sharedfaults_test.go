@@ -10,20 +10,22 @@ import (
 )
 
 // rewriteState decodes the shared state record of config, changes it and
-// writes it back.
+// writes it back, its header to the summary mirror too, as a write does.
 func rewriteState(t *testing.T, px testProxy, config string, change func(*checks.State)) {
 	t.Helper()
 	cfg, err := checks.Parse([]byte(config))
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, _ := sharedKeys(config)
+	state, summary := sharedKeys(config)
 	s, err := checks.Decode(cfg, px.shared(state))
 	if err != nil {
 		t.Fatal(err)
 	}
 	change(s)
-	px.setShared(state, checks.Encode(cfg, s))
+	rec := checks.Encode(cfg, s)
+	px.setShared(state, rec)
+	px.setShared(summary, rec[:checks.HeaderSize])
 }
 
 // Shared state can be lost, corrupted, left by another build or written
