@@ -100,16 +100,24 @@ func TestOnRequestProbeGone(t *testing.T) {
 	})
 }
 
+// startRefreshed starts an on_request proxy whose state one flight, all
+// up, has just refreshed.
+func startRefreshed(t *testing.T, rt runtime) testProxy {
+	t.Helper()
+	px := rt.mustStart(t, onRequestConfig, nil)
+	first := px.begin("GET", "/health/probes/readiness")
+	px.tick()
+	answerAll(t, px, allUp)
+	first.close()
+	return px
+}
+
 // A refresh time in the future (a clock stepped back, a foreign writer) is
 // not fresh: once the state is older than the ttl by this proxy's clock the
 // next probe refreshes it, instead of trusting it for an hour.
 func TestOnRequestFutureRefreshTime(t *testing.T) {
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, onRequestConfig, nil)
-		first := px.begin("GET", "/health/probes/readiness")
-		px.tick()
-		answerAll(t, px, allUp)
-		first.close()
+		px := startRefreshed(t, rt)
 		rewriteState(t, px, onRequestConfig, func(s *checks.State) { s.RefreshedAt = now().UnixMilli() + time.Hour.Milliseconds() })
 		px.advance(3 * time.Second) // past the 2s ttl
 		probe := px.begin("GET", "/health/probes/readiness")
@@ -128,11 +136,7 @@ func TestOnRequestFutureRefreshTime(t *testing.T) {
 func TestOnRequestWithoutTheMirror(t *testing.T) {
 	_, summary := sharedKeys(onRequestConfig)
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, onRequestConfig, nil)
-		first := px.begin("GET", "/health/probes/readiness")
-		px.tick()
-		answerAll(t, px, allUp)
-		first.close()
+		px := startRefreshed(t, rt)
 		px.setShared(summary, []byte("garbage"))
 		px.advance(1500 * time.Millisecond)
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
