@@ -2,14 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"maps"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,47 +28,11 @@ const (
 	dialectSettle = 5 * time.Second
 )
 
-// dialectPeer is a dependency answering every request with its current
-// code: 200 with its body, another code with a short text, or never (0).
-type dialectPeer struct {
-	body string
-	code atomic.Int64
-	hits atomic.Int64
-	ln   net.Listener
-	quit chan struct{}
-}
-
-func newDialectPeer(t *testing.T, body string, code int) *dialectPeer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dialectPeer{body: body, ln: ln, quit: make(chan struct{})}
-	p.code.Store(int64(code))
-	srv := &http.Server{Handler: p}
-	go srv.Serve(ln)
-	t.Cleanup(func() { close(p.quit); srv.Close() })
+// hangingPeer is an HTTP peer that never answers: its check stays unknown.
+func hangingPeer(t *testing.T, up string) *httpPeer {
+	p := newHTTPPeer(t, up, "")
+	p.set(modeHang)
 	return p
-}
-
-func (p *dialectPeer) answer(code int) { p.code.Store(int64(code)) }
-func (p *dialectPeer) up() upstream    { return upstream{Addr: p.ln.Addr().String()} }
-
-func (p *dialectPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
-	p.hits.Add(1)
-	switch code := int(p.code.Load()); code {
-	case 0:
-		select {
-		case <-r.Context().Done():
-		case <-p.quit:
-		}
-	case 200:
-		io.WriteString(w, p.body)
-	default:
-		http.Error(w, "failing", code)
-	}
 }
 
 var bearer = [2]string{"authorization", "Bearer " + dialectcases.Token}
@@ -130,12 +90,12 @@ func TestRealDialects(t *testing.T) {
 			t.Run(set.Name, func(t *testing.T) {
 				t.Run("starting", func(t *testing.T) {
 					t.Parallel()
-					app, cache, hsm := newDialectPeer(t, "ok", 0), newDialectPeer(t, "ok", 0), newDialectPeer(t, dialectcases.HSMUp, 0)
+					app, cache, hsm := hangingPeer(t, "ok"), hangingPeer(t, "ok"), hangingPeer(t, dialectcases.HSMUp)
 					// Checks may not outlast their interval: both long,
 					// so a hanging check has no result for 30s.
 					config := dialectcases.Config(set.Dialects, "30s", "30s")
 					px := rt.start(t, 2, config, map[string]upstream{
-						dialectcases.App: app.up(), dialectcases.Cache: cache.up(), dialectcases.HSM: hsm.up()})
+						dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
 					unknown := func(when string) {
 						agg, deps := dialectDeps(t, px.base)
 						if agg != "unknown" || deps[dialectcases.App] != "unknown" || deps[dialectcases.Cache] != "unknown" || deps[dialectcases.HSM] != "unknown" {
@@ -143,9 +103,9 @@ func TestRealDialects(t *testing.T) {
 						}
 					}
 					// Every check is in flight, and hangs.
-					for start := time.Now(); app.hits.Load() == 0 || cache.hits.Load() == 0 || hsm.hits.Load() == 0; time.Sleep(10 * time.Millisecond) {
+					for start := time.Now(); app.count() == 0 || cache.count() == 0 || hsm.count() == 0; time.Sleep(10 * time.Millisecond) {
 						if time.Since(start) > dialectSettle {
-							t.Fatalf("after %v the peers got %d, %d, %d checks; want each one's first", dialectSettle, app.hits.Load(), cache.hits.Load(), hsm.hits.Load())
+							t.Fatalf("after %v the peers got %d, %d, %d checks; want each one's first", dialectSettle, app.count(), cache.count(), hsm.count())
 						}
 					}
 					unknown("before the table")
@@ -154,10 +114,10 @@ func TestRealDialects(t *testing.T) {
 				})
 				t.Run("running", func(t *testing.T) {
 					t.Parallel()
-					app, cache, hsm := newDialectPeer(t, "ok", 200), newDialectPeer(t, "ok", 200), newDialectPeer(t, dialectcases.HSMUp, 200)
+					app, cache, hsm := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, "ok", ""), newHTTPPeer(t, dialectcases.HSMUp, "")
 					config := dialectcases.Config(set.Dialects, dialectInterval.String(), dialectTimeout.String())
 					px := rt.start(t, 2, config, map[string]upstream{
-						dialectcases.App: app.up(), dialectcases.Cache: cache.up(), dialectcases.HSM: hsm.up()})
+						dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
 					base := px.base
 
 					waitDeps(t, base, "up", "")
@@ -165,13 +125,13 @@ func TestRealDialects(t *testing.T) {
 					assertMethodsNotAllowed(t, base, table[dialectcases.Up])
 					assertHealthJSON(t, base, dialectcases.Up)
 
-					cache.answer(500)
+					cache.set(modeError)
 					waitDeps(t, base, "degraded", dialectcases.Cache)
 					assertTable(t, base, table[dialectcases.Degraded])
 					assertHealthJSON(t, base, dialectcases.Degraded)
 
-					cache.answer(200)
-					app.answer(500)
+					cache.set(modeUp)
+					app.set(modeError)
 					waitDeps(t, base, "down", dialectcases.App)
 					assertTable(t, base, table[dialectcases.Down])
 					assertHealthJSON(t, base, dialectcases.Down)
@@ -179,7 +139,7 @@ func TestRealDialects(t *testing.T) {
 						assertDetails(t, base, table[dialectcases.Down])
 					}
 
-					app.answer(200)
+					app.set(modeUp)
 					waitDeps(t, base, "up", "")
 					if r := request(t, nil, "POST", base+"/health/drain", bearer); r.status != 200 || r.body != `{"draining":true}` {
 						t.Fatalf("POST /health/drain = %d %s", r.status, r.body)

@@ -33,6 +33,7 @@ type peerMode string
 const (
 	modeUp       peerMode = "up"       // 200 with the peer's body
 	modeDown     peerMode = "down"     // 503
+	modeError    peerMode = "error"    // 500
 	modeDocDown  peerMode = "doc-down" // 200 with the peer's "down" document (HSM not ready)
 	modeSlow     peerMode = "slow"     // the up answer, after slowFor
 	modeHang     peerMode = "hang"     // never answers
@@ -150,6 +151,8 @@ func (p *httpPeer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, p.up)
 	case modeDown:
 		http.Error(w, "down", http.StatusServiceUnavailable)
+	case modeError:
+		http.Error(w, "failing", http.StatusInternalServerError)
 	case modeDocDown:
 		io.WriteString(w, p.down)
 	case modeSlow:

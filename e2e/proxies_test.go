@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,7 +100,7 @@ func eachEnvoy(t *testing.T, f func(t *testing.T, rt runtimeCase)) {
 
 var (
 	envoysOnce sync.Once
-	envoys     map[string]string
+	envoys     []envoyrun.Release
 	envoysErr  error
 	missing    []string
 )
@@ -125,8 +123,8 @@ func runtimes(t *testing.T) []runtimeCase {
 		}
 	}
 	rts := []runtimeCase{{name: "host", start: startHost}}
-	for _, v := range slices.Sorted(maps.Keys(envoys)) {
-		bin := envoys[v]
+	for _, r := range envoys {
+		v, bin := r.Version, r.Binary
 		rt := runtimeCase{name: "envoy-" + v, bin: bin}
 		rt.envoy = func(t testing.TB, config string, ups map[string]upstream, o envoyOptions) *proxy {
 			return startEnvoy(t, v, bin, config, ups, o)

@@ -361,9 +361,7 @@ type listenerTLSFiles struct{ cert, key, ca string }
 // downstreamMTLS puts a TLS transport socket on the listener's filter
 // chains that requires a client certificate and verifies it against f.ca.
 func downstreamMTLS(b *bootstrapv3.Bootstrap, f listenerTLSFiles) error {
-	file := func(name string) *corev3.DataSource {
-		return &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: name}}
-	}
+	file := envoyrun.File
 	ctx, err := anypb.New(&tlsv3.DownstreamTlsContext{
 		RequireClientCertificate: wrapperspb.Bool(true),
 		CommonTlsContext: &tlsv3.CommonTlsContext{

@@ -209,15 +209,18 @@ func (o Bootstrap) clusters(shipped []*clusterv3.Cluster) ([]*clusterv3.Cluster,
 	return out, nil
 }
 
+// File is a DataSource naming a file.
+func File(name string) *corev3.DataSource {
+	return &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: name}}
+}
+
 // setTLS points a copied TLS cluster at the test's files.
 func setTLS(c *clusterv3.Cluster, f *localrun.TLSFiles) error {
 	var t tlsv3.UpstreamTlsContext
 	if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(&t); err != nil {
 		return err
 	}
-	file := func(name string) *corev3.DataSource {
-		return &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: name}}
-	}
+	file := File
 	ctx := t.GetCommonTlsContext()
 	ctx.TlsCertificates = []*tlsv3.TlsCertificate{{CertificateChain: file(f.Cert), PrivateKey: file(f.Key)}}
 	vc := ctx.GetValidationContext()

@@ -46,21 +46,28 @@ func Binary(root, v string) string {
 	return filepath.Join(root, "build", "envoy", v, "envoy", "_bin", "envoy")
 }
 
-// Installed returns the binary (an absolute path) of each pinned release
-// that is installed, keyed by version, and the versions that are not.
-func Installed(root string) (map[string]string, []string, error) {
+// Release is an installed pinned Envoy.
+type Release struct {
+	Version string
+	Binary  string // an absolute path
+}
+
+// Installed returns the pinned releases that are installed, in
+// envoy/versions order (newest first), and the versions that are not.
+func Installed(root string) ([]Release, []string, error) {
 	vs, err := Versions(root)
 	if err != nil {
 		return nil, nil, err
 	}
-	have, missing := map[string]string{}, []string(nil)
+	var have []Release
+	var missing []string
 	for _, v := range vs {
 		bin, err := filepath.Abs(Binary(root, v))
 		if err != nil {
 			return nil, nil, err
 		}
 		if st, err := os.Stat(bin); err == nil && st.Mode()&0o111 != 0 {
-			have[v] = bin
+			have = append(have, Release{v, bin})
 		} else {
 			missing = append(missing, v)
 		}
@@ -204,16 +211,6 @@ func (e *Envoy) Log() string {
 func (e *Envoy) Tail(n int) string {
 	lines := strings.Split(strings.TrimRight(e.Log(), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// Exited reports whether the process has ended, and how.
-func (e *Envoy) Exited() (bool, error) {
-	select {
-	case <-e.done:
-		return true, e.err
-	default:
-		return false, nil
-	}
 }
 
 // Stop ends Envoy as an operator would (SIGTERM), killing it if it has

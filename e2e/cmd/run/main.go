@@ -85,13 +85,8 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 
 // findEnvoy is the newest pinned Envoy installed, else envoy on PATH, else "".
 func findEnvoy() string {
-	if vs, err := envoyrun.Versions("."); err == nil {
-		have, _, _ := envoyrun.Installed(".")
-		for _, v := range vs {
-			if bin := have[v]; bin != "" {
-				return bin
-			}
-		}
+	if have, _, _ := envoyrun.Installed("."); len(have) > 0 {
+		return have[0].Binary
 	}
 	bin, _ := exec.LookPath("envoy")
 	return bin
