@@ -11,17 +11,29 @@ import (
 
 	"github.com/meshprobe/meshprobe/e2e/envoyrun"
 	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/wasmshim"
 )
 
-// buildMisbehave builds e2e/testdata/misbehave with extra ldflags (built
-// like the plugin) and returns the .wasm's absolute path.
+// buildMisbehave builds e2e/testdata/misbehave with extra ldflags, like the
+// plugin (poll_oneoff provided, so it survives a collection in any claimed
+// Envoy), and returns the .wasm's absolute path.
 func buildMisbehave(t *testing.T, ldflags string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "misbehave.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", out, "./testdata/misbehave")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", out+".go", "./testdata/misbehave")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the misbehave plugin: %v\n%s", err, b)
+	}
+	mod, err := os.ReadFile(out + ".go")
+	if err == nil {
+		mod, err = wasmshim.Provide(mod, "wasi_snapshot_preview1", "poll_oneoff", wasmshim.PollOneoff)
+	}
+	if err == nil {
+		err = os.WriteFile(out, mod, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("providing poll_oneoff in the misbehave plugin: %v", err)
 	}
 	return out
 }

@@ -243,6 +243,7 @@ func startReal(t testing.TB, workers int, config string, ups map[string]host.Ups
 	h, err := host.New(context.Background(), host.Options{
 		Wasm: pluginWasm(t), PluginConfig: []byte(config), Workers: workers, Upstreams: ups,
 		Properties: map[string]string{"plugin_name": "meshprobe"},
+		OldEnvoy:   true, // as strict as the oldest claimed Envoy
 		OnError: func(err error) {
 			mu.Lock()
 			defer mu.Unlock()

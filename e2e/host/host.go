@@ -79,6 +79,11 @@ type Options struct {
 	// example t.Error. It runs on the goroutine that drives the Host, while
 	// a VM may be locked: it must not call back into the Host.
 	OnError func(error)
+	// OldEnvoy answers wasi_snapshot_preview1.poll_oneoff as Envoy before
+	// 1.39 does (proxy-wasm-cpp-host before PR #533): ENOSYS, nevents left
+	// as it was. Go's wasip1 runtime aborts on that at a garbage
+	// collection unless the module provides poll_oneoff itself.
+	OldEnvoy bool
 	// Unbounded runs guest calls without guestCallLimit, as Envoy does (it
 	// bounds no guest call). wazero enforces the bound with a goroutine and
 	// a channel per call, the guest allocator's nested calls included: on a
@@ -157,6 +162,21 @@ func New(ctx context.Context, o Options) (*Host, error) {
 	return h, nil
 }
 
+// instantiateWASI registers wazero's wasip1, with Envoy's older poll_oneoff
+// in place of its own under OldEnvoy.
+func (h *Host) instantiateWASI() error {
+	b := h.runtime.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+	if h.opts.OldEnvoy {
+		const enosys = 52
+		b.NewFunctionBuilder().
+			WithFunc(func(_ context.Context, in, out, nsubscriptions, nevents uint32) uint32 { return enosys }).
+			Export("poll_oneoff")
+	}
+	_, err := b.Instantiate(h.ctx)
+	return err
+}
+
 func (h *Host) start() error {
 	compiled, err := h.runtime.CompileModule(h.ctx, h.opts.Wasm)
 	if err != nil {
@@ -169,7 +189,7 @@ func (h *Host) start() error {
 	if exports["proxy_on_memory_allocate"] == nil {
 		return errors.New("host: the module does not export proxy_on_memory_allocate")
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(h.ctx, h.runtime); err != nil {
+	if err := h.instantiateWASI(); err != nil {
 		return fmt.Errorf("host: wasi: %w", err)
 	}
 	if err := h.instantiateEnv(compiled); err != nil {

@@ -197,21 +197,28 @@ func (v *VM) Done() bool {
 	return err == nil && done != 0
 }
 
-// tailBuffer keeps the end of the guest's stdout and stderr (a Go panic's
-// message and stack) for error reports.
+// tailBuffer keeps the start and the end of the guest's stdout and stderr
+// for error reports: a Go crash names its cause first ("fatal error: ...",
+// "panic: ...") and then dumps every goroutine.
 type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
+	mu         sync.Mutex
+	head, buf  []byte
+	overflowed bool
 }
 
-const tailMax = 4096
+const headMax, tailMax = 1024, 4096
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if n := min(len(p), headMax-len(b.head)); n > 0 {
+		b.head = append(b.head, p[:n]...)
+		p = p[n:]
+	}
 	b.buf = append(b.buf, p...)
 	if len(b.buf) > tailMax {
 		b.buf = append([]byte(nil), b.buf[len(b.buf)-tailMax:]...)
+		b.overflowed = true
 	}
 	return len(p), nil
 }
@@ -219,7 +226,11 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 func (b *tailBuffer) tail() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if s := strings.TrimSpace(string(b.buf)); s != "" {
+	gap := ""
+	if b.overflowed {
+		gap = "\n[...]\n"
+	}
+	if s := strings.TrimSpace(string(b.head) + gap + string(b.buf)); s != "" {
 		return "\nguest output:\n" + s
 	}
 	return ""
