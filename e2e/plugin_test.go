@@ -11,13 +11,17 @@ import (
 // `make build` cannot pass by checking nothing.
 func pluginWasm(t testing.TB) []byte {
 	t.Helper()
-	path := os.Getenv("MESHPROBE_WASM")
-	if path == "" {
-		path = filepath.Join("..", "build", "meshprobe.wasm")
-	}
-	bin, err := os.ReadFile(path)
+	bin, err := os.ReadFile(pluginPath())
 	if err != nil {
 		t.Fatalf("cannot read the plugin (%v): run `make build` first, or set MESHPROBE_WASM to a built .wasm", err)
 	}
 	return bin
+}
+
+// pluginPath is where pluginWasm reads the plugin, and what Envoy loads.
+func pluginPath() string {
+	if path := os.Getenv("MESHPROBE_WASM"); path != "" {
+		return path
+	}
+	return filepath.Join("..", "build", "meshprobe.wasm")
 }

@@ -89,7 +89,8 @@ func eachProxy(t *testing.T, f func(t *testing.T, rt runtimeCase)) {
 	}
 }
 
-// eachEnvoy runs f once per installed pinned Envoy.
+// eachEnvoy runs f once per installed tested Envoy (the newest and the
+// oldest claimed; every claimed one with MESHPROBE_ENVOY=all).
 func eachEnvoy(t *testing.T, f func(t *testing.T, rt runtimeCase)) {
 	for _, rt := range runtimes(t) {
 		if rt.envoy != nil {
@@ -105,12 +106,20 @@ var (
 	missing    []string
 )
 
-// runtimes are the host and each installed pinned Envoy. A pinned Envoy
+// runtimes are the host and each installed tested Envoy. A tested Envoy
 // that is not installed skips loudly, and fails the test where
 // MESHPROBE_REQUIRE_ENVOY is set (.ci/run sets it).
 func runtimes(t *testing.T) []runtimeCase {
 	t.Helper()
-	envoysOnce.Do(func() { envoys, missing, envoysErr = envoyrun.Installed("..") })
+	envoysOnce.Do(func() {
+		var vs []string
+		if vs, envoysErr = envoyrun.Versions(".."); envoysErr == nil {
+			if os.Getenv("MESHPROBE_ENVOY") != "all" { // make soak sets it
+				vs = envoyrun.Tested(vs)
+			}
+			envoys, missing, envoysErr = envoyrun.Installed("..", vs)
+		}
+	})
 	if envoysErr != nil {
 		t.Fatal(envoysErr)
 	}
@@ -172,7 +181,7 @@ func startEnvoy(t testing.TB, version, bin, config string, ups map[string]upstre
 	wasm := o.wasm
 	if wasm == "" {
 		pluginWasm(t) // fails clearly if the plugin is not built
-		if wasm, err = filepath.Abs(filepath.Join("..", "build", "meshprobe.wasm")); err != nil {
+		if wasm, err = filepath.Abs(pluginPath()); err != nil {
 			t.Fatal(err)
 		}
 	}

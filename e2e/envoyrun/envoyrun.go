@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// Versions reads envoy/versions under root: the pinned releases, newest first.
+// Versions reads envoy/versions under root: the releases meshprobe claims,
+// newest first.
 func Versions(root string) ([]string, error) {
 	f, err := os.Open(filepath.Join(root, "envoy", "versions"))
 	if err != nil {
@@ -52,13 +53,19 @@ type Release struct {
 	Binary  string // an absolute path
 }
 
-// Installed returns the pinned releases that are installed, in
-// envoy/versions order (newest first), and the versions that are not.
-func Installed(root string) ([]Release, []string, error) {
-	vs, err := Versions(root)
-	if err != nil {
-		return nil, nil, err
+// Tested picks, from the claimed releases, the ones the e2e scenario table
+// runs in: the newest and the oldest. The soak (e2e/cmd/soak) covers every
+// release between them.
+func Tested(vs []string) []string {
+	if len(vs) < 2 {
+		return vs
 	}
+	return []string{vs[0], vs[len(vs)-1]}
+}
+
+// Installed returns which of the releases vs are installed under root, in
+// the order given, and the versions that are not.
+func Installed(root string, vs []string) ([]Release, []string, error) {
 	var have []Release
 	var missing []string
 	for _, v := range vs {

@@ -83,9 +83,10 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	return nil
 }
 
-// findEnvoy is the newest pinned Envoy installed, else envoy on PATH, else "".
+// findEnvoy is the newest claimed Envoy installed, else envoy on PATH, else "".
 func findEnvoy() string {
-	if have, _, _ := envoyrun.Installed("."); len(have) > 0 {
+	vs, _ := envoyrun.Versions(".")
+	if have, _, _ := envoyrun.Installed(".", vs); len(have) > 0 {
 		return have[0].Binary
 	}
 	bin, _ := exec.LookPath("envoy")
