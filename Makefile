@@ -93,8 +93,9 @@ build/floor-%.go.wasm: e2e/testdata/floor-%/main.go go.mod go.sum
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./e2e/testdata/floor-$*
 
 # Benchmarks: the .wasm on wazero paired with its floors, native Go with
-# allocations, a 2M-request memory soak and the e2e scenarios; writes BENCHMARKS.md.
-bench: build $(FLOORS)
+# allocations, the poll_oneoff shim in Envoy, a 2M-request memory soak and
+# the e2e scenarios; writes BENCHMARKS.md.
+bench: build $(FLOORS) envoy
 	$(GO) run ./e2e/cmd/benchtable
 
 # OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.
