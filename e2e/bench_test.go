@@ -178,7 +178,8 @@ func benchMedian(v []float64) float64 {
 // its floor (see benchPaired). Names: passthrough (vs floor-continue);
 // liveness, readiness/checks=N and dependencies/checks=N (N checks, state
 // up), dependencies-details/checks=50 (a loopback client: per-check
-// details) and metrics/checks=50 (vs floor-reply). No name ends in
+// details) and metrics/checks=50 (vs floor-reply); liveness and readiness
+// /toolchain-module (vs the Go toolchain's own module). No name ends in
 // -digits, so the -GOMAXPROCS suffix go test appends is unambiguous.
 func BenchmarkWasm(b *testing.B) {
 	b.Run("passthrough", func(b *testing.B) {
@@ -220,6 +221,21 @@ func BenchmarkWasm(b *testing.B) {
 	}
 	probe("liveness/method-raw-floor", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "method,raw")
 	probe("liveness", 10, "/health/probes/liveness", nil, 200, `{"status":"up"}`, "")
+	// What providing poll_oneoff inside the module (cmd/wasmshim) costs: the
+	// shipped module against the Go toolchain's own output (wazero answers
+	// poll_oneoff itself, so both run). BenchmarkEnvoyPollShim does it in Envoy.
+	for _, k := range []struct{ name, path string }{{"liveness", "/health/probes/liveness"}, {"readiness", "/health/probes/readiness"}} {
+		b.Run(k.name+"/toolchain-module", func(b *testing.B) {
+			headers := benchdata.ProbeHeaders(k.path)
+			shipped, _ := benchHost(b, benchPlugin(b), benchdata.Config(10))
+			benchWarm(b, shipped, 10)
+			toolchain, _ := benchHost(b, benchFile(b, "MESHPROBE_TOOLCHAIN_WASM", "meshprobe.go", "."), benchdata.Config(10))
+			benchWarm(b, toolchain, 10)
+			benchExpect(b, shipped.VM(0), headers, nil, 200, `{"status":"up"}`)
+			benchExpect(b, toolchain.VM(0), headers, nil, 200, `{"status":"up"}`)
+			benchPaired(b, benchTarget{shipped.VM(0), headers, nil}.do, benchTarget{toolchain.VM(0), headers, nil}.do)
+		})
+	}
 	for _, n := range []int{1, 10, 50} {
 		probe(fmt.Sprintf("readiness/checks=%d", n), n, "/health/probes/readiness", nil, 200, `{"status":"up"}`, "")
 	}

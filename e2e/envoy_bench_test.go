@@ -3,6 +3,7 @@ package e2e
 import (
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,8 +31,11 @@ func BenchmarkEnvoyPollShim(b *testing.B) {
 	}
 	rel := have[0]
 	toolchain, err := filepath.Abs(filepath.Join("..", "build", "meshprobe.go.wasm"))
+	if err == nil {
+		_, err = os.Stat(toolchain)
+	}
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("%v: run `make build` first", err)
 	}
 	app := newHTTPPeer(b, "ok", "")
 	config := `{"refresh":{"interval":"1s"},"checks":[{"name":"app","kind":"http","cluster":"app"}]}`
@@ -41,7 +45,11 @@ func BenchmarkEnvoyPollShim(b *testing.B) {
 		waitStatus(b, px.base+"/health/probes/readiness", 200, 5*time.Second)
 		return px.base
 	}
-	shipped, _ := filepath.Abs(pluginPath())
+	pluginWasm(b) // fails clearly if the plugin is not built
+	shipped, err := filepath.Abs(pluginPath())
+	if err != nil {
+		b.Fatal(err)
+	}
 	bases := [2]string{start(shipped), start(toolchain)}
 	for _, k := range []struct{ name, path string }{
 		{"passthrough", "/api/orders?page=2"},

@@ -19,13 +19,14 @@ import (
 // Envoy), and returns the .wasm's absolute path.
 func buildMisbehave(t *testing.T, ldflags string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "misbehave.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", out+".go", "./testdata/misbehave")
+	dir := t.TempDir()
+	out, built := filepath.Join(dir, "misbehave.wasm"), filepath.Join(dir, "misbehave.go.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags", "-s -w "+ldflags, "-o", built, "./testdata/misbehave")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the misbehave plugin: %v\n%s", err, b)
 	}
-	mod, err := os.ReadFile(out + ".go")
+	mod, err := os.ReadFile(built)
 	if err == nil {
 		mod, err = wasmshim.Provide(mod, "wasi_snapshot_preview1", "poll_oneoff", wasmshim.PollOneoff)
 	}

@@ -22,7 +22,7 @@ func TestOldEnvoyPollOneoff(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: run `make build` first", err)
 	}
-	run := func(wasm []byte, old bool, requests int) (served int, err error) {
+	run := func(t *testing.T, wasm []byte, old bool, requests int) (served int, err error) {
 		h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(benchdata.Config(20)),
 			Workers: 1, OldEnvoy: old, Properties: map[string]string{"plugin_name": "meshprobe"}})
 		if err != nil {
@@ -38,14 +38,14 @@ func TestOldEnvoyPollOneoff(t *testing.T) {
 				return served, err
 			}
 			if r == nil || r.Status != 200 {
-				t.Fatalf("request %d: want a 200 /metrics reply, got %v", served, r != nil)
+				t.Fatalf("request %d: want a 200 /metrics reply, got %v", served, r)
 			}
 			served++
 		}
 		return served, nil
 	}
 
-	crashedAt, err := run(toolchain, true, maxRequests)
+	crashedAt, err := run(t, toolchain, true, maxRequests)
 	if err == nil || !strings.Contains(err.Error(), "poll_oneoff failed") {
 		t.Fatalf("the toolchain's module served %d requests on old Envoy, err %v: want Go's fatal error \"poll_oneoff failed\"", crashedAt, err)
 	}
@@ -62,7 +62,7 @@ func TestOldEnvoyPollOneoff(t *testing.T) {
 		{"toolchain's module on a full wasip1 host", toolchain, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if served, err := run(c.wasm, c.old, 3*(crashedAt+1)); err != nil {
+			if served, err := run(t, c.wasm, c.old, 3*(crashedAt+1)); err != nil {
 				t.Fatalf("failed after %d requests: %v", served, err)
 			}
 		})

@@ -19,7 +19,7 @@ import (
 )
 
 // Every scenario over real sockets runs on each proxy: e2e/host, the fast
-// stand-in, and each pinned Envoy release (envoy/versions) that `make
+// stand-in, and the newest and oldest claimed Envoy (envoy/versions) that `make
 // envoy` installed. Envoy is the judge: where the two differ, the host is
 // fixed to behave as Envoy does.
 

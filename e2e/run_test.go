@@ -21,7 +21,7 @@ import (
 // not collide with the test.
 func TestMakeRunLocalHost(t *testing.T) { testMakeRun(t, "-local") }
 
-// The same in each pinned Envoy (see runtimes: a missing one skips loudly,
+// The same in each tested Envoy (see runtimes: a missing one skips loudly,
 // or fails under MESHPROBE_REQUIRE_ENVOY).
 func TestMakeRunEnvoy(t *testing.T) {
 	eachEnvoy(t, func(t *testing.T, rt runtimeCase) { testMakeRun(t, "-envoy", rt.bin) })

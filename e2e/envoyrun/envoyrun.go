@@ -1,4 +1,4 @@
-// Package envoyrun finds the pinned Envoy releases `make envoy` installs
+// Package envoyrun finds the claimed Envoy releases `make envoy` installs
 // and runs one: from a bootstrap, with its admin and listeners on ports
 // the kernel picks, its log in a file, until Stop.
 package envoyrun
@@ -47,15 +47,15 @@ func Binary(root, v string) string {
 	return filepath.Join(root, "build", "envoy", v, "envoy", "_bin", "envoy")
 }
 
-// Release is an installed pinned Envoy.
+// Release is an installed claimed Envoy.
 type Release struct {
 	Version string
 	Binary  string // an absolute path
 }
 
 // Tested picks, from the claimed releases, the ones the e2e scenario table
-// runs in: the newest and the oldest. The soak (e2e/cmd/soak) covers every
-// release between them.
+// runs in: the newest and the oldest. `make soak` (e2e/soak_test.go with
+// MESHPROBE_ENVOY=all) covers every release between them.
 func Tested(vs []string) []string {
 	if len(vs) < 2 {
 		return vs

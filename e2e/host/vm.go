@@ -211,6 +211,7 @@ const headMax, tailMax = 1024, 4096
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	written := len(p)
 	if n := min(len(p), headMax-len(b.head)); n > 0 {
 		b.head = append(b.head, p[:n]...)
 		p = p[n:]
@@ -220,7 +221,7 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 		b.buf = append([]byte(nil), b.buf[len(b.buf)-tailMax:]...)
 		b.overflowed = true
 	}
-	return len(p), nil
+	return written, nil
 }
 
 func (b *tailBuffer) tail() string {

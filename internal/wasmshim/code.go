@@ -44,7 +44,11 @@ func rewriteExpr(r *reader, out []byte, remap func(uint32) uint32) []byte {
 			r.u32()
 			r.u32()
 		case op == 0x1c: // select t*
-			r.bytes(int(r.u32()))
+			for _, t := range r.bytes(int(r.u32())) {
+				if t == 0x63 || t == 0x64 {
+					r.fail("typed references (GC proposal) are not supported")
+				}
+			}
 		case op >= 0x28 && op <= 0x3e: // loads and stores: memarg
 			if align := r.u32(); align&0x40 != 0 {
 				r.u32() // memory index (multi-memory)
@@ -69,8 +73,12 @@ func rewriteExpr(r *reader, out []byte, remap func(uint32) uint32) []byte {
 }
 
 func blockType(r *reader) {
-	if c := r.byte(); c == 0x40 || c >= 0x6f && c <= 0x7f {
+	switch c := r.byte(); {
+	case c == 0x40 || c >= 0x6f && c <= 0x7f:
 		return // empty or a value type
+	case c == 0x63 || c == 0x64:
+		r.fail("typed references (GC proposal) are not supported")
+		return
 	}
 	r.pos--
 	r.leb(33) // a type index, as a signed 33-bit number

@@ -3,6 +3,7 @@ package wasmshim
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrNoImport is returned when the module does not import the function:
@@ -20,9 +21,14 @@ func Provide(mod []byte, module, name string, body []byte) ([]byte, error) {
 		return nil, err
 	}
 	for _, s := range secs {
-		if s.id == secCustom && customName(s.body) == "name" {
-			// It lists functions by index; build with -ldflags=-s instead of renumbering it.
-			return nil, errors.New(`the module has a "name" section`)
+		if s.id != secCustom {
+			continue
+		}
+		// These name functions by index or code by offset: build with
+		// -ldflags='-s -w' instead of rewriting them.
+		switch name := customName(s.body); {
+		case name == "name", strings.HasPrefix(name, ".debug_"), strings.HasPrefix(name, "reloc."):
+			return nil, fmt.Errorf("the module has a %q section", name)
 		}
 	}
 	imp := find(secs, secImport)
