@@ -114,7 +114,10 @@ func TestProvide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compiled, err := wazero.NewRuntime(context.Background()).CompileModule(context.Background(), patched)
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	compiled, err := r.CompileModule(ctx, patched)
 	if err != nil {
 		t.Fatalf("patched module does not compile: %v", err)
 	}
@@ -153,7 +156,7 @@ func TestProvideRefuses(t *testing.T) {
 		want string
 	}{
 		{"not wasm", []byte("\x00asm\x02\x00\x00\x00"), "not a WebAssembly"},
-		{"truncated", testModule(pollCaller)[:60], "past the end"},
+		{"truncated", func() []byte { m := testModule(pollCaller); return m[:len(m)-3] }(), "past the end"},
 		{"name section", testModule(pollCaller, nameSection), `"name" section`},
 		{"SIMD opcode", testModule([]byte{0x00, 0xfd, 0x0c, 0x0b}), "opcode 0xfd"},
 		{"unknown 0xfc opcode", testModule([]byte{0x00, 0xfc, 0x20, 0x0b}), "0xfc 32"},
