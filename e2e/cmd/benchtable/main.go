@@ -337,9 +337,9 @@ func render(r results, c conditions) string {
 	p("pair the same two modules on wazero, where the plugin is most of the cost.\n\n")
 	p("| request | shipped µs/req | toolchain's module µs/req | × toolchain's | target | |\n|---|---:|---:|---:|---:|---|\n")
 	for _, k := range []struct{ name, label string }{
-		{"BenchmarkEnvoyPollShim/passthrough", "pass-through"},
-		{"BenchmarkEnvoyPollShim/liveness", "liveness"},
-		{"BenchmarkEnvoyPollShim/readiness", "readiness, 1 check"},
+		{"BenchmarkEnvoyPollShim/passthrough", "*in Envoy:* pass-through"},
+		{"BenchmarkEnvoyPollShim/liveness", "*in Envoy:* liveness"},
+		{"BenchmarkEnvoyPollShim/readiness", "*in Envoy:* readiness, 1 check"},
 		{"BenchmarkWasm/liveness/toolchain-module", "*on wazero:* liveness"},
 		{"BenchmarkWasm/readiness/toolchain-module", "*on wazero:* readiness, 10 checks"},
 	} {
