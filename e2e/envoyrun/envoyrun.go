@@ -89,6 +89,9 @@ type Options struct {
 	Concurrency int    // worker threads (default 2)
 	Dir         string // for the bootstrap file, the admin address and the log
 	Args        []string
+	// CPUs, if set, pins Envoy to those CPUs (taskset -c CPUs), and
+	// LogLevel replaces the tests' info with wasm at debug: benchmarks.
+	CPUs, LogLevel string
 }
 
 // Envoy is one running Envoy process.
@@ -99,6 +102,9 @@ type Envoy struct {
 	done    chan struct{}
 	err     error
 }
+
+// PID is Envoy's process id.
+func (e *Envoy) PID() int { return e.cmd.Process.Pid }
 
 // Start runs Envoy and waits until its admin interface says it is live
 // (every listener and the server initialized), at most a minute.
@@ -112,11 +118,19 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 	}
 	addrFile := filepath.Join(o.Dir, "admin-address")
 	e := &Envoy{LogPath: filepath.Join(o.Dir, "envoy.log"), done: make(chan struct{})}
+	logLevel := []string{"--log-level", "info", "--component-log-level", "wasm:debug"}
+	if o.LogLevel != "" {
+		logLevel = []string{"--log-level", o.LogLevel}
+	}
 	args := append([]string{"-c", cfg, "--concurrency", fmt.Sprint(o.Concurrency),
 		// Tests run several Envoys at once: no shared memory for hot restart.
-		"--disable-hot-restart", "--admin-address-path", addrFile,
-		"--log-level", "info", "--component-log-level", "wasm:debug"}, o.Args...)
-	e.cmd = exec.CommandContext(ctx, o.Binary, args...)
+		"--disable-hot-restart", "--admin-address-path", addrFile}, logLevel...)
+	args = append(args, o.Args...)
+	bin := o.Binary
+	if o.CPUs != "" { // taskset execs Envoy: the process stays the same
+		bin, args = "taskset", append([]string{"-c", o.CPUs, o.Binary}, args...)
+	}
+	e.cmd = exec.CommandContext(ctx, bin, args...)
 	// Envoy dies with the process that started it, even one killed by a
 	// test timeout before any cleanup ran.
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
