@@ -160,18 +160,9 @@ func benchPaired(b *testing.B, subject, floor func()) {
 	if len(ratios) == 0 {
 		return // too few requests for one pair of blocks (b.N == 1)
 	}
-	b.ReportMetric(benchMedian(perReq[0]), "ns/req")
-	b.ReportMetric(benchMedian(perReq[1]), "floor-ns/req")
-	b.ReportMetric(benchMedian(ratios), "x-floor")
-}
-
-func benchMedian(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[len(v)/2]
+	b.ReportMetric(benchdata.Median(perReq[0]), "ns/req")
+	b.ReportMetric(benchdata.Median(perReq[1]), "floor-ns/req")
+	b.ReportMetric(benchdata.Median(ratios), "x-floor")
 }
 
 // BenchmarkWasm: ns per request of the compiled plugin, each paired with

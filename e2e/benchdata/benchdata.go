@@ -4,6 +4,7 @@ package benchdata
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -33,4 +34,17 @@ var APIHeaders = [][2]string{
 func ProbeHeaders(path string) [][2]string {
 	return [][2]string{{":method", "GET"}, {":path", path}, {":authority", "10.12.3.4:15021"}, {":scheme", "http"},
 		{"user-agent", "kube-probe/1.31"}, {"accept", "*/*"}, {"connection", "close"}}
+}
+
+// Median of v (v is not modified); 0 for none.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
 }

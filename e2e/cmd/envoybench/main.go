@@ -16,11 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/meshprobe/meshprobe/e2e/benchdata"
 	"github.com/meshprobe/meshprobe/e2e/envoyrun"
 )
 
@@ -155,7 +155,7 @@ func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration,
 			for j, f := range fs {
 				v[j] = get(f)
 			}
-			return median(v)
+			return benchdata.Median(v)
 		}
 		out[i] = figures{
 			rps:        pick(func(f figures) float64 { return f.rps }),
@@ -249,15 +249,6 @@ func upstream() (string, error) {
 		w.Write([]byte("ok"))
 	}))
 	return ln.Addr().String(), nil
-}
-
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	if n := len(v); n%2 == 0 {
-		return (v[n/2-1] + v[n/2]) / 2
-	}
-	return v[len(v)/2]
 }
 
 func moduleRoot() (string, error) {
