@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -12,6 +14,7 @@ import (
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -20,11 +23,20 @@ import (
 )
 
 const (
-	livenessPath = "/health/probes/liveness"
-	apiPath      = "/api/orders?page=2"
-	// One check on the upstream, so readiness is up and ticks run as in production.
-	benchConfig = `{"refresh":{"interval":"1s"},"checks":[{"name":"app","kind":"http","cluster":"app"}]}`
+	livenessPath  = "/health/probes/liveness"
+	readinessPath = "/health/probes/readiness"
+	apiPath       = "/api/orders?page=2"
 )
+
+// checksConfig has n http checks, each on its own cluster depNN (all on the
+// upstream, so all up), with details allowed to loopback (/metrics).
+func checksConfig(n int) string {
+	cs := make([]string, n)
+	for i := range cs {
+		cs[i] = fmt.Sprintf(`{"name":"dep%02d","kind":"http","cluster":"dep%02d"}`, i, i)
+	}
+	return `{"refresh":{"interval":"1s"},"details":{"allow_cidrs":["127.0.0.0/8"]},"checks":[` + strings.Join(cs, ",") + `]}`
+}
 
 // bootstrap derives one configuration's bootstrap from envoy/envoy.yaml.
 type bootstrap func(s *setup) envoyrun.Bootstrap
@@ -35,35 +47,50 @@ type setup struct {
 	upstream string // host:port of the pass-through upstream
 }
 
-func (s *setup) base(wasm, config string, edit func(*bootstrapv3.Bootstrap) error) envoyrun.Bootstrap {
+// base has the clusters "app" (pass-through) and dep00 to dep(deps-1),
+// all on the upstream.
+func (s *setup) base(wasm, config string, deps int, edit func(*bootstrapv3.Bootstrap) error) envoyrun.Bootstrap {
 	shipped, _ := os.ReadFile(filepath.Join(s.root, "envoy", "envoy.yaml"))
+	clusters := map[string]envoyrun.Cluster{"app": {Addr: s.upstream}}
+	for i := range deps {
+		clusters[fmt.Sprintf("dep%02d", i)] = envoyrun.Cluster{Addr: s.upstream}
+	}
 	return envoyrun.Bootstrap{Shipped: shipped, Wasm: filepath.Join(s.root, "build", wasm+".wasm"), PluginConfig: config,
-		Clusters: map[string]envoyrun.Cluster{"app": {Addr: s.upstream}}, Edit: edit}
+		Clusters: clusters, Edit: edit}
 }
 
-func (s *setup) meshprobe() bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", benchConfig, nil) }
+// meshprobe with n checks, all up.
+func (s *setup) meshprobe(n int) bootstrap {
+	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", checksConfig(n), n, nil) }
 }
 
 func (s *setup) floor(name string) bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base(name, "", nil) }
+	return func(s *setup) envoyrun.Bootstrap { return s.base(name, "", 0, nil) }
 }
 
 // noFilter is the shipped listener without the wasm filter.
 func (s *setup) noFilter() bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", "", replaceWasm(nil)) }
+	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", "", 0, replaceWasm(nil)) }
 }
 
-// healthCheck answers livenessPath with Envoy's health_check filter (not in
-// pass-through mode) in place of the wasm filter.
-func (s *setup) healthCheck() bootstrap {
+// healthCheck answers path with Envoy's health_check filter (not in
+// pass-through mode) in place of the wasm filter; with clusters > 0 it
+// answers 200 only while each of dep00 to dep(clusters-1) has all its
+// hosts healthy (cluster_min_healthy_percentages).
+func (s *setup) healthCheck(path string, clusters int) bootstrap {
 	hc := &healthcheckv3.HealthCheck{
 		PassThroughMode: wrapperspb.Bool(false),
 		Headers: []*routev3.HeaderMatcher{{Name: ":path", HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{
-			StringMatch: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: livenessPath}}}}},
+			StringMatch: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: path}}}}},
+	}
+	if clusters > 0 {
+		hc.ClusterMinHealthyPercentages = map[string]*typev3.Percent{}
+		for i := range clusters {
+			hc.ClusterMinHealthyPercentages[fmt.Sprintf("dep%02d", i)] = &typev3.Percent{Value: 100}
+		}
 	}
 	return func(s *setup) envoyrun.Bootstrap {
-		return s.base("meshprobe", "", replaceWasm(&hcmv3.HttpFilter{Name: "envoy.filters.http.health_check",
+		return s.base("meshprobe", "", clusters, replaceWasm(&hcmv3.HttpFilter{Name: "envoy.filters.http.health_check",
 			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(hc)}}))
 	}
 }
@@ -72,7 +99,7 @@ func (s *setup) healthCheck() bootstrap {
 // but the router.
 func (s *setup) directResponse() bootstrap {
 	return func(s *setup) envoyrun.Bootstrap {
-		return s.base("meshprobe", "", func(b *bootstrapv3.Bootstrap) error {
+		return s.base("meshprobe", "", 0, func(b *bootstrapv3.Bootstrap) error {
 			if err := replaceWasm(nil)(b); err != nil {
 				return err
 			}

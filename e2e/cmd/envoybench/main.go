@@ -69,20 +69,42 @@ func run(seconds, rounds int, warmup time.Duration, conns int) error {
 		return err
 	}
 	env := &setup{root: root, envoy: have[0], upstream: up}
+	// Each group's ratios are to its cell at index base.
 	groups := []struct {
 		title string
+		base  int
 		cells []cell
 	}{
-		{"liveness", []cell{
-			{"meshprobe", env.meshprobe(), livenessPath},
-			{"Envoy health_check filter", env.healthCheck(), livenessPath},
+		{"liveness", 1, []cell{
+			{"meshprobe", env.meshprobe(10), livenessPath},
+			{"Envoy health_check filter", env.healthCheck(livenessPath, 0), livenessPath},
 			{"direct_response route", env.directResponse(), livenessPath},
 			{"floor-reply wasm", env.floor("floor-reply"), livenessPath},
 		}},
-		{"pass-through to a loopback upstream", []cell{
-			{"meshprobe", env.meshprobe(), apiPath},
+		{"readiness, 10 checks up", 1, []cell{
+			{"meshprobe", env.meshprobe(10), readinessPath},
+			{"Envoy health_check filter, cluster_min_healthy_percentages over 10 clusters", env.healthCheck(readinessPath, 10), readinessPath},
+			{"floor-reply wasm", env.floor("floor-reply"), readinessPath},
+		}},
+		{"pass-through to a loopback upstream", 1, []cell{
+			{"meshprobe", env.meshprobe(10), apiPath},
 			{"no filter", env.noFilter(), apiPath},
 			{"floor-continue wasm", env.floor("floor-continue"), apiPath},
+		}},
+		{"status documents, 50 checks (details allowed)", 2, []cell{
+			{"meshprobe `/health/dependencies`", env.meshprobe(50), "/health/dependencies"},
+			{"meshprobe `/health/metrics`", env.meshprobe(50), "/health/metrics"},
+			{"floor-reply wasm", env.floor("floor-reply"), "/health/metrics"},
+		}},
+		{"readiness by number of checks", 0, []cell{
+			{"1 check", env.meshprobe(1), readinessPath},
+			{"10 checks", env.meshprobe(10), readinessPath},
+			{"50 checks", env.meshprobe(50), readinessPath},
+		}},
+		{"`/metrics` by number of checks", 0, []cell{
+			{"10 checks", env.meshprobe(10), "/health/metrics"},
+			{"50 checks", env.meshprobe(50), "/health/metrics"},
+			{"200 checks", env.meshprobe(200), "/health/metrics"},
 		}},
 	}
 	fmt.Printf("Envoy %s, 1 worker on CPU 0; wrk -t1 -c%d on CPU 1; %d s per cell, %d rounds, medians\n\n",
@@ -93,8 +115,8 @@ func run(seconds, rounds int, warmup time.Duration, conns int) error {
 			return fmt.Errorf("%s: %w", g.title, err)
 		}
 		fmt.Printf("### %s\n\n| configuration | requests/s | × %s | p50 µs | p99 µs | p99.9 µs | Envoy CPU s / 100k |\n|---|---:|---:|---:|---:|---:|---:|\n",
-			g.title, g.cells[1].name)
-		base := results[1].rps
+			g.title, g.cells[g.base].name)
+		base := results[g.base].rps
 		for i, c := range g.cells {
 			r := results[i]
 			fmt.Printf("| %s | %.0f | %.3f | %.0f | %.0f | %.0f | %.2f |\n", c.name, r.rps, r.rps/base, r.p50, r.p99, r.p999, r.cpuPer100k)
