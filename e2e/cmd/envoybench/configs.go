@@ -145,8 +145,9 @@ func mustAny(m proto.Message) *anypb.Any {
 	return a
 }
 
-// start runs the cell's Envoy: one worker on CPU 0, quiet log.
-func (s *setup) start(c cell) (*envoyrun.Envoy, string, error) {
+// start runs the cell's Envoy with workers worker threads on cpus (""
+// for any), quiet log.
+func (s *setup) start(c cell, workers int, cpus string) (*envoyrun.Envoy, string, error) {
 	js, err := c.boot(s).JSON()
 	if err != nil {
 		return nil, "", err
@@ -156,7 +157,7 @@ func (s *setup) start(c cell) (*envoyrun.Envoy, string, error) {
 		return nil, "", err
 	}
 	e, err := envoyrun.Start(context.Background(), envoyrun.Options{Binary: s.envoy.Binary, Bootstrap: js,
-		Concurrency: 1, Dir: dir, CPUs: "0", LogLevel: "warning"})
+		Concurrency: workers, Dir: dir, CPUs: cpus, LogLevel: "warning"})
 	if err != nil {
 		return nil, "", err
 	}

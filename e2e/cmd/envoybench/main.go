@@ -29,8 +29,9 @@ func main() {
 	rounds := flag.Int("rounds", 3, "rounds (medians over them)")
 	warmup := flag.Duration("warmup", 2*time.Second, "load before the first round, per configuration")
 	conns := flag.Int("connections", 16, "wrk connections")
+	only := flag.String("only", "", `"load" or "memory": run only that part`)
 	flag.Parse()
-	if err := run(*seconds, *rounds, *warmup, *conns); err != nil {
+	if err := run(*seconds, *rounds, *warmup, *conns, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "envoybench:", err)
 		os.Exit(1)
 	}
@@ -48,7 +49,7 @@ type figures struct {
 	rps, p50, p99, p999, cpuPer100k float64 // latencies in µs
 }
 
-func run(seconds, rounds int, warmup time.Duration, conns int) error {
+func run(seconds, rounds int, warmup time.Duration, conns int, only string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -107,6 +108,9 @@ func run(seconds, rounds int, warmup time.Duration, conns int) error {
 			{"200 checks", env.meshprobe(200), "/health/metrics"},
 		}},
 	}
+	if only == "memory" {
+		return env.memory()
+	}
 	fmt.Printf("Envoy %s, 1 worker on CPU 0; wrk -t1 -c%d on CPU 1; %d s per cell, %d rounds, medians\n\n",
 		env.envoy.Version, conns, seconds, rounds)
 	for _, g := range groups {
@@ -123,7 +127,10 @@ func run(seconds, rounds int, warmup time.Duration, conns int) error {
 		}
 		fmt.Println()
 	}
-	return nil
+	if only == "load" {
+		return nil
+	}
+	return env.memory()
 }
 
 // measure starts one Envoy per cell, warms each up, then runs the rounds,
@@ -139,7 +146,7 @@ func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration,
 		}
 	}()
 	for i, c := range cells {
-		e, url, err := s.start(c)
+		e, url, err := s.start(c, 1, "0")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
