@@ -58,7 +58,8 @@ envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
 
 # meshprobe in Envoy next to Envoy's own health_check filter, a
 # direct_response route and the floor plugins (e2e/cmd/envoybench): one
-# worker on CPU 0, wrk (Debian package wrk) on CPU 1. Prints the tables.
+# worker on CPU 0, wrk (Debian package wrk) on CPU 1, and Envoy's memory
+# with 1 to 8 workers. Prints the tables (about 13 minutes).
 bench-envoy: build $(FLOORS) envoy
 	@command -v wrk >/dev/null || { \
 		echo "installing wrk (Debian package wrk)"; \
