@@ -28,7 +28,7 @@ func buildMisbehave(t *testing.T, ldflags string) string {
 	}
 	mod, err := os.ReadFile(built)
 	if err == nil {
-		mod, err = wasmshim.Provide(mod, "wasi_snapshot_preview1", "poll_oneoff", wasmshim.PollOneoff)
+		mod, err = wasmshim.ProvidePollOneoff(mod)
 	}
 	if err == nil {
 		err = os.WriteFile(out, mod, 0o644)

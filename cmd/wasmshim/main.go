@@ -33,7 +33,7 @@ func run(in, out string) error {
 	if err != nil {
 		return err
 	}
-	patched, err := wasmshim.Provide(mod, "wasi_snapshot_preview1", "poll_oneoff", wasmshim.PollOneoff)
+	patched, err := wasmshim.ProvidePollOneoff(mod)
 	switch {
 	case errors.Is(err, wasmshim.ErrNoImport):
 		// A Go release that stops importing it needs no shim.

@@ -19,3 +19,9 @@ var PollOneoff = []byte{
 	0x41, 0x00, // i32.const 0 (success)
 	0x0b, // end
 }
+
+// ProvidePollOneoff is what `make build` does to every module the Go
+// toolchain builds: Provide with PollOneoff for wasi_snapshot_preview1.poll_oneoff.
+func ProvidePollOneoff(mod []byte) ([]byte, error) {
+	return Provide(mod, "wasi_snapshot_preview1", "poll_oneoff", PollOneoff)
+}
