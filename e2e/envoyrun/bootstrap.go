@@ -43,6 +43,9 @@ type Bootstrap struct {
 	// Edit, if set, changes the bootstrap last (node metadata, a TLS
 	// listener, connection manager options).
 	Edit func(*bootstrapv3.Bootstrap) error
+	// ListenerPort binds the listener to that port; 0 lets the kernel
+	// pick (Envoy.Listener reads it back), which an LDS update cannot keep.
+	ListenerPort uint32
 }
 
 // ListenerName is the shipped listener's name: Envoy.Listener finds its port.
@@ -52,6 +55,14 @@ const ListenerName = "inbound"
 // picks; Envoy.Listener reads the port back), the wasm filter loading
 // Wasm with PluginConfig, Clusters as described.
 func (o Bootstrap) JSON() ([]byte, error) {
+	b, err := o.build()
+	if err != nil {
+		return nil, err
+	}
+	return protojson.Marshal(b)
+}
+
+func (o Bootstrap) build() (*bootstrapv3.Bootstrap, error) {
 	b, _, err := localrun.LoadBootstrap(o.Shipped)
 	if err != nil {
 		return nil, err
@@ -61,7 +72,7 @@ func (o Bootstrap) JSON() ([]byte, error) {
 	if len(ls) != 1 || ls[0].GetName() != ListenerName {
 		return nil, fmt.Errorf("the shipped bootstrap must have one listener named %q", ListenerName)
 	}
-	ls[0].Address = loopback(0)
+	ls[0].Address = loopback(o.ListenerPort)
 	if err := o.setPlugin(ls[0]); err != nil {
 		return nil, err
 	}
@@ -75,10 +86,7 @@ func (o Bootstrap) JSON() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := b.ValidateAll(); err != nil {
-		return nil, err
-	}
-	return protojson.Marshal(b)
+	return b, b.ValidateAll()
 }
 
 func loopback(port uint32) *corev3.Address {
