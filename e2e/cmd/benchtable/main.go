@@ -18,6 +18,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,8 +36,9 @@ import (
 const notesMarker = "<!-- benchtable: everything below this line is kept when the file is regenerated -->"
 
 func main() {
-	rounds := flag.Int("rounds", 5, "rounds of the speed benchmarks (medians over them)")
-	benchtime := flag.String("benchtime", "500ms", "go test -benchtime of the speed benchmarks")
+	rounds := flag.Int("rounds", 3, "rounds of the speed benchmarks (medians over them)")
+	envoy := flag.Bool("envoy", true, "run the Envoy comparison first (e2e/cmd/envoybench, about 11 minutes)")
+	benchtime := flag.String("benchtime", "300ms", "go test -benchtime of the speed benchmarks")
 	soak := flag.Int("soak", 2_000_000, "requests of the memory soak (0: no soak)")
 	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running")
 	out := flag.String("out", "BENCHMARKS.md", "file to write, relative to the module root (empty: stdout only)")
@@ -50,7 +52,7 @@ func main() {
 	if *in != "" {
 		output, err = readInput(*in)
 	} else {
-		output, err = run(*rounds, *benchtime, *soak)
+		output, err = run(*rounds, *benchtime, *soak, *envoy)
 	}
 	if root, rerr := moduleRoot(); rerr == nil {
 		os.Chdir(root) // -out and -raw are relative to the module root
@@ -61,7 +63,14 @@ func main() {
 		}
 	}
 	r := parse(output)
-	cond := conditions{rounds: *rounds, benchtime: *benchtime, soak: *soak, load: load + " → " + loadavg(),
+	envoyDoc, envoyErr := os.ReadFile(envoyTables)
+	switch {
+	case *in == "" && !*envoy:
+		envoyDoc, envoyErr = nil, errors.New("not run (-envoy=false)")
+	case envoyFailure != nil:
+		envoyDoc, envoyErr = nil, envoyFailure
+	}
+	cond := conditions{envoy: string(envoyDoc), envoyErr: envoyErr, rounds: *rounds, benchtime: *benchtime, soak: *soak, load: load + " → " + loadavg(),
 		took: time.Since(started).Round(time.Second), fromInput: *in != "", failure: err}
 	doc := render(r, cond)
 	fmt.Print(doc)
@@ -90,12 +99,32 @@ func readInput(name string) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
+// envoyTables is where envoybench writes its tables, relative to the
+// module root.
+const envoyTables = "build/bench-envoy.md"
+
+// envoyFailure says why the Envoy comparison has no tables this run.
+var envoyFailure error
+
 // run runs the benchmarks from the module root, echoing their output to
-// stderr as it comes, and returns all of it.
-func run(rounds int, benchtime string, soak int) ([]byte, error) {
+// stderr as it comes, and returns all of it. The Envoy comparison runs
+// first, alone on the machine (envoybench pins Envoy and wrk to a CPU
+// each), and writes its tables to envoyTables.
+func run(rounds int, benchtime string, soak int, envoy bool) ([]byte, error) {
 	root, err := moduleRoot()
 	if err != nil {
 		return nil, err
+	}
+	if envoy {
+		os.Remove(filepath.Join(root, envoyTables))
+		fmt.Fprintln(os.Stderr, "$ taskset -c 1 go run ./e2e/cmd/envoybench -out", envoyTables)
+		cmd := exec.Command("taskset", "-c", "1", "go", "run", "./e2e/cmd/envoybench", "-out", envoyTables)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			// The wazero tables are still worth having: go on, loudly.
+			envoyFailure = fmt.Errorf("e2e/cmd/envoybench failed (%v); its output is above", err)
+			fmt.Fprintln(os.Stderr, "WARNING: the Envoy comparison is SKIPPED:", envoyFailure)
+		}
 	}
 	var all bytes.Buffer
 	goTest := func(args ...string) error {
@@ -216,6 +245,8 @@ func (r results) median(name, unit string) (float64, bool) {
 func (r results) runs(name, unit string) int { return len(r[name][unit]) }
 
 type conditions struct {
+	envoy     string // envoybench's tables
+	envoyErr  error  // why there are none
 	rounds    int
 	benchtime string
 	soak      int
@@ -263,6 +294,14 @@ func render(r results, c conditions) string {
 		p("| took | %s |\n", c.took)
 	}
 	p("\n")
+
+	p("## In Envoy: meshprobe against what Envoy offers natively, and against the floor plugins\n\n")
+	if c.envoyErr != nil {
+		p("**Not measured** (%v). `make bench` measures it when Envoy and wrk are installed.\n\n", c.envoyErr)
+	} else {
+		p("%s\n", strings.TrimSpace(strings.ReplaceAll(c.envoy, "#### ", "### ")))
+		p("\n\n")
+	}
 
 	p("## Compiled plugin on wazero (build/meshprobe.wasm)\n\n")
 	p("Each row pairs the plugin with a floor built the same way (same SDK, same flags), in alternating\n")

@@ -5,12 +5,13 @@
 // pinned to CPU 0; wrk (Debian package wrk) runs pinned to CPU 1, as does
 // this command and the loopback upstream it serves.
 //
-//	go run ./e2e/cmd/envoybench [-seconds 10] [-rounds 3]
+//	go run ./e2e/cmd/envoybench [-seconds 10] [-rounds 3] [-out file.md]
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +19,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/meshprobe/meshprobe/e2e/benchdata"
 	"github.com/meshprobe/meshprobe/e2e/envoyrun"
@@ -27,21 +31,28 @@ import (
 func main() {
 	seconds := flag.Int("seconds", 10, "seconds of load per cell and round")
 	rounds := flag.Int("rounds", 3, "rounds (medians over them)")
-	warmup := flag.Duration("warmup", 2*time.Second, "load before the first round, per configuration")
+	warmup := flag.Duration("warmup", time.Second, "load before the first round, per cell")
 	conns := flag.Int("connections", 16, "wrk connections")
-	only := flag.String("only", "", `"load" or "memory": run only that part`)
+	only := flag.String("only", "", `"load", "memory" or "start": run only that part`)
+	outFile := flag.String("out", "", "also write the tables (markdown) to this file")
 	flag.Parse()
-	if err := run(*seconds, *rounds, *warmup, *conns, *only); err != nil {
+	var doc strings.Builder
+	err := run(*seconds, *rounds, *warmup, *conns, *only, io.MultiWriter(os.Stdout, &doc))
+	if err == nil && *outFile != "" {
+		err = os.WriteFile(*outFile, []byte(doc.String()), 0o644)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "envoybench:", err)
 		os.Exit(1)
 	}
 }
 
-// cell is one configuration of one comparison.
+// cell is one load measurement: one Envoy configuration, one path, the
+// request headers wrk sends (Host and headers-1 more).
 type cell struct {
-	name string
-	boot bootstrap
-	path string
+	config  string // key into the configurations
+	path    string
+	headers int
 }
 
 // figures of one wrk run against one Envoy.
@@ -49,7 +60,75 @@ type figures struct {
 	rps, p50, p99, p999, cpuPer100k float64 // latencies in µs
 }
 
-func run(seconds, rounds int, warmup time.Duration, conns int, only string) error {
+// row of a table: a label and the cell it shows.
+type row struct {
+	label string
+	cell  cell
+}
+
+// table shows cells as ratios to its row at index base.
+type table struct {
+	title string
+	base  int
+	rows  []row
+}
+
+const defaultHeaders = 10
+
+func tables() []table {
+	live := func(config string) cell { return cell{config, livenessPath, defaultHeaders} }
+	ready := func(config string) cell { return cell{config, readinessPath, defaultHeaders} }
+	api := func(config string, headers int) cell { return cell{config, apiPath, headers} }
+	doc := func(config, path string) cell { return cell{config, path, defaultHeaders} }
+	return []table{
+		{"liveness", 1, []row{
+			{"meshprobe", live("meshprobe-10")},
+			{"Envoy health_check filter", live("health_check")},
+			{"direct_response route", live("direct_response")},
+			{"floor-reply wasm", live("floor-reply")},
+		}},
+		{"readiness, 10 checks up", 1, []row{
+			{"meshprobe", ready("meshprobe-10")},
+			{"Envoy health_check filter, cluster_min_healthy_percentages over 10 clusters", ready("health_check-10")},
+			{"floor-reply wasm (the same reply on every path)", live("floor-reply")},
+		}},
+		{"readiness by number of checks", 0, []row{
+			{"meshprobe, 1 check", ready("meshprobe-1")},
+			{"meshprobe, 10 checks", ready("meshprobe-10")},
+			{"meshprobe, 50 checks", ready("meshprobe-50")},
+		}},
+		{"pass-through `GET /api/orders?page=2` to a loopback upstream", 1, []row{
+			{"meshprobe, 10 request headers", api("meshprobe-10", 10)},
+			{"no filter, 10 request headers", api("no-filter", 10)},
+			{"floor-continue wasm, 10 request headers", api("floor-continue", 10)},
+			{"meshprobe, 100 request headers", api("meshprobe-10", 100)},
+		}},
+		{"status documents (details allowed)", 4, []row{
+			{"meshprobe `/health/dependencies`, 50 checks", doc("meshprobe-50", "/health/dependencies")},
+			{"meshprobe `/health/metrics`, 10 checks", doc("meshprobe-10", "/health/metrics")},
+			{"meshprobe `/health/metrics`, 50 checks", doc("meshprobe-50", "/health/metrics")},
+			{"meshprobe `/health/metrics`, 200 checks", doc("meshprobe-200", "/health/metrics")},
+			{"floor-reply wasm", live("floor-reply")},
+		}},
+	}
+}
+
+func (s *setup) configurations() map[string]bootstrap {
+	return map[string]bootstrap{
+		"meshprobe-1":     s.meshprobe(1),
+		"meshprobe-10":    s.meshprobe(10),
+		"meshprobe-50":    s.meshprobe(50),
+		"meshprobe-200":   s.meshprobe(200),
+		"health_check":    s.healthCheck(livenessPath, 0),
+		"health_check-10": s.healthCheck(readinessPath, 10),
+		"direct_response": s.directResponse(),
+		"floor-reply":     s.floor("floor-reply"),
+		"floor-continue":  s.floor("floor-continue"),
+		"no-filter":       s.noFilter(),
+	}
+}
+
+func run(seconds, rounds int, warmup time.Duration, conns int, only string, out io.Writer) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
@@ -69,75 +148,102 @@ func run(seconds, rounds int, warmup time.Duration, conns int, only string) erro
 	if err != nil {
 		return err
 	}
-	env := &setup{root: root, envoy: have[0], upstream: up}
-	// Each group's ratios are to its cell at index base.
-	groups := []struct {
-		title string
-		base  int
-		cells []cell
-	}{
-		{"liveness", 1, []cell{
-			{"meshprobe", env.meshprobe(10), livenessPath},
-			{"Envoy health_check filter", env.healthCheck(livenessPath, 0), livenessPath},
-			{"direct_response route", env.directResponse(), livenessPath},
-			{"floor-reply wasm", env.floor("floor-reply"), livenessPath},
-		}},
-		{"readiness, 10 checks up", 1, []cell{
-			{"meshprobe", env.meshprobe(10), readinessPath},
-			{"Envoy health_check filter, cluster_min_healthy_percentages over 10 clusters", env.healthCheck(readinessPath, 10), readinessPath},
-			{"floor-reply wasm", env.floor("floor-reply"), readinessPath},
-		}},
-		{"pass-through to a loopback upstream", 1, []cell{
-			{"meshprobe", env.meshprobe(10), apiPath},
-			{"no filter", env.noFilter(), apiPath},
-			{"floor-continue wasm", env.floor("floor-continue"), apiPath},
-		}},
-		{"status documents, 50 checks (details allowed)", 2, []cell{
-			{"meshprobe `/health/dependencies`", env.meshprobe(50), "/health/dependencies"},
-			{"meshprobe `/health/metrics`", env.meshprobe(50), "/health/metrics"},
-			{"floor-reply wasm", env.floor("floor-reply"), "/health/metrics"},
-		}},
-		{"readiness by number of checks", 0, []cell{
-			{"1 check", env.meshprobe(1), readinessPath},
-			{"10 checks", env.meshprobe(10), readinessPath},
-			{"50 checks", env.meshprobe(50), readinessPath},
-		}},
-		{"`/metrics` by number of checks", 0, []cell{
-			{"10 checks", env.meshprobe(10), "/health/metrics"},
-			{"50 checks", env.meshprobe(50), "/health/metrics"},
-			{"200 checks", env.meshprobe(200), "/health/metrics"},
-		}},
-	}
-	if only == "memory" {
-		return env.memory()
-	}
-	fmt.Printf("Envoy %s, 1 worker on CPU 0; wrk -t1 -c%d on CPU 1; %d s per cell, %d rounds, medians\n\n",
-		env.envoy.Version, conns, seconds, rounds)
-	for _, g := range groups {
-		results, err := env.measure(g.cells, seconds, rounds, warmup, conns)
+	s := &setup{root: root, envoy: have[0], upstream: up}
+	p := func(format string, a ...any) { fmt.Fprintf(out, format, a...) }
+	began := time.Now()
+	took := func(part string) { fmt.Fprintf(os.Stderr, "envoybench: %s done at %s\n", part, time.Since(began).Round(time.Second)) }
+	var verdicts []string
+	if only == "" || only == "load" {
+		ts := tables()
+		var cells []cell
+		seen := map[cell]bool{}
+		for _, t := range ts {
+			for _, r := range t.rows {
+				if !seen[r.cell] {
+					seen[r.cell] = true
+					cells = append(cells, r.cell)
+				}
+			}
+		}
+		results, err := s.measure(cells, seconds, rounds, warmup, conns)
 		if err != nil {
-			return fmt.Errorf("%s: %w", g.title, err)
+			return err
 		}
-		fmt.Printf("### %s\n\n| configuration | requests/s | × %s | p50 µs | p99 µs | p99.9 µs | Envoy CPU s / 100k |\n|---|---:|---:|---:|---:|---:|---:|\n",
-			g.title, g.cells[g.base].name)
-		base := results[g.base].rps
-		for i, c := range g.cells {
-			r := results[i]
-			fmt.Printf("| %s | %.0f | %.3f | %.0f | %.0f | %.0f | %.2f |\n", c.name, r.rps, r.rps/base, r.p50, r.p99, r.p999, r.cpuPer100k)
+		p("Envoy %s with one worker (`--concurrency 1`) pinned to CPU 0; wrk -t1 -c%d pinned to CPU 1, as are the loopback\n", s.envoy.Version, conns)
+		p("upstream and the dependencies; each Envoy warmed up %s; %d rounds of %d s per cell, the %d cells in turn\n", warmup, rounds, seconds, len(cells))
+		p("within each round; medians over the rounds. Envoy CPU is user+system time from /proc, per 100k requests.\n\n")
+		for _, t := range ts {
+			p("#### %s\n\n| configuration | requests/s | × %s | p50 µs | p99 µs | p99.9 µs | Envoy CPU s / 100k |\n|---|---:|---:|---:|---:|---:|---:|\n",
+				t.title, t.rows[t.base].label)
+			base := results[t.rows[t.base].cell].rps
+			for _, r := range t.rows {
+				f := results[r.cell]
+				p("| %s | %.0f | %.3f | %.0f | %.0f | %.0f | %.2f |\n", r.label, f.rps, f.rps/base, f.p50, f.p99, f.p999, f.cpuPer100k)
+			}
+			p("\n")
 		}
-		fmt.Println()
+		verdicts = append(verdicts, loadVerdicts(results)...)
+		took("load")
 	}
-	if only == "load" {
-		return nil
+	if only == "" || only == "memory" {
+		v, err := s.memory(p)
+		if err != nil {
+			return err
+		}
+		verdicts = append(verdicts, v...)
+		took("memory")
 	}
-	return env.memory()
+	if only == "" || only == "start" {
+		if err := s.startUp(p); err != nil {
+			return err
+		}
+		took("start-up")
+	}
+	if len(verdicts) > 0 {
+		p("#### Targets (issue 14)\n\n%s\n\n", strings.Join(verdicts, "\n"))
+	}
+	return nil
 }
 
-// measure starts one Envoy per cell, warms each up, then runs the rounds,
-// each cell once per round in turn, and returns each cell's medians.
-func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration, conns int) ([]figures, error) {
-	envoys := make([]*envoyrun.Envoy, len(cells))
-	urls := make([]string, len(cells))
+// loadVerdicts checks the issue's throughput and latency targets.
+func loadVerdicts(r map[cell]figures) []string {
+	live := func(c string) figures { return r[cell{c, livenessPath, defaultHeaders}] }
+	ready := func(c string) figures { return r[cell{c, readinessPath, defaultHeaders}] }
+	api := func(c string) figures { return r[cell{c, apiPath, defaultHeaders}] }
+	spread := func(cs ...string) float64 {
+		lo, hi := ready(cs[0]).rps, ready(cs[0]).rps
+		for _, c := range cs[1:] {
+			lo, hi = min(lo, ready(c).rps), max(hi, ready(c).rps)
+		}
+		return hi/lo - 1
+	}
+	return []string{
+		verdict("pass-through ≥ 0.97× no filter", api("meshprobe-10").rps/api("no-filter").rps, 0.97, true),
+		verdict("pass-through ≥ 0.99× floor-continue", api("meshprobe-10").rps/api("floor-continue").rps, 0.99, true),
+		verdict("liveness ≥ 0.90× Envoy's health_check filter", live("meshprobe-10").rps/live("health_check").rps, 0.90, true),
+		verdict("liveness p99 ≤ 1.2× the health_check filter's", live("meshprobe-10").p99/live("health_check").p99, 1.2, false),
+		verdict("readiness, 10 checks ≥ 0.85× health_check with cluster percentages", ready("meshprobe-10").rps/ready("health_check-10").rps, 0.85, true),
+		verdict("readiness throughput flat from 1 to 50 checks (spread ≤ 10%)", spread("meshprobe-1", "meshprobe-10", "meshprobe-50"), 0.10, false),
+	}
+}
+
+// verdict is one line of the targets list: atLeast says whether the
+// measured ratio must reach the target or stay under it.
+func verdict(what string, got, target float64, atLeast bool) string {
+	v := "**misses**"
+	if (atLeast && got >= target) || (!atLeast && got <= target) {
+		v = "holds"
+	}
+	return fmt.Sprintf("- %s: %.3f, %s", what, got, v)
+}
+
+// measure starts one Envoy per configuration the cells use, warms each
+// up, then runs the rounds, every cell once per round in turn, and
+// returns each cell's medians.
+func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration, conns int) (map[cell]figures, error) {
+	configs := s.configurations()
+	envoys := map[string]*envoyrun.Envoy{}
+	urls := map[string]string{}
 	defer func() {
 		for _, e := range envoys {
 			if e != nil {
@@ -145,40 +251,63 @@ func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration,
 			}
 		}
 	}()
-	for i, c := range cells {
-		e, url, err := s.start(c, 1, "0")
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.name, err)
+	// Start-up compiles the module, the longest part: on both CPUs, all at
+	// once; then every thread of each Envoy is pinned to CPU 0.
+	var mu sync.Mutex
+	var g errgroup.Group
+	for _, c := range cells {
+		if _, ok := envoys[c.config]; ok {
+			continue
 		}
-		envoys[i], urls[i] = e, url+c.path
-		if err := ready(urls[i]); err != nil {
-			return nil, fmt.Errorf("%s: %w", c.name, err)
+		envoys[c.config] = nil
+		g.Go(func() error {
+			e, url, err := s.start(configs[c.config], 1, "")
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.config, err)
+			}
+			mu.Lock()
+			envoys[c.config], urls[c.config] = e, url
+			mu.Unlock()
+			if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(e.PID())).CombinedOutput(); err != nil {
+				return fmt.Errorf("pinning %s: %v\n%s", c.config, err, out)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, c := range cells {
+		if err := ready(urls[c.config] + c.path); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.config, err)
 		}
-		if _, err := load(urls[i], int(max(1, warmup.Seconds())), conns); err != nil {
-			return nil, fmt.Errorf("%s warm-up: %w", c.name, err)
+		if _, err := load(urls[c.config]+c.path, c.headers, int(max(1, warmup.Seconds())), conns); err != nil {
+			return nil, fmt.Errorf("%s warm-up: %w", c.config, err)
 		}
 	}
-	all := make([][]figures, len(cells))
-	for range rounds {
-		for i, c := range cells {
-			before, err := cpuSeconds(envoys[i].PID())
+	all := map[cell][]figures{}
+	for i := range rounds {
+		fmt.Fprintf(os.Stderr, "envoybench: round %d of %d, %d cells\n", i+1, rounds, len(cells))
+		for _, c := range cells {
+			pid := envoys[c.config].PID()
+			before, err := cpuSeconds(pid)
 			if err != nil {
 				return nil, err
 			}
-			f, err := load(urls[i], seconds, conns)
+			f, err := load(urls[c.config]+c.path, c.headers, seconds, conns)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", c.name, err)
+				return nil, fmt.Errorf("%s %s: %w", c.config, c.path, err)
 			}
-			after, err := cpuSeconds(envoys[i].PID())
+			after, err := cpuSeconds(pid)
 			if err != nil {
 				return nil, err
 			}
 			f.cpuPer100k = (after - before) / (f.rps * float64(seconds)) * 1e5
-			all[i] = append(all[i], f)
+			all[c] = append(all[c], f)
 		}
 	}
-	out := make([]figures, len(cells))
-	for i, fs := range all {
+	out := map[cell]figures{}
+	for c, fs := range all {
 		pick := func(get func(figures) float64) float64 {
 			v := make([]float64, len(fs))
 			for j, f := range fs {
@@ -186,7 +315,7 @@ func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration,
 			}
 			return benchdata.Median(v)
 		}
-		out[i] = figures{
+		out[c] = figures{
 			rps:        pick(func(f figures) float64 { return f.rps }),
 			p50:        pick(func(f figures) float64 { return f.p50 }),
 			p99:        pick(func(f figures) float64 { return f.p99 }),
@@ -206,14 +335,24 @@ const wrkReport = `done = function(summary, latency, requests)
 end
 `
 
-// load runs wrk on CPU 1 against url and returns what it measured.
-func load(url string, seconds, conns int) (figures, error) {
+// reportScript writes wrkReport to a file once: loads run concurrently.
+var reportScript = sync.OnceValues(func() (string, error) {
 	script := filepath.Join(os.TempDir(), "meshprobe-envoybench.lua")
-	if err := os.WriteFile(script, []byte(wrkReport), 0o644); err != nil {
+	return script, os.WriteFile(script, []byte(wrkReport), 0o644)
+})
+
+// load runs wrk on CPU 1 against url, sending Host and headers-1 more
+// request headers, and returns what it measured.
+func load(url string, headers, seconds, conns int) (figures, error) {
+	script, err := reportScript()
+	if err != nil {
 		return figures{}, err
 	}
-	out, err := exec.Command("taskset", "-c", "1", "wrk", "-t1", fmt.Sprintf("-c%d", conns),
-		fmt.Sprintf("-d%ds", seconds), "-s", script, url).CombinedOutput()
+	args := []string{"-c", "1", "wrk", "-t1", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", seconds), "-s", script}
+	for i := 1; i < headers; i++ {
+		args = append(args, "-H", fmt.Sprintf("x-bench-%02d: value-of-header-%02d", i, i))
+	}
+	out, err := exec.Command("taskset", append(args, url)...).CombinedOutput()
 	if err != nil {
 		return figures{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
