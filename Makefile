@@ -44,7 +44,7 @@ fuzz:
 		$(GO) test ./checks -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-# promtool lints /metrics in the tests (Debian package prometheus).
+# promtool lints /metrics and tests the alert rules (Debian package prometheus).
 tools:
 	@command -v promtool >/dev/null || { \
 		echo "installing promtool (Debian package prometheus)"; \

@@ -37,28 +37,35 @@ func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
 		w.family(g.name, "gauge", g.help)
 		w.sample(g.name, b2f(g.on))
 	}
+	background := v.Cfg.Refresh.Mode == RefreshBackground
 	perCheck := []struct {
 		name, typ, help string
-		value           func(*CheckState) (float64, bool)
+		value           func(*Check, *CheckState) (float64, bool)
 	}{
 		{"meshprobe_check_up", "gauge", "1: the check is up; 0: down or not yet known.",
-			func(c *CheckState) (float64, bool) { return b2f(c.Status == StatusUp), true }},
+			func(_ *Check, c *CheckState) (float64, bool) { return b2f(c.Status == StatusUp), true }},
 		{"meshprobe_check_latency_seconds", "gauge", "Duration of the check's last call.",
-			func(c *CheckState) (float64, bool) { return float64(c.LatencyMs) / 1000, c.CheckedAt != 0 }},
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.LatencyMs) / 1000, c.CheckedAt != 0 }},
 		{"meshprobe_check_last_success_timestamp_seconds", "gauge", "Unix time of the check's last success.",
-			func(c *CheckState) (float64, bool) { return float64(c.LastOK) / 1000, c.LastOK != 0 }},
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.LastOK) / 1000, c.LastOK != 0 }},
+		{"meshprobe_check_last_run_timestamp_seconds", "gauge", "Unix time of the check's last result.",
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.CheckedAt) / 1000, c.CheckedAt != 0 }},
+		// Only background refresh runs a check on a schedule; the staleness
+		// alert (envoy/prometheus) compares the last run with it.
+		{"meshprobe_check_interval_seconds", "gauge", "How often the check runs (background refresh).",
+			func(ch *Check, _ *CheckState) (float64, bool) { return ch.Interval.Seconds(), background }},
 		{"meshprobe_check_consecutive_failures", "gauge", "Failures in a row of the check.",
-			func(c *CheckState) (float64, bool) { return float64(c.ConsecFail), true }},
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.ConsecFail), true }},
 		{"meshprobe_check_runs_total", "counter", "Calls made for the check.",
-			func(c *CheckState) (float64, bool) { return float64(c.Runs), true }},
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Runs), true }},
 		{"meshprobe_check_failures_total", "counter", "Calls of the check that failed.",
-			func(c *CheckState) (float64, bool) { return float64(c.Fails), true }},
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Fails), true }},
 	}
 	for _, m := range perCheck {
 		w.family(m.name, m.typ, m.help)
 		for i := range v.Cfg.Checks {
 			ch := &v.Cfg.Checks[i]
-			if val, ok := m.value(&v.State.Checks[i]); ok {
+			if val, ok := m.value(ch, &v.State.Checks[i]); ok {
 				w.sample(m.name, val, "check", ch.Name, "kind", ch.Kind.String(), "type", ch.Type())
 			}
 		}

@@ -91,6 +91,30 @@ func TestMetricsParse(t *testing.T) {
 		if f := families["meshprobe_check_runs_total"]; f.GetType() != dto.MetricType_COUNTER {
 			t.Errorf("runs_total is a %v", f.GetType())
 		}
+		// What the staleness alert (envoy/prometheus) reads: the interval, and
+		// the last result, a success or not.
+		for _, c := range []string{"app", "db"} {
+			if got := value("meshprobe_check_interval_seconds", "check", c); got != 1 {
+				t.Errorf("interval of %s = %v; want 1", c, got)
+			}
+		}
+		ran, ok := value("meshprobe_check_last_run_timestamp_seconds", "check", "db"), value("meshprobe_check_last_success_timestamp_seconds", "check", "app")
+		if ran < 1e9 || ran != ok || value("meshprobe_check_last_run_timestamp_seconds", "check", "app") != ok {
+			t.Errorf("last run of db %v, of app %v; app's last success %v: want one recent time", ran,
+				value("meshprobe_check_last_run_timestamp_seconds", "check", "app"), ok)
+		}
+	})
+}
+
+// Checks refreshed on request have no schedule: no interval, so the
+// staleness alert cannot fire for them.
+func TestMetricsOnRequestHasNoInterval(t *testing.T) {
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		cfg := strings.Replace(metricsConfig, `"refresh":{"interval":"1s","jitter":0}`, `"refresh":{"mode":"on_request"}`, 1)
+		body := rt.mustStart(t, cfg, nil).do("GET", "/health/metrics").body
+		if !strings.Contains(body, "# TYPE meshprobe_check_interval_seconds gauge") || strings.Contains(body, "meshprobe_check_interval_seconds{") {
+			t.Errorf("want the family without samples:\n%s", body)
+		}
 	})
 }
 
