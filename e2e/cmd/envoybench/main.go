@@ -151,7 +151,9 @@ func run(seconds, rounds int, warmup time.Duration, conns int, only string, out 
 	s := &setup{root: root, envoy: have[0], upstream: up}
 	p := func(format string, a ...any) { fmt.Fprintf(out, format, a...) }
 	began := time.Now()
-	took := func(part string) { fmt.Fprintf(os.Stderr, "envoybench: %s done at %s\n", part, time.Since(began).Round(time.Second)) }
+	took := func(part string) {
+		fmt.Fprintf(os.Stderr, "envoybench: %s done at %s\n", part, time.Since(began).Round(time.Second))
+	}
 	var verdicts []string
 	if only == "" || only == "load" {
 		ts := tables()
