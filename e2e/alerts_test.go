@@ -5,18 +5,22 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshprobe/meshprobe/checks"
 )
 
 const (
-	rulesFile     = "../envoy/prometheus/meshprobe-rules.yaml"
-	rulesTestFile = "../envoy/prometheus/meshprobe-rules.test.yaml"
+	rulesFile      = "../envoy/prometheus/meshprobe-rules.yaml"
+	rulesTestFile  = "../envoy/prometheus/meshprobe-rules.test.yaml"
+	prometheusRule = "../envoy/prometheus/prometheusrule.yaml"
 )
 
 // promtool is required under make test (MESHPROBE_REQUIRE_PROMTOOL=1);
@@ -100,6 +104,53 @@ func TestAlertRulesCatchBrokenCopies(t *testing.T) {
 				t.Errorf("%s broken (%s): the unit tests still pass\n%s", name, broken.how, out)
 			}
 		}
+	}
+}
+
+// The Prometheus Operator's manifest is a PrometheusRule whose metadata is
+// valid Kubernetes metadata and whose groups are exactly the rule file's,
+// which promtool then checks as the operator's admission would.
+func TestPrometheusRuleManifest(t *testing.T) {
+	tool := promtool(t)
+	var m struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Metadata   metav1.ObjectMeta `json:"metadata"`
+		Spec       ruleFile          `json:"spec"`
+	}
+	b, err := os.ReadFile(prometheusRule)
+	if err == nil {
+		err = yaml.UnmarshalStrict(b, &m)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.APIVersion != "monitoring.coreos.com/v1" || m.Kind != "PrometheusRule" || m.Metadata.Name == "" {
+		t.Errorf("not a named PrometheusRule: %s %s %q", m.APIVersion, m.Kind, m.Metadata.Name)
+	}
+	if errs := validation.IsDNS1123Subdomain(m.Metadata.Name); len(errs) > 0 {
+		t.Errorf("metadata.name: %v", errs)
+	}
+	var shipped ruleFile
+	if b, err = os.ReadFile(rulesFile); err == nil {
+		err = yaml.UnmarshalStrict(b, &shipped)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m.Spec, shipped) {
+		t.Errorf("%s: spec.groups differ from %s: copy them over", prometheusRule, rulesFile)
+	}
+	spec, err := yaml.Marshal(m.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spec.yaml"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runPromtool(tool, dir, "check", "rules", "spec.yaml"); err != nil {
+		t.Errorf("promtool check rules on the manifest's spec: %v\n%s", err, out)
 	}
 }
 
