@@ -2,6 +2,11 @@ package checks
 
 import "strconv"
 
+// InfoDocument is /info's body for c: the effective configuration, every
+// default filled in, secrets left out. The configuration command prints it
+// (explain).
+func InfoDocument(c *Config) []byte { return infoBody(c, c.Service) }
+
 // infoBody renders the configuration snapshot served at {base}/info: what is
 // checked, how, and by which policy. Header values and token hashes are
 // secrets and never appear; header names and counts do.

@@ -1,0 +1,79 @@
+// Command meshprobe-config checks meshprobe configurations before they are
+// pushed, with the plugin's own parser (checks.Parse), and prints the
+// effective configuration.
+//
+//	go run ./cmd/meshprobe-config check FILE...    # exit 1 on any problem
+//	go run ./cmd/meshprobe-config explain FILE...  # the effective configuration, as /info serves it
+//
+// A FILE is a plugin configuration (JSON, what the wasm filter's
+// configuration holds), an Istio WasmPlugin (its pluginConfig; YAML or
+// JSON, several documents allowed) or an Envoy bootstrap or listener
+// (every meshprobe wasm filter in it: one whose name, root_id, vm_id or
+// code names meshprobe). A problem is reported as the plugin logs it:
+//
+//	FILE[: where]: meshprobe: invalid configuration: FIELD: PROBLEM
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/meshprobe/meshprobe/checks"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = "usage: meshprobe-config check|explain FILE..."
+
+// run returns the exit status: 0 when every configuration is valid, 1 when
+// any is not, 2 for a usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || (args[0] != "check" && args[0] != "explain") {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	status := 0
+	for _, file := range args[1:] {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			status = 1
+			continue
+		}
+		found, err := configurations(data)
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", file, err)
+			status = 1
+			continue
+		}
+		for _, f := range found {
+			where := file
+			if f.where != "" {
+				where += ": " + f.where
+			}
+			cfg, err := checks.Parse(f.raw)
+			if err != nil {
+				// The line the plugin logs when it refuses a configuration.
+				fmt.Fprintf(stderr, "%s: meshprobe: %v\n", where, err)
+				status = 1
+				continue
+			}
+			for _, w := range cfg.Warnings {
+				fmt.Fprintf(stderr, "%s: warning: meshprobe: %s\n", where, w)
+			}
+			if args[0] == "check" {
+				fmt.Fprintf(stdout, "%s: ok (%d checks, %d routes)\n", where, len(cfg.Checks), len(cfg.Routes))
+				continue
+			}
+			var doc bytes.Buffer
+			json.Indent(&doc, checks.InfoDocument(cfg), "", "  ")
+			fmt.Fprintf(stdout, "# %s\n%s\n", where, doc.String())
+		}
+	}
+	return status
+}

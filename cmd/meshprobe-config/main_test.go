@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/configcases"
+)
+
+func runIn(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	var out, errs bytes.Buffer
+	status = run(args, &out, &errs)
+	return status, out.String(), errs.String()
+}
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Every configuration the parser refuses, the command refuses with the
+// line the plugin logs ("meshprobe: " and the parser's error).
+func TestCheckRefusesWhatThePluginRefuses(t *testing.T) {
+	for _, c := range configcases.Refused(configcases.ManyChecks(checks.MaxChecks + 1)) {
+		t.Run(c.Name, func(t *testing.T) {
+			_, perr := checks.Parse([]byte(c.Config))
+			if perr == nil {
+				t.Fatal("the parser accepts it")
+			}
+			file := write(t, "plugin.json", c.Config)
+			status, stdout, stderr := runIn(t, "check", file)
+			if want := file + ": meshprobe: " + perr.Error() + "\n"; status != 1 || stderr != want || stdout != "" {
+				t.Errorf("status %d, stdout %q, stderr %q; want 1 and %q", status, stdout, stderr, want)
+			}
+		})
+	}
+}
+
+func TestCheckInputForms(t *testing.T) {
+	shipped := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	bootstrapJSON, err := yaml.YAMLToJSON([]byte(shipped("envoy/envoy.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := shipped("envoy/istio/wasmplugin-catalog.yaml")
+	badPlugin := strings.Replace(catalog, "kind: grpc", "kind: redis", 1)
+	cases := []struct {
+		name, file, content string
+		status              int
+		out                 []string // each in stdout (ok) or stderr (problems)
+	}{
+		{"plugin configuration", "p.json", `{"checks":[{"name":"db","kind":"http","cluster":"db"}]}`, 0,
+			[]string{"p.json: ok (1 checks, 7 routes)"}},
+		{"Envoy bootstrap, YAML", "envoy.yaml", shipped("envoy/envoy.yaml"), 0, []string{"envoy.yaml: wasm filter meshprobe: ok (4 checks"}},
+		{"Envoy bootstrap, JSON", "envoy.json", string(bootstrapJSON), 0, []string{"envoy.json: wasm filter meshprobe: ok (4 checks"}},
+		{"WasmPlugin", "wp.yaml", catalog, 0, []string{"wp.yaml: WasmPlugin meshprobe-catalog: ok (4 checks"}},
+		{"two WasmPlugins", "wps.yaml", catalog + "\n---\n" + shipped("envoy/istio/wasmplugin-mesh-wide.yaml"), 0,
+			[]string{"wps.yaml: document 1: WasmPlugin meshprobe-catalog: ok", "wps.yaml: document 2: WasmPlugin meshprobe: ok (0 checks"}},
+		{"WasmPlugin, bad pluginConfig", "wp.yaml", badPlugin, 1,
+			[]string{`wp.yaml: WasmPlugin meshprobe-catalog: meshprobe: invalid configuration: checks[2].kind: unknown kind "redis"`}},
+		{"Envoy bootstrap, bad configuration", "envoy.yaml", strings.Replace(shipped("envoy/envoy.yaml"), `"kind": "grpc"`, `"kind": "redis"`, 1), 1,
+			[]string{`envoy.yaml: wasm filter meshprobe: meshprobe: invalid configuration: checks[2].kind: unknown kind "redis"`}},
+		{"Envoy bootstrap, configuration not a StringValue", "envoy.yaml",
+			strings.Replace(shipped("envoy/envoy.yaml"), "type.googleapis.com/google.protobuf.StringValue", "type.googleapis.com/google.protobuf.BytesValue", 1), 1,
+			[]string{"envoy.yaml: wasm filter meshprobe: its configuration must be a type.googleapis.com/google.protobuf.StringValue"}},
+		{"Envoy configuration without meshprobe", "envoy.yaml", strings.ReplaceAll(shipped("envoy/envoy.yaml"), "meshprobe", "other"), 1,
+			[]string{"envoy.yaml: none of its 1 wasm filters is meshprobe's"}},
+		{"YAML plugin configuration", "p.yaml", "checks: []\n", 1, []string{"p.yaml: meshprobe: invalid configuration: not valid JSON"}},
+		{"a document that is neither", "x.yaml", catalog + "\n---\nfoo: bar\n", 1, []string{"x.yaml: document 2: neither a WasmPlugin nor Envoy configuration"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, c.file), []byte(c.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(dir)
+			status, stdout, stderr := runIn(t, "check", c.file)
+			for _, o := range c.out {
+				if !strings.Contains(stdout+stderr, o) {
+					t.Errorf("no %q in\n%s%s", o, stdout, stderr)
+				}
+			}
+			if status != c.status {
+				t.Errorf("status %d; want %d\n%s%s", status, c.status, stdout, stderr)
+			}
+		})
+	}
+}
+
+// explain prints what /info would serve: every default filled in.
+func TestExplain(t *testing.T) {
+	const cfg = `{"refresh":{"interval":"7s"},"checks":[{"name":"db","kind":"http","cluster":"db","headers":{"authorization":"Bearer s3cret"}}]}`
+	status, stdout, stderr := runIn(t, "explain", write(t, "p.json", cfg))
+	if status != 0 || stderr != "" {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	for _, want := range []string{`"interval": "7s"`, `"timeout": "`, `"failure_threshold": `, `"gates": [`, `"/health/probes/readiness"`, `"authorization"`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("no %s in\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "s3cret") {
+		t.Errorf("a header value in the output:\n%s", stdout)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"check"}, {"lint", "x.json"}} {
+		if status, _, stderr := runIn(t, args...); status != 2 || !strings.Contains(stderr, "usage:") {
+			t.Errorf("%q: status %d, %q", args, status, stderr)
+		}
+	}
+	if status, _, stderr := runIn(t, "check", filepath.Join(t.TempDir(), "missing.json")); status != 1 || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing file: status %d, %q", status, stderr)
+	}
+}
