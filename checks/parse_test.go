@@ -99,7 +99,6 @@ func refDuplicate(field string, r gjson.Result) string {
 	return found
 }
 
-
 func itoa(i int) string { return string(appendInt(nil, int64(i))) }
 
 // A header value is a secret: no error about it may quote it.
