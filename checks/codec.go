@@ -10,15 +10,15 @@ import (
 // The state record in shared data:
 //
 //	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), write sequence (u16)
-//	records 60 bytes per check, in configuration order (fixed size, so any one is found by offset)
+//	records 68 bytes per check, in configuration order (fixed size, so any one is found by offset)
 //	messages, each as long as its record says (at most 255 bytes)
 //
 // The header carries the readiness summary computed at write time, and every
 // write mirrors it under its own key (SummaryKey), so a probe answers from
 // 16 bytes of shared data however many checks there are.
 const (
-	codecVersion = 1
-	recordSize   = 60
+	codecVersion = 2 // 2 added ChangedAt; a record of another version reads as empty
+	recordSize   = 68
 	maxMessage   = 255
 )
 
@@ -87,6 +87,7 @@ func Encode(c *Config, s *State) []byte {
 		binary.BigEndian.PutUint64(r[42:], cs.Fails)
 		binary.BigEndian.PutUint64(r[50:], math.Float64bits(cs.Observed))
 		r[58] = byte(len(clipMessage(cs.Message)))
+		binary.BigEndian.PutUint64(r[59:], uint64(cs.ChangedAt))
 		b = append(b, r[:]...)
 	}
 	for i := range s.Checks {
@@ -143,6 +144,7 @@ func Decode(c *Config, b []byte) (*State, error) {
 		cs.Runs = binary.BigEndian.Uint64(r[34:])
 		cs.Fails = binary.BigEndian.Uint64(r[42:])
 		cs.Observed = math.Float64frombits(binary.BigEndian.Uint64(r[50:]))
+		cs.ChangedAt = int64(binary.BigEndian.Uint64(r[59:]))
 		l := int(r[58])
 		if l > len(msgs) {
 			return nil, ErrCorrupt

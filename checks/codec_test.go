@@ -15,7 +15,7 @@ func sampleState(t testing.TB) (*Config, *State) {
 	s := NewState(cfg)
 	s.Started, s.RefreshedAt = true, 1_700_000_000_123
 	s.Checks[0] = CheckState{Status: StatusUp, EverUp: true, ConsecOK: 7, LatencyMs: 12, CheckedAt: 1_700_000_000_000,
-		LastOK: 1_700_000_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35, Observed: 17.5, HasObs: true, Message: "status 200"}
+		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35, Observed: 17.5, HasObs: true, Message: "status 200"}
 	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, Message: "mesh: no healthy upstream — é"}
 	return cfg, s
 }

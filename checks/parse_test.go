@@ -148,7 +148,7 @@ func TestParseAccepts(t *testing.T) {
 		name, config string
 		check        func(*Config) bool
 	}{
-		{"empty", ``, func(c *Config) bool { return len(c.Routes) == 7 }},
+		{"empty", ``, func(c *Config) bool { return len(c.Routes) == 8 }},
 		{"whitespace", " \n", func(c *Config) bool { return c.BasePath == "/health" }},
 		{"status classes and codes", `{"checks":[{"name":"a","kind":"http","cluster":"c","expect":{"status":["2XX",301,"404"]}}]}`,
 			func(c *Config) bool {

@@ -141,7 +141,7 @@ func (r *Route) EndpointLabel() string {
 
 var endpointNames = map[Endpoint]string{
 	StdLiveness: "liveness", StdReadiness: "readiness", StdStartup: "startup", StdUp: "up",
-	StdDependencies: "dependencies", StdMetrics: "metrics", StdInfo: "info", StdDrain: "drain",
+	StdDependencies: "dependencies", StdMetrics: "metrics", StdInfo: "info", StdDrain: "drain", StdStatus: "status",
 	K8sLivez: "livez", K8sReadyz: "readyz", K8sHealthz: "healthz", K8sLivezCheck: "livez_check", K8sReadyzCheck: "readyz_check",
 	PiHealthz: "healthz", PiLivez: "livez", PiReadyz: "readyz", PiStartupz: "startupz", PiResolversz: "resolversz",
 	AuroraLiveness: "liveness", AuroraReadiness: "readiness", AmsdalLiveness: "liveness", AmsdalReadiness: "readiness",

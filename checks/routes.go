@@ -49,6 +49,7 @@ const (
 	StdMetrics
 	StdInfo
 	StdDrain
+	StdStatus
 	K8sLivez
 	K8sReadyz
 	K8sHealthz
@@ -106,6 +107,7 @@ func buildRoutes(c *Config) ([]Route, error) {
 			add(d, StdMetrics, b+"/metrics")
 			add(d, StdDependencies, b+"/dependencies")
 			add(d, StdInfo, b+"/info")
+			add(d, StdStatus, b+"/status")
 			if c.DrainEnabled {
 				rs = append(rs, Route{Path: b + "/drain", Endpoint: StdDrain, Dialect: d, Write: true})
 			}

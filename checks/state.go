@@ -22,6 +22,7 @@ type CheckState struct {
 	LatencyMs  uint32
 	CheckedAt  int64 // unix ms of the last result; 0 before the first
 	LastOK     int64 // unix ms of the last success
+	ChangedAt  int64 // unix ms when Status last changed; 0 before
 	NextDue    int64 // unix ms when the check should run next (jitter applied)
 	Runs       uint64
 	Fails      uint64
@@ -34,6 +35,12 @@ type CheckState struct {
 // FailureThreshold consecutive failures and up after SuccessThreshold
 // consecutive successes; until then it keeps its status (unknown included).
 func (s *CheckState) Record(c *Check, o Outcome, now int64) {
+	before := s.Status
+	defer func() {
+		if s.Status != before {
+			s.ChangedAt = now
+		}
+	}()
 	s.Runs++
 	s.CheckedAt = now
 	s.LatencyMs = uint32(min(o.Latency.Milliseconds(), 1<<32-1))

@@ -21,10 +21,17 @@ func TestThresholdSequences(t *testing.T) {
 	for _, c := range cases {
 		ch := &Check{FailureThreshold: c.fail, SuccessThreshold: c.succ}
 		var s CheckState
-		got := ""
+		got, changed := "", int64(0)
 		for i, r := range c.seq {
 			s.Record(ch, Outcome{OK: r == 'S', Message: "m"}, int64(i+1))
-			got += map[Status]string{StatusUp: "U", StatusDown: "D", StatusUnknown: "?"}[s.Status]
+			g := map[Status]string{StatusUp: "U", StatusDown: "D", StatusUnknown: "?"}[s.Status]
+			if g != "?" && (got == "" || got[len(got)-1:] != g) {
+				changed = int64(i + 1) // the result that changed the status
+			}
+			got += g
+		}
+		if s.ChangedAt != changed {
+			t.Errorf("%s: changed at %d; want %d", c.name, s.ChangedAt, changed)
 		}
 		if got != c.want {
 			t.Errorf("%s: %s gives %s; want %s", c.name, c.seq, got, c.want)

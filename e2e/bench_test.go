@@ -237,6 +237,7 @@ func BenchmarkWasm(b *testing.B) {
 	probe("dependencies-details/checks=50", 50, "/health/dependencies", benchLoopback, 200,
 		`{"status":"up","dependencies":{"dep00":{"name":"dep00","type":"hard","status":"up","kind":"http","latency_ms":`, "")
 	probe("metrics/checks=50", 50, "/health/metrics", benchLoopback, 200, "# HELP", "")
+	probe("status-details/checks=200", 200, "/health/status", benchLoopback, 200, "<!DOCTYPE html>", "")
 }
 
 // BenchmarkWasmInstantiate: host.New with one worker VM (compilation cache

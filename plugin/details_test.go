@@ -82,7 +82,7 @@ func TestInfoDetailsPolicy(t *testing.T) {
 // log line, with details allowed to everyone.
 func TestSecretsNeverShown(t *testing.T) {
 	paths := []string{"/health/probes/liveness", "/health/probes/readiness", "/health/probes/startup",
-		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose", "/health/drain"}
+		"/health/up", "/health/dependencies", "/health/info", "/health/info?verbose", "/health/drain", "/health/status"}
 	secrets := []string{secretToken, secretHeader, tokenHash(secretToken)}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		px := rt.mustStart(t, detailsConfig("always"), nil)

@@ -91,6 +91,9 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 		return checks.Metrics(&checks.View{Cfg: p.cfg, State: p.state(), Details: true}, p.svc, p.stats.probeCounts())
 	}
 	v := p.view(r, query)
+	if r.Endpoint == checks.StdStatus {
+		return checks.StatusPage(v, p.svc, now().UnixMilli())
+	}
 	switch r.Dialect {
 	case checks.DialectStandard:
 		return p.std.Dependencies(v.State, v.Details)

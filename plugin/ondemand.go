@@ -36,7 +36,7 @@ type waiter struct {
 // needsState: the routes whose answer depends on check results.
 func needsState(e checks.Endpoint) bool {
 	switch e {
-	case checks.StdReadiness, checks.StdStartup, checks.StdDependencies,
+	case checks.StdReadiness, checks.StdStartup, checks.StdDependencies, checks.StdStatus,
 		checks.K8sReadyz, checks.K8sHealthz, checks.K8sReadyzCheck,
 		checks.PiHealthz, checks.PiReadyz, checks.PiStartupz, checks.PiResolversz,
 		checks.AuroraReadiness, checks.AmsdalLiveness, checks.AmsdalReadiness:

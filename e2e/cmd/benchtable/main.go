@@ -334,6 +334,7 @@ func render(r results, c conditions) string {
 		{"dependencies/checks=50", "`/dependencies`, 50 checks", "reply", 0},
 		{"dependencies-details/checks=50", "`/dependencies` with details, 50 checks", "reply", 0},
 		{"metrics/checks=50", "`/metrics`, 50 checks (details allowed)", "reply", 0},
+		{"status-details/checks=200", "`/status` (HTML), 200 checks (details allowed)", "reply", 0},
 	}
 	for _, w := range wasmRows {
 		name := "BenchmarkWasm/" + w.name

@@ -1,0 +1,220 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"github.com/meshprobe/meshprobe/internal/configcases"
+)
+
+const statusNow = 1_700_000_060_000 // unix ms
+
+// statusState builds the state of one case over the checks "api" (hard,
+// gates readiness and startup) and "cache" (soft, gates nothing).
+func statusConfig(t *testing.T) *Config {
+	t.Helper()
+	cfg, err := Parse([]byte(`{"service":{"name":"shop","version":"1.2"},"checks":[
+		{"name":"api","kind":"http","cluster":"api"},
+		{"name":"cache","kind":"grpc","cluster":"cache","type":"soft"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func checked(st Status, msg string) CheckState {
+	return CheckState{Status: st, EverUp: true, CheckedAt: statusNow - 2000, LastOK: statusNow - 5000,
+		ChangedAt: statusNow - 30000, LatencyMs: 12, Message: msg}
+}
+
+// page parses a status page and returns its document and the text of each
+// table row's cells.
+func page(t *testing.T, body []byte) (*html.Node, [][]string) {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	walk(doc, func(n *html.Node) {
+		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent.Data == "tbody" {
+			var cells []string
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				cells = append(cells, text(c))
+			}
+			rows = append(rows, cells)
+		}
+	})
+	return doc, rows
+}
+
+func walk(n *html.Node, f func(*html.Node)) {
+	f(n)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walk(c, f)
+	}
+}
+
+func text(n *html.Node) string {
+	var b strings.Builder
+	walk(n, func(x *html.Node) {
+		if x.Type == html.TextNode {
+			b.WriteString(x.Data)
+		}
+	})
+	return strings.TrimSpace(b.String())
+}
+
+func TestStatusPageStates(t *testing.T) {
+	cfg := statusConfig(t)
+	cases := []struct {
+		name    string
+		state   State
+		summary []string // the summary's words, in order
+		status  [2]string
+	}{
+		{"up", State{Started: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
+			[]string{"ready", "started", "not draining", "up"}, [2]string{"✓ up", "✓ up"}},
+		{"degraded", State{Started: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusDown, "NOT_SERVING")}},
+			[]string{"ready", "started", "not draining", "degraded"}, [2]string{"✓ up", "✗ down"}},
+		{"down", State{Started: true, Checks: []CheckState{checked(StatusDown, "status 503"), checked(StatusUp, "SERVING")}},
+			[]string{"not ready: dependencies", "started", "not draining", "down"}, [2]string{"✗ down", "✓ up"}},
+		{"starting", *NewState(cfg), []string{"not ready: starting", "starting", "not draining", "unknown"}, [2]string{"? unknown", "? unknown"}},
+		{"draining", State{Started: true, Draining: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
+			[]string{"not ready: draining", "started", "draining", "up"}, [2]string{"✓ up", "✓ up"}},
+	}
+	for _, c := range cases {
+		for _, details := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/details=%v", c.name, details), func(t *testing.T) {
+				r := StatusPage(&View{Cfg: cfg, State: &c.state, Details: details}, cfg.Service, statusNow)
+				if r.Status != 200 || r.ContentType != ContentHTML {
+					t.Fatalf("%d %s", r.Status, r.ContentType)
+				}
+				doc, rows := page(t, r.Body)
+				var summary []string
+				walk(doc, func(n *html.Node) {
+					if n.Data == "strong" {
+						summary = append(summary, text(n))
+					}
+				})
+				if strings.Join(summary, "|") != strings.Join(c.summary, "|") {
+					t.Errorf("summary %q; want %q", summary, c.summary)
+				}
+				want := [][]string{{"api", "hard", "readiness, startup", c.status[0]}, {"cache", "soft", "none", c.status[1]}}
+				if len(rows) != 2 {
+					t.Fatalf("rows %q", rows)
+				}
+				for i, row := range rows {
+					if details != (len(row) == 9) || strings.Join(row[:4], "|") != strings.Join(want[i], "|") {
+						t.Errorf("row %d: %q; want %q then %v details", i, row, want[i], details)
+					}
+					if details && c.name != "starting" && (row[5] != "12 ms" || !strings.HasPrefix(row[6], "5 s ago") ||
+						!strings.HasPrefix(row[7], "30 s ago") || !strings.Contains(row[7], "2023-11-14 22:13:50Z")) {
+						t.Errorf("row %d details: %q", i, row)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The document is HTML5 with a language, a title and scoped headers, and
+// a check's message is text, whatever markup it holds.
+func TestStatusPageStructureAndEscaping(t *testing.T) {
+	cfg := statusConfig(t)
+	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
+	st := State{Started: true, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
+	r := StatusPage(&View{Cfg: cfg, State: &st, Details: true}, Service{Name: `<b>shop</b>`}, statusNow)
+	doc, rows := page(t, r.Body)
+	var lang, title string
+	scopes := map[string]int{}
+	walk(doc, func(n *html.Node) {
+		switch n.Data {
+		case "html":
+			for _, a := range n.Attr {
+				if a.Key == "lang" {
+					lang = a.Val
+				}
+			}
+		case "title":
+			title = text(n)
+		case "th":
+			for _, a := range n.Attr {
+				if a.Key == "scope" {
+					scopes[a.Val]++
+				}
+			}
+		case "script", "img", "b":
+			if n.Type == html.ElementNode {
+				t.Errorf("a <%s> element in the page", n.Data)
+			}
+		}
+	})
+	if lang != "en" || title != "<b>shop</b> – not ready: dependencies" || scopes["col"] != 9 || scopes["row"] != 2 {
+		t.Errorf("lang %q, title %q, scopes %v", lang, title, scopes)
+	}
+	if got := rows[0][8]; got != hostile {
+		t.Errorf("message cell %q; want the message as text", got)
+	}
+	if !strings.HasPrefix(string(r.Body), "<!DOCTYPE html>") {
+		t.Errorf("no doctype")
+	}
+}
+
+func TestStatusPageRefresh(t *testing.T) {
+	cfg := statusConfig(t)
+	for _, c := range []struct {
+		query  string
+		status int
+		meta   string
+	}{
+		{"", 200, ""},
+		{"refresh=30", 200, `<meta http-equiv="refresh" content="30">`},
+		{"x=1&refresh=1", 200, `content="1"`},
+		{"refresh=3600", 200, `content="3600"`},
+		{"refresh=0", 400, ""},
+		{"refresh=3601", 400, ""},
+		{"refresh=5s", 400, ""},
+		{"refresh=", 400, ""},
+	} {
+		r := StatusPage(&View{Cfg: cfg, State: NewState(cfg), Query: c.query}, cfg.Service, statusNow)
+		has := strings.Contains(string(r.Body), `http-equiv="refresh"`)
+		if r.Status != c.status || has != (c.meta != "") || !strings.Contains(string(r.Body), c.meta) {
+			t.Errorf("?%s: %d, refresh meta %v\n%.300s", c.query, r.Status, has, r.Body)
+		}
+	}
+}
+
+// 200 checks with details and the longest messages: at most 2 KiB a check.
+func TestStatusPageSize(t *testing.T) {
+	cfg, err := Parse([]byte(configcases.ManyChecks(200)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewState(cfg)
+	for i := range st.Checks {
+		st.Checks[i] = checked(StatusDown, strings.Repeat("<&>", maxMessage/3))
+	}
+	r := StatusPage(&View{Cfg: cfg, State: st, Details: true}, cfg.Service, statusNow)
+	if n := len(r.Body); n > 8192+200*2048 {
+		t.Errorf("200 checks: %d bytes", n)
+	}
+}
+
+func BenchmarkStatusPage(b *testing.B) {
+	cfg, err := Parse([]byte(configcases.ManyChecks(200)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := NewState(cfg)
+	for i := range st.Checks {
+		st.Checks[i] = checked(StatusUp, "status 200")
+	}
+	v := &View{Cfg: cfg, State: st, Details: true}
+	for b.Loop() {
+		StatusPage(v, cfg.Service, statusNow)
+	}
+}
