@@ -67,7 +67,7 @@ func TestCheckInputForms(t *testing.T) {
 		out                 []string // each in stdout (ok) or stderr (problems)
 	}{
 		{"plugin configuration", "p.json", `{"checks":[{"name":"db","kind":"http","cluster":"db"}]}`, 0,
-			[]string{"p.json: ok (1 checks, 7 routes)"}},
+			[]string{"p.json: ok (1 checks, 8 routes)"}},
 		{"Envoy bootstrap, YAML", "envoy.yaml", shipped("envoy/envoy.yaml"), 0, []string{"envoy.yaml: wasm filter meshprobe: ok (4 checks"}},
 		{"Envoy bootstrap, JSON", "envoy.json", string(bootstrapJSON), 0, []string{"envoy.json: wasm filter meshprobe: ok (4 checks"}},
 		{"WasmPlugin", "wp.yaml", catalog, 0, []string{"wp.yaml: WasmPlugin meshprobe-catalog: ok (4 checks"}},
