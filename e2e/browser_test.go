@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,52 +125,55 @@ func browserConfig(details bool, interval, timeout string) string {
 func TestStatusPageInBrowser(t *testing.T) {
 	bin := chromium(t)
 	eachProxy(t, func(t *testing.T, rt runtimeCase) {
-		t.Run("running, details shown", func(t *testing.T) {
-			t.Parallel()
-			app, cache, hsm := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, "ok", ""), newHTTPPeer(t, dialectcases.HSMUp, "")
-			px := rt.start(t, 2, browserConfig(true, dialectInterval.String(), dialectTimeout.String()), map[string]upstream{
-				dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
-			page := func(state string, summary []string, statuses ...string) {
-				t.Helper()
-				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
-				if strings.Join(p.summary, "|") != strings.Join(summary, "|") {
-					t.Errorf("%s: summary %q; want %q", state, p.summary, summary)
-				}
-				if len(p.heads) != 9 || p.heads[8] != "Message" || len(p.rows) != 3 {
-					t.Fatalf("%s: columns %q, rows %q", state, p.heads, p.rows)
-				}
-				for i, name := range []string{"app", "cache", "hsm"} {
-					row := p.rows[i]
-					if row[0] != name || row[3] != statuses[i] || row[4] == "" || !strings.Contains(row[5], "ms") {
-						t.Errorf("%s: row %q; want %s %s with details", state, row, name, statuses[i])
+		for _, details := range []bool{true, false} {
+			t.Run(fmt.Sprintf("running, details=%v", details), func(t *testing.T) {
+				t.Parallel()
+				app, cache, hsm := newHTTPPeer(t, "ok", ""), newHTTPPeer(t, "ok", ""), newHTTPPeer(t, dialectcases.HSMUp, "")
+				px := rt.start(t, 2, browserConfig(details, dialectInterval.String(), dialectTimeout.String()), map[string]upstream{
+					dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
+				page := func(state string, summary []string, statuses ...string) {
+					t.Helper()
+					p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
+					if strings.Join(p.summary, "|") != strings.Join(summary, "|") {
+						t.Errorf("%s: summary %q; want %q", state, p.summary, summary)
+					}
+					columns := map[bool]int{true: 9, false: 4}[details]
+					if len(p.heads) != columns || len(p.rows) != 3 {
+						t.Fatalf("%s: columns %q, rows %q; want %d columns", state, p.heads, p.rows, columns)
+					}
+					for i, name := range []string{"app", "cache", "hsm"} {
+						row := p.rows[i]
+						if len(row) != columns || row[0] != name || row[3] != statuses[i] || details && !strings.Contains(row[5], "ms") {
+							t.Errorf("%s: row %q; want %s %s", state, row, name, statuses[i])
+						}
 					}
 				}
-			}
-			waitDeps(t, px.base, "up", "")
-			page("up", []string{"ready", "started", "not draining", "up"}, "✓ up", "✓ up", "✓ up")
-			cache.set(modeError)
-			waitDeps(t, px.base, "degraded", dialectcases.Cache)
-			page("degraded", []string{"ready", "started", "not draining", "degraded"}, "✓ up", "✗ down", "✓ up")
-			cache.set(modeUp)
-			app.set(modeError)
-			waitDeps(t, px.base, "down", dialectcases.App)
-			page("down", []string{"not ready: dependencies", "started", "not draining", "down"}, "✗ down", "✓ up", "✓ up")
-			if rt.envoy == nil { // the pictures once, from the host
-				for _, width := range []string{"375", "1280"} {
-					shot, _ := filepath.Abs(filepath.Join("..", "build", "status-"+width+".png"))
-					browse(t, bin, px.base+"/health/status", "--hide-scrollbars", "--window-size="+width+",900", "--screenshot="+shot)
-					if st, err := os.Stat(shot); err != nil || st.Size() < 1000 {
-						t.Errorf("screenshot %s: %v", shot, err)
+				waitDeps(t, px.base, "up", "")
+				page("up", []string{"ready", "started", "not draining", "up"}, "✓ up", "✓ up", "✓ up")
+				cache.set(modeError)
+				waitDeps(t, px.base, "degraded", dialectcases.Cache)
+				page("degraded", []string{"ready", "started", "not draining", "degraded"}, "✓ up", "✗ down", "✓ up")
+				cache.set(modeUp)
+				app.set(modeError)
+				waitDeps(t, px.base, "down", dialectcases.App)
+				page("down", []string{"not ready: dependencies", "started", "not draining", "down"}, "✗ down", "✓ up", "✓ up")
+				if rt.envoy == nil && details { // the pictures once, from the host
+					for _, width := range []string{"375", "1280"} {
+						shot, _ := filepath.Abs(filepath.Join("..", "build", "status-"+width+".png"))
+						browse(t, bin, px.base+"/health/status", "--hide-scrollbars", "--window-size="+width+",900", "--screenshot="+shot)
+						if st, err := os.Stat(shot); err != nil || st.Size() < 1000 {
+							t.Errorf("screenshot %s: %v", shot, err)
+						}
 					}
 				}
-			}
-			app.set(modeUp)
-			waitDeps(t, px.base, "up", "")
-			if r := request(t, nil, "POST", px.base+"/health/drain", bearer); r.status != 200 {
-				t.Fatalf("POST /health/drain = %d %s", r.status, r.body)
-			}
-			page("draining", []string{"not ready: draining", "started", "draining", "up"}, "✓ up", "✓ up", "✓ up")
-		})
+				app.set(modeUp)
+				waitDeps(t, px.base, "up", "")
+				if r := request(t, nil, "POST", px.base+"/health/drain", bearer); r.status != 200 {
+					t.Fatalf("POST /health/drain = %d %s", r.status, r.body)
+				}
+				page("draining", []string{"not ready: draining", "started", "draining", "up"}, "✓ up", "✓ up", "✓ up")
+			})
+		}
 		t.Run("starting, details withheld", func(t *testing.T) {
 			t.Parallel()
 			app, cache, hsm := hangingPeer(t, "ok"), hangingPeer(t, "ok"), hangingPeer(t, dialectcases.HSMUp)

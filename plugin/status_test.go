@@ -39,6 +39,9 @@ func TestStatusPageWiring(t *testing.T) {
 					!strings.HasPrefix(h["content-security-policy"], "default-src 'none'; style-src 'unsafe-inline'") {
 					t.Errorf("headers %v", h)
 				}
+				if c.name == "details allowed" && !strings.Contains(px.do("GET", "/health/info").body, `"/health/status"`) {
+					t.Errorf("/info does not list /health/status")
+				}
 				if c.method == "HEAD" {
 					return // the host drops a HEAD reply's body, as Envoy does
 				}
