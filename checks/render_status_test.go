@@ -188,33 +188,30 @@ func TestStatusPageRefresh(t *testing.T) {
 	}
 }
 
-// 200 checks with details and the longest messages: at most 2 KiB a check.
-func TestStatusPageSize(t *testing.T) {
+// statusOf200 is a view of 200 checks in state cs, with details.
+func statusOf200(tb testing.TB, cs CheckState) *View {
 	cfg, err := Parse([]byte(configcases.ManyChecks(200)))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	st := NewState(cfg)
 	for i := range st.Checks {
-		st.Checks[i] = checked(StatusDown, strings.Repeat("<&>", maxMessage/3))
+		st.Checks[i] = cs
 	}
-	r := StatusPage(&View{Cfg: cfg, State: st, Details: true}, cfg.Service, statusNow)
-	if n := len(r.Body); n > 8192+200*2048 {
+	return &View{Cfg: cfg, State: st, Details: true}
+}
+
+// 200 checks with details and the longest messages: at most 2 KiB a check.
+func TestStatusPageSize(t *testing.T) {
+	v := statusOf200(t, checked(StatusDown, strings.Repeat("<&>", maxMessage/3)))
+	if n := len(StatusPage(v, v.Cfg.Service, statusNow).Body); n > 8192+200*2048 {
 		t.Errorf("200 checks: %d bytes", n)
 	}
 }
 
 func BenchmarkStatusPage(b *testing.B) {
-	cfg, err := Parse([]byte(configcases.ManyChecks(200)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	st := NewState(cfg)
-	for i := range st.Checks {
-		st.Checks[i] = checked(StatusUp, "status 200")
-	}
-	v := &View{Cfg: cfg, State: st, Details: true}
+	v := statusOf200(b, checked(StatusUp, "status 200"))
 	for b.Loop() {
-		StatusPage(v, cfg.Service, statusNow)
+		StatusPage(v, v.Cfg.Service, statusNow)
 	}
 }

@@ -118,13 +118,7 @@ func TestPrometheusRuleManifest(t *testing.T) {
 		Metadata   metav1.ObjectMeta `json:"metadata"`
 		Spec       ruleFile          `json:"spec"`
 	}
-	b, err := os.ReadFile(prometheusRule)
-	if err == nil {
-		err = yaml.UnmarshalStrict(b, &m)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	readYAML(t, prometheusRule, &m)
 	if m.APIVersion != "monitoring.coreos.com/v1" || m.Kind != "PrometheusRule" || m.Metadata.Name == "" {
 		t.Errorf("not a named PrometheusRule: %s %s %q", m.APIVersion, m.Kind, m.Metadata.Name)
 	}
@@ -132,12 +126,7 @@ func TestPrometheusRuleManifest(t *testing.T) {
 		t.Errorf("metadata.name: %v", errs)
 	}
 	var shipped ruleFile
-	if b, err = os.ReadFile(rulesFile); err == nil {
-		err = yaml.UnmarshalStrict(b, &shipped)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	readYAML(t, rulesFile, &shipped)
 	if !reflect.DeepEqual(m.Spec, shipped) {
 		t.Errorf("%s: spec.groups differ from %s: copy them over", prometheusRule, rulesFile)
 	}
@@ -186,16 +175,22 @@ type ruleFile struct {
 	} `json:"groups"`
 }
 
-func ruleNames(t *testing.T) []string {
+// readYAML decodes a file strictly: an unknown field fails.
+func readYAML(t *testing.T, path string, into any) {
 	t.Helper()
-	var f ruleFile
-	b, err := os.ReadFile(rulesFile)
+	b, err := os.ReadFile(path)
 	if err == nil {
-		err = yaml.UnmarshalStrict(b, &f)
+		err = yaml.UnmarshalStrict(b, into)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func ruleNames(t *testing.T) []string {
+	t.Helper()
+	var f ruleFile
+	readYAML(t, rulesFile, &f)
 	var names []string
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
@@ -213,13 +208,7 @@ func ruleNames(t *testing.T) []string {
 func writeRules(t *testing.T, path, name string, change func(string) string) {
 	t.Helper()
 	var f ruleFile
-	b, err := os.ReadFile(rulesFile)
-	if err == nil {
-		err = yaml.UnmarshalStrict(b, &f)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	readYAML(t, rulesFile, &f)
 	found := false
 	for _, g := range f.Groups {
 		for _, r := range g.Rules {
