@@ -1,7 +1,9 @@
 package checks
 
 import (
+	"bytes"
 	"html"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -20,12 +22,16 @@ const (
 	MaxStatusRefresh = 3600
 )
 
-// statusRefresh reads ?refresh=N: 0 when absent.
+// statusRefresh reads ?refresh=N (%-encoded or not): 0 when absent.
 func statusRefresh(query string) (int, bool) {
 	for _, kv := range strings.Split(query, "&") {
 		k, v, _ := strings.Cut(kv, "=")
-		if k != "refresh" {
+		if k, err := url.QueryUnescape(k); err != nil || k != "refresh" {
 			continue
+		}
+		v, err := url.QueryUnescape(v)
+		if err != nil {
+			return 0, false
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < MinStatusRefresh || n > MaxStatusRefresh {
@@ -50,13 +56,8 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	}
 	ready, why := v.State.Ready(v.Cfg)
 	agg := v.State.Aggregate(v.Cfg)
-	var b strings.Builder
-	b.Grow(2048 + 320*len(v.Cfg.Checks))
-	w := func(parts ...string) {
-		for _, p := range parts {
-			b.WriteString(p)
-		}
-	}
+	b := pageWriter{bytes.NewBuffer(make([]byte, 0, 2048+900*len(v.Cfg.Checks)))}
+	w := b.put
 	esc := html.EscapeString
 	name := svc.Name
 	if name == "" {
@@ -74,7 +75,9 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	w(`<title>`, esc(name), ` – `, esc(readyWord), `</title><style>`, statusCSS, `</style></head><body><main>`,
 		`<h1>`, esc(name), `</h1><dl class="identity">`)
 	for _, f := range svc.fields() {
-		w(`<dt>`, esc(f[0]), `</dt><dd>`, esc(f[1]), `</dd>`)
+		if f[0] != "service_name" { // the heading
+			w(`<dt>`, strings.ReplaceAll(f[0], "_", " "), `</dt><dd>`, esc(f[1]), `</dd>`)
+		}
 	}
 	w(`</dl><ul class="summary">`)
 	badge := func(label, word, class string) {
@@ -88,10 +91,19 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	if len(v.Cfg.Checks) == 0 {
 		w(`<p>No checks are configured.</p>`)
 	} else {
-		statusTable(&b, v, now)
+		statusTable(b, v, now)
 	}
 	w(`<p class="foot">meshprobe, `, time.UnixMilli(now).UTC().Format(time.RFC3339), `</p></main></body></html>`)
-	return Reply{Status: 200, ContentType: ContentHTML, Body: []byte(b.String())}
+	return Reply{Status: 200, ContentType: ContentHTML, Body: b.Bytes()}
+}
+
+// pageWriter appends the page's pieces in order.
+type pageWriter struct{ *bytes.Buffer }
+
+func (b pageWriter) put(parts ...string) {
+	for _, p := range parts {
+		b.WriteString(p)
+	}
 }
 
 var aggClass = [...]string{AggUp: "up", AggDegraded: "degraded", AggDown: "down", AggUnknown: "unknown"}
@@ -99,12 +111,8 @@ var aggClass = [...]string{AggUp: "up", AggDegraded: "degraded", AggDown: "down"
 // statusMark is shown with every status, so none is told by colour alone.
 var statusMark = [...]string{StatusUnknown: "?", StatusUp: "✓", StatusDown: "✗"}
 
-func statusTable(b *strings.Builder, v *View, now int64) {
-	w := func(parts ...string) {
-		for _, p := range parts {
-			b.WriteString(p)
-		}
-	}
+func statusTable(b pageWriter, v *View, now int64) {
+	w := b.put
 	cols := []string{"Check", "Type", "Gates", "Status"}
 	if v.Details {
 		cols = append(cols, "Kind", "Latency", "Last success", "Status since", "Message")
@@ -122,14 +130,14 @@ func statusTable(b *strings.Builder, v *View, now int64) {
 			`<td data-label="Type">`, ch.Type(), `</td><td data-label="Gates">`, gateWords(ch.Gates), `</td>`,
 			`<td data-label="Status" class="status"><span class="mark" aria-hidden="true">`, statusMark[cs.Status], `</span> `, st, `</td>`)
 		if v.Details {
-			latency, msg := "–", "not checked yet"
+			latency := "–"
 			if cs.CheckedAt != 0 {
-				latency, msg = strconv.FormatUint(uint64(cs.LatencyMs), 10)+" ms", cs.Message
+				latency = strconv.FormatUint(uint64(cs.LatencyMs), 10) + " ms"
 			}
 			w(`<td data-label="Kind">`, ch.Kind.String(), `</td><td data-label="Latency">`, latency, `</td>`,
 				`<td data-label="Last success">`, when(cs.LastOK, now), `</td>`,
 				`<td data-label="Status since">`, when(cs.ChangedAt, now), `</td>`,
-				`<td data-label="Message" class="msg">`, esc(msg), `</td>`)
+				`<td data-label="Message" class="msg">`, esc(v.reason(i)), `</td>`)
 		}
 		w(`</tr>`)
 	}

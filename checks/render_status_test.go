@@ -12,8 +12,8 @@ import (
 
 const statusNow = 1_700_000_060_000 // unix ms
 
-// statusState builds the state of one case over the checks "api" (hard,
-// gates readiness and startup) and "cache" (soft, gates nothing).
+// statusConfig has the checks "api" (hard, gates readiness and startup)
+// and "cache" (soft, gates nothing).
 func statusConfig(t *testing.T) *Config {
 	t.Helper()
 	cfg, err := Parse([]byte(`{"service":{"name":"shop","version":"1.2"},"checks":[
@@ -159,8 +159,8 @@ func TestStatusPageStructureAndEscaping(t *testing.T) {
 	if got := rows[0][8]; got != hostile {
 		t.Errorf("message cell %q; want the message as text", got)
 	}
-	if !strings.HasPrefix(string(r.Body), "<!DOCTYPE html>") {
-		t.Errorf("no doctype")
+	if doc.FirstChild == nil || doc.FirstChild.Type != html.DoctypeNode || doc.FirstChild.Data != "html" {
+		t.Errorf("no HTML5 doctype first")
 	}
 }
 
@@ -174,6 +174,7 @@ func TestStatusPageRefresh(t *testing.T) {
 		{"", 200, ""},
 		{"refresh=30", 200, `<meta http-equiv="refresh" content="30">`},
 		{"x=1&refresh=1", 200, `content="1"`},
+		{"refresh=%31%30", 200, `content="10"`},
 		{"refresh=3600", 200, `content="3600"`},
 		{"refresh=0", 400, ""},
 		{"refresh=3601", 400, ""},
