@@ -3,6 +3,7 @@ package checks
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"time"
 )
 
@@ -79,12 +80,13 @@ func (c *Config) Fresh(refreshedAt, now int64) bool {
 }
 
 // SharedKeys are the shared-data keys of one plugin configuration: named by
-// the plugin and a hash of its configuration, so two configurations, or a
-// reload with a changed one, never read each other's state. The
-// configuration holds secrets: the hash is sha256, and the keys are never
-// logged or served.
+// the plugin, the state codec's version and a hash of its configuration, so
+// two configurations, a reload with a changed one, or two builds with
+// different codecs beside each other on one proxy never read (and reset)
+// each other's state. The configuration holds secrets: the hash is sha256,
+// and the keys are never logged or served.
 func SharedKeys(pluginName string, config []byte) (state, lease string) {
 	sum := sha256.Sum256(config)
-	base := "meshprobe/" + pluginName + "/" + hex.EncodeToString(sum[:16]) + "/"
+	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(codecVersion) + "/" + hex.EncodeToString(sum[:16]) + "/"
 	return base + "state", base + "lease"
 }

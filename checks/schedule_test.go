@@ -2,6 +2,7 @@ package checks
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -95,7 +96,7 @@ func TestSharedKeys(t *testing.T) {
 	s1, l1 := SharedKeys("mp", []byte(`{"a":1}`))
 	s2, _ := SharedKeys("mp", []byte(`{"a":2}`))
 	s3, _ := SharedKeys("other", []byte(`{"a":1}`))
-	if s1 == s2 || s1 == s3 || s1 == l1 || s1[:len("meshprobe/mp/")] != "meshprobe/mp/" {
+	if s1 == s2 || s1 == s3 || s1 == l1 || !strings.HasPrefix(s1, "meshprobe/mp/v2/") {
 		t.Errorf("keys %q %q %q %q", s1, s2, s3, l1)
 	}
 }
