@@ -60,18 +60,19 @@ func TestAlertRules(t *testing.T) {
 	}
 }
 
-// Each rule, broken, fails the unit tests: once by an expression that
-// never matches (its firing case catches it), once by a subtle change its
-// silent case or its values catch.
+// Each rule, broken, fails the unit tests: by an expression that never
+// matches (its firing case catches it), and by each subtle change its
+// silent cases or its values catch.
 func TestAlertRulesCatchBrokenCopies(t *testing.T) {
 	tool := promtool(t)
-	subtle := map[string][2]string{
-		"service:meshprobe_ready:ratio": {"avg by (service)", "sum by (service)"},
-		"MeshprobeHardDependencyDown":   {`type="hard"`, `type=~".+"`},
-		"MeshprobeNotReady":             {"unless on (job, instance) meshprobe_draining == 1", ""},
-		"MeshprobeCheckFlapping":        {">= 4", ">= 5"},
-		"MeshprobeCheckStale":           {"3 * meshprobe_check_interval_seconds", "30 * meshprobe_check_interval_seconds"},
-		"MeshprobeDrainingTooLong":      {"meshprobe_draining == 1", "meshprobe_draining >= 0"},
+	// Each rule's subtle breaks: a threshold, a window, a selector or a clause.
+	subtle := map[string][][2]string{
+		"service:meshprobe_ready:ratio": {{"avg by (service)", "sum by (service)"}},
+		"MeshprobeHardDependencyDown":   {{`type="hard"`, `type=~".+"`}, {"failures > 0", "failures >= 0"}},
+		"MeshprobeNotReady":             {{"unless on (job, instance) meshprobe_draining == 1", ""}, {"meshprobe_ready == 0", "meshprobe_ready >= 0"}},
+		"MeshprobeCheckFlapping":        {{">= 4", ">= 5"}, {">= 4", ">= 2"}, {"[15m]", "[10m]"}},
+		"MeshprobeCheckStale":           {{"3 * meshprobe_check_interval_seconds", "30 * meshprobe_check_interval_seconds"}, {"3 *", "2 *"}},
+		"MeshprobeDrainingTooLong":      {{"meshprobe_draining == 1", "meshprobe_draining >= 0"}},
 	}
 	tests, err := os.ReadFile(rulesTestFile)
 	if err != nil {
@@ -82,19 +83,22 @@ func TestAlertRulesCatchBrokenCopies(t *testing.T) {
 		t.Fatalf("rules %v; this test breaks %d of them: give every rule a subtle break", names, len(subtle))
 	}
 	for _, name := range names {
-		for _, broken := range []struct {
+		breaks := []struct {
 			how    string
 			change func(expr string) string
-		}{
-			{"never matches", func(string) string { return "vector(1) == 0" }},
-			{"subtly", func(expr string) string {
-				s := subtle[name]
-				if !strings.Contains(expr, s[0]) {
-					t.Fatalf("%s: expression %q has no %q to break", name, expr, s[0])
+		}{{"never matches", func(string) string { return "vector(1) == 0" }}}
+		for _, sb := range subtle[name] {
+			breaks = append(breaks, struct {
+				how    string
+				change func(expr string) string
+			}{sb[0] + " → " + sb[1], func(expr string) string {
+				if !strings.Contains(expr, sb[0]) {
+					t.Fatalf("%s: expression %q has no %q to break", name, expr, sb[0])
 				}
-				return strings.Replace(expr, s[0], s[1], 1)
-			}},
-		} {
+				return strings.Replace(expr, sb[0], sb[1], 1)
+			}})
+		}
+		for _, broken := range breaks {
 			dir := t.TempDir()
 			writeRules(t, filepath.Join(dir, filepath.Base(rulesFile)), name, broken.change)
 			if err := os.WriteFile(filepath.Join(dir, filepath.Base(rulesTestFile)), tests, 0o644); err != nil {
