@@ -112,7 +112,7 @@ func nodeText(n *html.Node) string {
 	return strings.TrimSpace(b.String())
 }
 
-// statusConfig is the dialects' configuration (app hard, cache soft, hsm
+// browserConfig is the dialects' configuration (app hard, cache soft, hsm
 // hard), serving details to loopback clients when details is set.
 func browserConfig(details bool, interval, timeout string) string {
 	c := dialectcases.Config(`"standard"`, interval, timeout)
@@ -174,22 +174,24 @@ func TestStatusPageInBrowser(t *testing.T) {
 				page("draining", []string{"not ready: draining", "started", "draining", "up"}, "✓ up", "✓ up", "✓ up")
 			})
 		}
-		t.Run("starting, details withheld", func(t *testing.T) {
-			t.Parallel()
-			app, cache, hsm := hangingPeer(t, "ok"), hangingPeer(t, "ok"), hangingPeer(t, dialectcases.HSMUp)
-			px := rt.start(t, 2, browserConfig(false, "30s", "30s"), map[string]upstream{
-				dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
-			p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
-			want := []string{"not ready: starting", "starting", "not draining", "unknown"}
-			if strings.Join(p.summary, "|") != strings.Join(want, "|") || len(p.heads) != 4 || len(p.rows) != 3 {
-				t.Fatalf("summary %q, columns %q, rows %q", p.summary, p.heads, p.rows)
-			}
-			for _, row := range p.rows {
-				if len(row) != 4 || row[3] != "? unknown" {
-					t.Errorf("row %q; want unknown, no details", row)
+		for _, details := range []bool{true, false} {
+			t.Run(fmt.Sprintf("starting, details=%v", details), func(t *testing.T) {
+				t.Parallel()
+				app, cache, hsm := hangingPeer(t, "ok"), hangingPeer(t, "ok"), hangingPeer(t, dialectcases.HSMUp)
+				px := rt.start(t, 2, browserConfig(details, "30s", "30s"), map[string]upstream{
+					dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
+				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
+				want, columns := []string{"not ready: starting", "starting", "not draining", "unknown"}, map[bool]int{true: 9, false: 4}[details]
+				if strings.Join(p.summary, "|") != strings.Join(want, "|") || len(p.heads) != columns || len(p.rows) != 3 {
+					t.Fatalf("summary %q, columns %q, rows %q", p.summary, p.heads, p.rows)
 				}
-			}
-		})
+				for _, row := range p.rows {
+					if len(row) != columns || row[3] != "? unknown" || details && row[8] != "not checked yet" {
+						t.Errorf("row %q; want unknown, not checked yet", row)
+					}
+				}
+			})
+		}
 		t.Run("hostile values render as text", func(t *testing.T) {
 			t.Parallel()
 			const markup = `<img src=x onerror=alert(1)><script>alert(2)</script>`
@@ -205,7 +207,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 					t.Fatalf("markup became elements: %v", p.tags)
 				}
 				if !strings.HasPrefix(p.title, markup) {
-					t.Errorf("title %q; want the service name as text", p.title)
+					t.Fatalf("title %q; want the service name as text", p.title)
 				}
 				if len(p.rows) == 1 && len(p.rows[0]) == 9 && strings.Contains(p.rows[0][8], "<b>x</b><img src=y>") {
 					return

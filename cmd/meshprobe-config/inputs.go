@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -18,63 +19,83 @@ type found struct {
 	raw   []byte
 }
 
-// configurations finds the meshprobe configurations in a file. Anything
-// that is neither a WasmPlugin nor Envoy configuration is taken as a
-// plugin configuration as it stands, so the parser's own error names what
-// is wrong with it (not JSON, not an object).
+// configurations finds the meshprobe configurations in a file. A file
+// that starts like JSON and is neither a WasmPlugin nor Envoy configuration
+// is a plugin configuration as it stands, so the parser's own error names
+// what is wrong with it. In YAML, Kubernetes objects other than meshprobe
+// WasmPlugins (a Deployment beside it) are passed over.
 func configurations(data []byte) ([]found, error) {
-	var docs [][]byte
-	if json.Valid(data) {
-		docs = [][]byte{data}
-	} else {
-		for _, d := range documentSplit.Split(string(data), -1) {
-			if js, err := yaml.YAMLToJSON([]byte(d)); err == nil && !bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-				docs = append(docs, js)
-			} else if err != nil {
-				docs = nil // not YAML either: the parser says what it is not
-				break
-			}
-		}
-	}
-	var out []found
-	for i, d := range docs {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		var obj map[string]any
-		if json.Unmarshal(d, &obj) != nil {
-			continue
+		if json.Unmarshal(trimmed, &obj) != nil || !isKubernetes(obj) && !looksLikeEnvoy(obj) {
+			return []found{{raw: data}}, nil
 		}
+		return fromObject(obj, "")
+	}
+	parts := documentSplit.Split(string(data), -1)
+	var out []found
+	for i, d := range parts {
 		where := ""
-		if len(docs) > 1 {
+		if len(parts) > 1 {
 			where = fmt.Sprintf("document %d", i+1)
 		}
-		var fs []found
-		var err error
-		switch {
-		case obj["kind"] == "WasmPlugin":
-			var f found
-			f, err = wasmPlugin(obj)
-			fs = []found{f}
-		case looksLikeEnvoy(obj):
-			fs, err = wasmFilters(obj)
-		case len(docs) > 1:
-			err = errors.New("neither a WasmPlugin nor Envoy configuration")
-		}
+		js, err := yaml.YAMLToJSON([]byte(d))
 		if err != nil && where != "" {
-			err = fmt.Errorf("%s: %w", where, err)
+			return nil, fmt.Errorf("%s: not valid YAML: %v", where, err)
+		} else if err != nil {
+			return nil, fmt.Errorf("not valid YAML: %v", err)
 		}
+		var obj map[string]any
+		if json.Unmarshal(js, &obj) != nil || obj == nil {
+			continue // empty, or not a mapping
+		}
+		if !isKubernetes(obj) && !looksLikeEnvoy(obj) {
+			err := errors.New("neither Kubernetes objects nor Envoy configuration (a plugin configuration must be JSON)")
+			if where != "" {
+				err = fmt.Errorf("%s: %w", where, err)
+			}
+			return nil, err
+		}
+		fs, err := fromObject(obj, where)
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range fs {
-			if where != "" {
-				f.where = where + ": " + f.where
-			}
-			out = append(out, f)
+		out = append(out, fs...)
+	}
+	return out, nil // none: the caller says so, and it is no error
+}
+
+// fromObject is the configurations of one document: a meshprobe
+// WasmPlugin, or Envoy configuration; anything else holds none.
+func fromObject(obj map[string]any, where string) ([]found, error) {
+	var fs []found
+	var err error
+	switch {
+	case isKubernetes(obj):
+		if f, ok := wasmPlugin(obj); ok {
+			fs = []found{f}
 		}
+	case looksLikeEnvoy(obj):
+		fs, err = wasmFilters(obj)
 	}
-	if len(out) == 0 {
-		return []found{{raw: data}}, nil
+	if where == "" {
+		return fs, err
 	}
-	return out, nil
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	for i := range fs {
+		fs[i].where = where + ": " + fs[i].where
+	}
+	return fs, nil
+}
+
+// isKubernetes: a Kubernetes object (apiVersion and kind), Istio's or another's.
+func isKubernetes(obj map[string]any) bool {
+	_, api := obj["apiVersion"].(string)
+	_, kind := obj["kind"].(string)
+	return api && kind
 }
 
 var documentSplit = regexp.MustCompile(`(?m)^---[ \t]*$`)
@@ -93,18 +114,39 @@ func looksLikeEnvoy(obj map[string]any) bool {
 	return false
 }
 
-// wasmPlugin is an Istio WasmPlugin's pluginConfig, which Istio hands the
-// plugin as JSON.
-func wasmPlugin(obj map[string]any) (found, error) {
+// wasmPlugin is a meshprobe WasmPlugin's pluginConfig, which Istio hands
+// the plugin as JSON. A WasmPlugin is meshprobe's when its name, url or
+// pluginName names meshprobe; other objects and plugins hold none.
+func wasmPlugin(obj map[string]any) (found, bool) {
+	if obj["kind"] != "WasmPlugin" {
+		return found{}, false
+	}
 	meta, _ := obj["metadata"].(map[string]any)
 	spec, _ := obj["spec"].(map[string]any)
-	where := fmt.Sprintf("WasmPlugin %v", meta["name"])
-	cfg, ok := spec["pluginConfig"]
-	if !ok {
-		return found{where: where}, nil // no configuration: the defaults
+	if !namesMeshprobe(meta["name"], spec["url"], spec["pluginName"]) {
+		return found{}, false
 	}
-	raw, err := json.Marshal(cfg)
-	return found{where: where, raw: raw}, err
+	f := found{where: "WasmPlugin " + printable(meta["name"])}
+	if cfg, ok := spec["pluginConfig"]; ok {
+		f.raw, _ = json.Marshal(cfg) // it came from JSON: it goes back
+	}
+	return f, true // no pluginConfig: the defaults
+}
+
+// namesMeshprobe: one of the values, as JSON, contains "meshprobe".
+func namesMeshprobe(vs ...any) bool {
+	b, _ := json.Marshal(vs)
+	return strings.Contains(strings.ToLower(string(b)), "meshprobe")
+}
+
+// printable is a name as it may go on one line of output: quoted, escaped,
+// if it holds anything but printable characters.
+func printable(v any) string {
+	s := fmt.Sprint(v)
+	if strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 const (
@@ -159,11 +201,10 @@ func wasmFilter(w map[string]any) (found, bool, error) {
 	if vm == nil {
 		vm, _ = cfg["vmConfig"].(map[string]any)
 	}
-	names, _ := json.Marshal([]any{cfg["name"], cfg["root_id"], cfg["rootId"], vm["vm_id"], vm["vmId"], vm["code"]})
-	if !strings.Contains(strings.ToLower(string(names)), "meshprobe") {
+	if !namesMeshprobe(cfg["name"], cfg["root_id"], cfg["rootId"], vm["vm_id"], vm["vmId"], vm["code"]) {
 		return found{}, false, nil
 	}
-	f := found{where: fmt.Sprintf("wasm filter %v", cfg["name"])}
+	f := found{where: "wasm filter " + printable(cfg["name"])}
 	conf, ok := cfg["configuration"].(map[string]any)
 	if !ok {
 		return f, true, nil // no configuration: the defaults

@@ -6,10 +6,11 @@
 //	go run ./cmd/meshprobe-config explain FILE...  # the effective configuration, as /info serves it
 //
 // A FILE is a plugin configuration (JSON, what the wasm filter's
-// configuration holds), an Istio WasmPlugin (its pluginConfig; YAML or
-// JSON, several documents allowed) or an Envoy bootstrap or listener
-// (every meshprobe wasm filter in it: one whose name, root_id, vm_id or
-// code names meshprobe). A problem is reported as the plugin logs it:
+// configuration holds), Kubernetes manifests (each meshprobe WasmPlugin's
+// pluginConfig: one whose name, url or pluginName names meshprobe; other
+// documents are passed over) or an Envoy bootstrap or listener (every
+// meshprobe wasm filter in it: one whose name, root_id, vm_id or code names
+// meshprobe). A problem is reported as the plugin logs it:
 //
 //	FILE[: where]: meshprobe: invalid configuration: FIELD: PROBLEM
 package main
@@ -51,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
+		if len(found) == 0 {
+			fmt.Fprintf(stdout, "%s: no meshprobe configuration\n", file)
+		}
 		for _, f := range found {
 			where := file
 			if f.where != "" {
@@ -70,8 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "%s: ok (%d checks, %d routes)\n", where, len(cfg.Checks), len(cfg.Routes))
 				continue
 			}
+			info := checks.InfoDocument(cfg)
 			var doc bytes.Buffer
-			json.Indent(&doc, checks.InfoDocument(cfg), "", "  ")
+			if json.Indent(&doc, info, "", "  ") != nil {
+				doc.Reset()
+				doc.Write(info) // still the document, on one line
+			}
 			fmt.Fprintf(stdout, "# %s\n%s\n", where, doc.String())
 		}
 	}

@@ -82,8 +82,18 @@ func TestCheckInputForms(t *testing.T) {
 			[]string{"envoy.yaml: wasm filter meshprobe: its configuration must be a type.googleapis.com/google.protobuf.StringValue"}},
 		{"Envoy configuration without meshprobe", "envoy.yaml", strings.ReplaceAll(shipped("envoy/envoy.yaml"), "meshprobe", "other"), 1,
 			[]string{"envoy.yaml: none of its 1 wasm filters is meshprobe's"}},
-		{"YAML plugin configuration", "p.yaml", "checks: []\n", 1, []string{"p.yaml: meshprobe: invalid configuration: not valid JSON"}},
-		{"a document that is neither", "x.yaml", catalog + "\n---\nfoo: bar\n", 1, []string{"x.yaml: document 2: neither a WasmPlugin nor Envoy configuration"}},
+		{"Envoy bootstrap, JSON, bad configuration", "envoy.json", strings.Replace(string(bootstrapJSON), `\"kind\": \"grpc\"`, `\"kind\": \"redis\"`, 1), 1,
+			[]string{`envoy.json: wasm filter meshprobe: meshprobe: invalid configuration: checks[2].kind: unknown kind "redis"`}},
+		{"other manifests beside a WasmPlugin", "all.yaml", shipped("envoy/istio/deployment-catalog.yaml") + "\n---\n" + catalog, 0,
+			[]string{"all.yaml: document 3: WasmPlugin meshprobe-catalog: ok (4 checks"}},
+		{"another plugin's WasmPlugin", "other.yaml", strings.NewReplacer("meshprobe", "ratelimit").Replace(catalog), 0,
+			[]string{"other.yaml: no meshprobe configuration"}},
+		{"only other manifests", "d.yaml", shipped("envoy/istio/deployment-catalog.yaml"), 0, []string{"d.yaml: no meshprobe configuration"}},
+		{"YAML plugin configuration", "p.yaml", "checks: []\n", 1, []string{"p.yaml: neither Kubernetes objects nor Envoy configuration (a plugin configuration must be JSON)"}},
+		{"a document that is neither", "x.yaml", catalog + "\n---\nfoo: bar\n", 1, []string{"x.yaml: document 2: neither Kubernetes objects"}},
+		{"YAML syntax error", "wp.yaml", catalog + "\n  bad: [\n", 1, []string{"wp.yaml: not valid YAML: "}},
+		{"a name with a control character", "wp.yaml", strings.Replace(badPlugin, "name: meshprobe-catalog", `name: "meshprobe-\u001b[2Jcatalog"`, 1), 1,
+			[]string{`wp.yaml: WasmPlugin "meshprobe-\x1b[2Jcatalog": meshprobe: invalid configuration`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
