@@ -25,7 +25,7 @@ func (h *Host) ListenTLS(addr, cluster string, cfg *tls.Config) (*Listener, erro
 	cfg.NextProtos = []string{"http/1.1"}
 	// A refused handshake is the client's problem, as in Envoy's log at
 	// debug level: not printed.
-	l := &Listener{ln: ln, srv: &http.Server{TLSConfig: cfg, ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	l := &Listener{ln: ln, tls: true, srv: &http.Server{TLSConfig: cfg, ErrorLog: log.New(io.Discard, "", 0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.serve(w, r, cluster)
 	})}}
 	go l.srv.Serve(tls.NewListener(ln, cfg))

@@ -13,6 +13,7 @@ import (
 type Listener struct {
 	ln  net.Listener
 	srv *http.Server
+	tls bool // http.Server.Serve sets srv.TLSConfig on its own: not a sign of TLS
 }
 
 // Listen serves HTTP/1.1 on addr ("127.0.0.1:0" for a free port). Each
@@ -38,7 +39,7 @@ func (l *Listener) Addr() string { return l.ln.Addr().String() }
 
 // URL is http://Addr, or https://Addr for ListenTLS.
 func (l *Listener) URL() string {
-	if l.srv.TLSConfig != nil {
+	if l.tls {
 		return "https://" + l.Addr()
 	}
 	return "http://" + l.Addr()
