@@ -5,9 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/net/html"
-
 	"github.com/meshprobe/meshprobe/internal/configcases"
+	"github.com/meshprobe/meshprobe/internal/statusdom"
 )
 
 const statusNow = 1_700_000_060_000 // unix ms
@@ -30,42 +29,14 @@ func checked(st Status, msg string) CheckState {
 		ChangedAt: statusNow - 30000, LatencyMs: 12, Message: msg}
 }
 
-// page parses a status page and returns its document and the text of each
-// table row's cells.
-func page(t *testing.T, body []byte) (*html.Node, [][]string) {
+// page reads a status page as a person sees it.
+func page(t *testing.T, body []byte) statusdom.Page {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(string(body)))
+	p, err := statusdom.Read(string(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows [][]string
-	walk(doc, func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "tr" && n.Parent.Data == "tbody" {
-			var cells []string
-			for c := n.FirstChild; c != nil; c = c.NextSibling {
-				cells = append(cells, text(c))
-			}
-			rows = append(rows, cells)
-		}
-	})
-	return doc, rows
-}
-
-func walk(n *html.Node, f func(*html.Node)) {
-	f(n)
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		walk(c, f)
-	}
-}
-
-func text(n *html.Node) string {
-	var b strings.Builder
-	walk(n, func(x *html.Node) {
-		if x.Type == html.TextNode {
-			b.WriteString(x.Data)
-		}
-	})
-	return strings.TrimSpace(b.String())
+	return p
 }
 
 func TestStatusPageStates(t *testing.T) {
@@ -93,15 +64,10 @@ func TestStatusPageStates(t *testing.T) {
 				if r.Status != 200 || r.ContentType != ContentHTML {
 					t.Fatalf("%d %s", r.Status, r.ContentType)
 				}
-				doc, rows := page(t, r.Body)
-				var summary []string
-				walk(doc, func(n *html.Node) {
-					if n.Data == "strong" {
-						summary = append(summary, text(n))
-					}
-				})
-				if strings.Join(summary, "|") != strings.Join(c.summary, "|") {
-					t.Errorf("summary %q; want %q", summary, c.summary)
+				p := page(t, r.Body)
+				rows := p.Rows
+				if strings.Join(p.Summary, "|") != strings.Join(c.summary, "|") {
+					t.Errorf("summary %q; want %q", p.Summary, c.summary)
 				}
 				want := [][]string{{"api", "hard", "readiness, startup", c.status[0]}, {"cache", "soft", "none", c.status[1]}}
 				if len(rows) != 2 {
@@ -128,39 +94,18 @@ func TestStatusPageStructureAndEscaping(t *testing.T) {
 	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
 	st := State{Started: true, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
 	r := StatusPage(&View{Cfg: cfg, State: &st, Details: true}, Service{Name: `<b>shop</b>`}, statusNow)
-	doc, rows := page(t, r.Body)
-	var lang, title string
-	scopes := map[string]int{}
-	walk(doc, func(n *html.Node) {
-		switch n.Data {
-		case "html":
-			for _, a := range n.Attr {
-				if a.Key == "lang" {
-					lang = a.Val
-				}
-			}
-		case "title":
-			title = text(n)
-		case "th":
-			for _, a := range n.Attr {
-				if a.Key == "scope" {
-					scopes[a.Val]++
-				}
-			}
-		case "script", "img", "b":
-			if n.Type == html.ElementNode {
-				t.Errorf("a <%s> element in the page", n.Data)
-			}
+	p := page(t, r.Body)
+	for _, tag := range []string{"script", "img", "b"} {
+		if p.Tags[tag] {
+			t.Errorf("a <%s> element in the page", tag)
 		}
-	})
-	if lang != "en" || title != "<b>shop</b> – not ready: dependencies" || scopes["col"] != 9 || scopes["row"] != 2 {
-		t.Errorf("lang %q, title %q, scopes %v", lang, title, scopes)
 	}
+	if !p.Doctype || p.Lang != "en" || p.Title != "<b>shop</b> – not ready: dependencies" || p.Scopes["col"] != 9 || p.Scopes["row"] != 2 {
+		t.Errorf("doctype %v, lang %q, title %q, scopes %v", p.Doctype, p.Lang, p.Title, p.Scopes)
+	}
+	rows := p.Rows
 	if got := rows[0][8]; got != hostile {
 		t.Errorf("message cell %q; want the message as text", got)
-	}
-	if doc.FirstChild == nil || doc.FirstChild.Type != html.DoctypeNode || doc.FirstChild.Data != "html" {
-		t.Errorf("no HTML5 doctype first")
 	}
 }
 

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/statusdom"
 )
 
 // The status page in a real browser: headless Chromium (Debian package
@@ -54,62 +53,13 @@ func browse(t *testing.T, bin, url string, args ...string) string {
 	return string(out)
 }
 
-// renderedPage is what a person sees on the page, read from the DOM.
-type renderedPage struct {
-	title   string
-	summary []string   // the summary's words
-	heads   []string   // the table's column headers
-	rows    [][]string // each row's cells
-	tags    map[string]bool
-}
-
-func readDOM(t *testing.T, dom string) renderedPage {
+func readDOM(t *testing.T, dom string) statusdom.Page {
 	t.Helper()
-	doc, err := html.Parse(strings.NewReader(dom))
+	p, err := statusdom.Read(dom)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := renderedPage{tags: map[string]bool{}}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			p.tags[n.Data] = true
-			switch {
-			case n.Data == "title":
-				p.title = nodeText(n)
-			case n.Data == "strong":
-				p.summary = append(p.summary, nodeText(n))
-			case n.Data == "th" && n.Parent.Parent.Data == "thead":
-				p.heads = append(p.heads, nodeText(n))
-			case n.Data == "tr" && n.Parent.Data == "tbody":
-				var cells []string
-				for c := n.FirstChild; c != nil; c = c.NextSibling {
-					cells = append(cells, nodeText(c))
-				}
-				p.rows = append(p.rows, cells)
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
 	return p
-}
-
-func nodeText(n *html.Node) string {
-	var b strings.Builder
-	var walk func(*html.Node)
-	walk = func(x *html.Node) {
-		if x.Type == html.TextNode {
-			b.WriteString(x.Data)
-		}
-		for c := x.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(n)
-	return strings.TrimSpace(b.String())
 }
 
 // browserConfig is the dialects' configuration (app hard, cache soft, hsm
@@ -134,15 +84,15 @@ func TestStatusPageInBrowser(t *testing.T) {
 				page := func(state string, summary []string, statuses ...string) {
 					t.Helper()
 					p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
-					if strings.Join(p.summary, "|") != strings.Join(summary, "|") {
-						t.Errorf("%s: summary %q; want %q", state, p.summary, summary)
+					if strings.Join(p.Summary, "|") != strings.Join(summary, "|") {
+						t.Errorf("%s: summary %q; want %q", state, p.Summary, summary)
 					}
 					columns := map[bool]int{true: 9, false: 4}[details]
-					if len(p.heads) != columns || len(p.rows) != 3 {
-						t.Fatalf("%s: columns %q, rows %q; want %d columns", state, p.heads, p.rows, columns)
+					if len(p.Heads) != columns || len(p.Rows) != 3 {
+						t.Fatalf("%s: columns %q, rows %q; want %d columns", state, p.Heads, p.Rows, columns)
 					}
 					for i, name := range []string{"app", "cache", "hsm"} {
-						row := p.rows[i]
+						row := p.Rows[i]
 						if len(row) != columns || row[0] != name || row[3] != statuses[i] || details && !strings.Contains(row[5], "ms") {
 							t.Errorf("%s: row %q; want %s %s", state, row, name, statuses[i])
 						}
@@ -182,10 +132,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 					dialectcases.App: {Addr: app.addr()}, dialectcases.Cache: {Addr: cache.addr()}, dialectcases.HSM: {Addr: hsm.addr()}})
 				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
 				want, columns := []string{"not ready: starting", "starting", "not draining", "unknown"}, map[bool]int{true: 9, false: 4}[details]
-				if strings.Join(p.summary, "|") != strings.Join(want, "|") || len(p.heads) != columns || len(p.rows) != 3 {
-					t.Fatalf("summary %q, columns %q, rows %q", p.summary, p.heads, p.rows)
+				if strings.Join(p.Summary, "|") != strings.Join(want, "|") || len(p.Heads) != columns || len(p.Rows) != 3 {
+					t.Fatalf("summary %q, columns %q, rows %q", p.Summary, p.Heads, p.Rows)
 				}
-				for _, row := range p.rows {
+				for _, row := range p.Rows {
 					if len(row) != columns || row[3] != "? unknown" || details && row[8] != "not checked yet" {
 						t.Errorf("row %q; want unknown, not checked yet", row)
 					}
@@ -203,17 +153,17 @@ func TestStatusPageInBrowser(t *testing.T) {
 			deadline := time.Now().Add(dialectSettle)
 			for {
 				p := readDOM(t, browse(t, bin, px.base+"/health/status", "--dump-dom"))
-				if p.tags["img"] || p.tags["script"] || p.tags["b"] {
-					t.Fatalf("markup became elements: %v", p.tags)
+				if p.Tags["img"] || p.Tags["script"] || p.Tags["b"] {
+					t.Fatalf("markup became elements: %v", p.Tags)
 				}
-				if !strings.HasPrefix(p.title, markup) {
-					t.Fatalf("title %q; want the service name as text", p.title)
+				if !strings.HasPrefix(p.Title, markup) {
+					t.Fatalf("title %q; want the service name as text", p.Title)
 				}
-				if len(p.rows) == 1 && len(p.rows[0]) == 9 && strings.Contains(p.rows[0][8], "<b>x</b><img src=y>") {
+				if len(p.Rows) == 1 && len(p.Rows[0]) == 9 && strings.Contains(p.Rows[0][8], "<b>x</b><img src=y>") {
 					return
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("no message with the peer's markup as text: %q", p.rows)
+					t.Fatalf("no message with the peer's markup as text: %q", p.Rows)
 				}
 				time.Sleep(200 * time.Millisecond)
 			}
