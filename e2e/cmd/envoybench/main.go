@@ -263,7 +263,7 @@ func (s *setup) measure(cells []cell, seconds, rounds int, warmup time.Duration,
 		}
 		envoys[c.config] = nil
 		g.Go(func() error {
-			e, url, err := s.start(configs[c.config], 1, "")
+			e, url, err := s.start(configs[c.config], 1, "0-1")
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.config, err)
 			}
