@@ -81,15 +81,8 @@ func appendCheckInfo(b []byte, ch *Check) []byte {
 	b = appendField(b, true, "name", ch.Name)
 	b = appendField(b, false, "kind", ch.Kind.String())
 	b = appendField(b, false, "type", ch.Type())
-	var gates []string
-	if ch.Gates.Has(GateReadiness) {
-		gates = append(gates, "readiness")
-	}
-	if ch.Gates.Has(GateStartup) {
-		gates = append(gates, "startup")
-	}
 	b = appendKey(b, false, "gates")
-	b = appendStrings(b, gates)
+	b = appendStrings(b, ch.Gates.names())
 	if ch.Group != "" {
 		b = appendField(b, false, "group", ch.Group)
 	}
@@ -124,4 +117,16 @@ func appendStrings(b []byte, list []string) []byte {
 		b = appendJSONString(b, s)
 	}
 	return append(b, ']')
+}
+
+// names are the probes a gate set holds back, in a fixed order.
+func (g Gate) names() []string {
+	var out []string
+	if g.Has(GateReadiness) {
+		out = append(out, "readiness")
+	}
+	if g.Has(GateStartup) {
+		out = append(out, "startup")
+	}
+	return out
 }

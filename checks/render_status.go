@@ -86,7 +86,7 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	badge("Readiness", readyWord, pick(ready, "up", "down"))
 	badge("Start-up", pick(v.State.Started, "started", "starting"), pick(v.State.Started, "up", "unknown"))
 	badge("Drain", pick(v.draining(), "draining", "not draining"), pick(v.draining(), "down", "up"))
-	badge("Dependencies", agg.String(), aggClass[agg])
+	badge("Dependencies", agg.String(), agg.String()) // the class names are the aggregate's words
 	w(`</ul>`)
 	if len(v.Cfg.Checks) == 0 {
 		w(`<p>No checks are configured.</p>`)
@@ -105,8 +105,6 @@ func (b pageWriter) put(parts ...string) {
 		b.WriteString(p)
 	}
 }
-
-var aggClass = [...]string{AggUp: "up", AggDegraded: "degraded", AggDown: "down", AggUnknown: "unknown"}
 
 // statusMark is shown with every status, so none is told by colour alone.
 var statusMark = [...]string{StatusUnknown: "?", StatusUp: "✓", StatusDown: "✗"}
@@ -145,13 +143,8 @@ func statusTable(b pageWriter, v *View, now int64) {
 }
 
 func gateWords(g Gate) string {
-	switch {
-	case g.Has(GateReadiness | GateStartup):
-		return "readiness, startup"
-	case g.Has(GateReadiness):
-		return "readiness"
-	case g.Has(GateStartup):
-		return "startup"
+	if names := g.names(); len(names) > 0 {
+		return strings.Join(names, ", ")
 	}
 	return "none"
 }
