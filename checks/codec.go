@@ -7,93 +7,132 @@ import (
 	"unicode/utf8"
 )
 
-// The state record in shared data:
+// The shared-state records (docs/design.md, "The state codec"). Keys carry
+// the protocol's major version (protocolVersion): a build that changes a
+// layout incompatibly takes new keys and starts from empty state beside
+// the old build. Within a major version, a newer build may only append
+// fields to a record's fixed part: a reader reads the fields it knows and
+// skips the rest, so an older and a newer build overlapping in one proxy
+// during an upgrade share every result.
 //
-//	header  16 bytes: version, flags, aggregate, reason, check count (u16), refreshed-at (unix ms, i64), write sequence (u16)
-//	records 68 bytes per check, in configuration order (fixed size, so any one is found by offset)
-//	messages, each as long as its record says (at most 255 bytes)
+//	proxy record   16 bytes: fixed length, flags, reserved, newest instance (u64), reserved
+//	check record   fixed part (its length in byte 0; 68 in this build), then the message (at most 255 bytes)
+//	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64), reserved
 //
-// The header carries the readiness summary computed at write time, and every
-// write mirrors it under its own key (SummaryKey), so a probe answers from
-// 16 bytes of shared data however many checks there are.
+// A configuration's summary is computed from the proxy record and its
+// checks' records at every write (Summarize): a probe answers from its 16
+// bytes of shared data however many checks there are.
 const (
-	codecVersion = 2 // 2 added ChangedAt; a record of another version reads as empty
-	recordSize   = 68
-	maxMessage   = 255
+	protocolVersion = 3 // in every key: 3 keyed state by check identity
+	summaryVersion  = 3
+	proxySize       = 16
+	checkFixed      = 68
+	maxMessage      = 255
 )
 
+// Proxy record flags.
+const (
+	proxyStarted = 1 << iota
+	proxyDraining
+	proxyTeardown
+	proxyReadyOnce
+)
+
+// Summary flags.
 const (
 	flagStarted = 1 << iota
 	flagDraining
 	flagReady
-	flagTeardown
+)
+
+// Check record flags.
+const (
+	checkEverUp = 1 << iota
+	checkHasObserved
+	checkGrace
 )
 
 var reasonCodes = []string{"", ReasonStarting, ReasonDraining, ReasonDependencies}
 
-// HeaderSize is the length of a record's header, which SummaryKey mirrors.
+// HeaderSize is the length of a configuration's summary.
 const HeaderSize = 16
 
-// ErrCorrupt is a record that cannot be this configuration's state.
-var ErrCorrupt = errors.New("state record is corrupt or from another configuration")
+// ErrCorrupt is a record this build cannot read.
+var ErrCorrupt = errors.New("state record is corrupt")
 
-// Encode writes the state record, with the summary computed for c.
-func Encode(c *Config, s *State) []byte {
-	size := HeaderSize + recordSize*len(s.Checks)
-	for i := range s.Checks {
-		size += len(clipMessage(s.Checks[i].Message))
-	}
-	b := make([]byte, HeaderSize, size)
-	b[0] = codecVersion
-	ready, why := s.Ready(c)
-	if s.Started {
-		b[1] |= flagStarted
-	}
-	if s.Draining {
-		b[1] |= flagDraining
-	}
-	if ready {
-		b[1] |= flagReady
-	}
-	if s.Teardown {
-		b[1] |= flagTeardown
-	}
-	b[2] = byte(s.Aggregate(c))
-	for i, r := range reasonCodes {
-		if r == why {
-			b[3] = byte(i)
-		}
-	}
-	binary.BigEndian.PutUint16(b[4:], uint16(len(s.Checks)))
-	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt))
-	binary.BigEndian.PutUint16(b[14:], s.Seq)
-	for i := range s.Checks {
-		cs := &s.Checks[i]
-		var r [recordSize]byte
-		r[0] = byte(cs.Status)
-		if cs.EverUp {
-			r[1] |= 1
-		}
-		if cs.HasObs {
-			r[1] |= 2
-		}
-		binary.BigEndian.PutUint16(r[2:], cs.ConsecFail)
-		binary.BigEndian.PutUint16(r[4:], cs.ConsecOK)
-		binary.BigEndian.PutUint32(r[6:], cs.LatencyMs)
-		binary.BigEndian.PutUint64(r[10:], uint64(cs.CheckedAt))
-		binary.BigEndian.PutUint64(r[18:], uint64(cs.LastOK))
-		binary.BigEndian.PutUint64(r[26:], uint64(cs.NextDue))
-		binary.BigEndian.PutUint64(r[34:], cs.Runs)
-		binary.BigEndian.PutUint64(r[42:], cs.Fails)
-		binary.BigEndian.PutUint64(r[50:], math.Float64bits(cs.Observed))
-		r[58] = byte(len(clipMessage(cs.Message)))
-		binary.BigEndian.PutUint64(r[59:], uint64(cs.ChangedAt))
-		b = append(b, r[:]...)
-	}
-	for i := range s.Checks {
-		b = append(b, clipMessage(s.Checks[i].Message)...)
-	}
+// EncodeProxy writes the proxy-wide record.
+func EncodeProxy(p Proxy) []byte {
+	b := make([]byte, proxySize)
+	b[0] = proxySize
+	b[1] = flags(p.Started, proxyStarted) | flags(p.Draining, proxyDraining) | flags(p.Teardown, proxyTeardown) | flags(p.ReadyOnce, proxyReadyOnce)
+	binary.BigEndian.PutUint64(b[4:], p.Newest)
 	return b
+}
+
+// DecodeProxy reads a proxy record of this or a newer build.
+func DecodeProxy(b []byte) (Proxy, error) {
+	if len(b) < proxySize || int(b[0]) < proxySize || int(b[0]) != len(b) {
+		return Proxy{}, ErrCorrupt
+	}
+	return Proxy{Started: b[1]&proxyStarted != 0, Draining: b[1]&proxyDraining != 0, Teardown: b[1]&proxyTeardown != 0,
+		ReadyOnce: b[1]&proxyReadyOnce != 0, Newest: binary.BigEndian.Uint64(b[4:])}, nil
+}
+
+// EncodeCheck writes one check's record.
+func EncodeCheck(cs *CheckState) []byte {
+	msg := clipMessage(cs.Message)
+	b := make([]byte, checkFixed, checkFixed+len(msg))
+	b[0] = checkFixed
+	b[1] = byte(cs.Status)
+	b[2] = flags(cs.EverUp, checkEverUp) | flags(cs.HasObserved, checkHasObserved) | flags(cs.Grace, checkGrace)
+	binary.BigEndian.PutUint16(b[3:], cs.ConsecFail)
+	binary.BigEndian.PutUint16(b[5:], cs.ConsecOK)
+	binary.BigEndian.PutUint32(b[7:], cs.LatencyMs)
+	binary.BigEndian.PutUint64(b[11:], uint64(cs.CheckedAt))
+	binary.BigEndian.PutUint64(b[19:], uint64(cs.LastOK))
+	binary.BigEndian.PutUint64(b[27:], uint64(cs.ChangedAt))
+	binary.BigEndian.PutUint64(b[35:], uint64(cs.NextDue))
+	binary.BigEndian.PutUint64(b[43:], cs.Runs)
+	binary.BigEndian.PutUint64(b[51:], cs.Fails)
+	binary.BigEndian.PutUint64(b[59:], math.Float64bits(cs.Observed))
+	b[67] = byte(len(msg))
+	return append(b, msg...)
+}
+
+// DecodeCheck reads a check record of this or a newer build (whose fixed
+// part may be longer: the fields this build does not know are skipped).
+func DecodeCheck(b []byte) (CheckState, error) {
+	if len(b) < checkFixed || int(b[0]) < checkFixed || int(b[0]) > len(b) || b[1] > byte(StatusDown) {
+		return CheckState{}, ErrCorrupt
+	}
+	if fixed := int(b[0]); len(b) != fixed+int(b[67]) {
+		return CheckState{}, ErrCorrupt
+	}
+	return CheckState{
+		Status:      Status(b[1]),
+		EverUp:      b[2]&checkEverUp != 0,
+		HasObserved: b[2]&checkHasObserved != 0,
+		Grace:       b[2]&checkGrace != 0,
+		ConsecFail:  binary.BigEndian.Uint16(b[3:]),
+		ConsecOK:    binary.BigEndian.Uint16(b[5:]),
+		LatencyMs:   binary.BigEndian.Uint32(b[7:]),
+		CheckedAt:   int64(binary.BigEndian.Uint64(b[11:])),
+		LastOK:      int64(binary.BigEndian.Uint64(b[19:])),
+		ChangedAt:   int64(binary.BigEndian.Uint64(b[27:])),
+		NextDue:     int64(binary.BigEndian.Uint64(b[35:])),
+		Runs:        binary.BigEndian.Uint64(b[43:]),
+		Fails:       binary.BigEndian.Uint64(b[51:]),
+		Observed:    math.Float64frombits(binary.BigEndian.Uint64(b[59:])),
+		Message:     string(b[int(b[0]):]),
+	}, nil
+}
+
+// flags is bit if on, else 0.
+func flags(on bool, bit byte) byte {
+	if on {
+		return bit
+	}
+	return 0
 }
 
 // clipMessage bounds a message to maxMessage bytes on a rune boundary.
@@ -108,94 +147,66 @@ func clipMessage(m string) string {
 	return m
 }
 
-// validHeader: a record (or its mirrored header) of this codec version for
-// c's number of checks.
-func validHeader(c *Config, b []byte) bool {
-	return len(b) >= HeaderSize && b[0] == codecVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
+// EncodeSummary writes the readiness summary of s for c.
+func EncodeSummary(c *Config, s *State) []byte {
+	b := make([]byte, HeaderSize)
+	b[0] = summaryVersion
+	sum := s.Summary(c)
+	b[1] = flags(sum.Started, flagStarted) | flags(sum.Draining, flagDraining) | flags(sum.Ready, flagReady)
+	b[2] = byte(sum.Aggregate)
+	for i, r := range reasonCodes {
+		if r == sum.Reason {
+			b[3] = byte(i)
+		}
+	}
+	binary.BigEndian.PutUint16(b[4:], uint16(len(c.Checks)))
+	binary.BigEndian.PutUint64(b[6:], uint64(s.RefreshedAt()))
+	return b
 }
 
-// Decode reads a state record written for c. Anything that is not exactly
-// such a record is ErrCorrupt; the caller then starts from NewState.
-func Decode(c *Config, b []byte) (*State, error) {
-	if !validHeader(c, b) {
-		return nil, ErrCorrupt
-	}
-	n := len(c.Checks)
-	if len(b) < HeaderSize+recordSize*n {
-		return nil, ErrCorrupt
-	}
-	s := &State{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Teardown: b[1]&flagTeardown != 0,
-		RefreshedAt: int64(binary.BigEndian.Uint64(b[6:])), Seq: binary.BigEndian.Uint16(b[14:]), Checks: make([]CheckState, n)}
-	msgs := b[HeaderSize+recordSize*n:]
-	for i := range s.Checks {
-		r := b[HeaderSize+recordSize*i:]
-		cs := &s.Checks[i]
-		if r[0] > byte(StatusDown) {
-			return nil, ErrCorrupt
-		}
-		cs.Status = Status(r[0])
-		cs.EverUp, cs.HasObs = r[1]&1 != 0, r[1]&2 != 0
-		cs.ConsecFail = binary.BigEndian.Uint16(r[2:])
-		cs.ConsecOK = binary.BigEndian.Uint16(r[4:])
-		cs.LatencyMs = binary.BigEndian.Uint32(r[6:])
-		cs.CheckedAt = int64(binary.BigEndian.Uint64(r[10:]))
-		cs.LastOK = int64(binary.BigEndian.Uint64(r[18:]))
-		cs.NextDue = int64(binary.BigEndian.Uint64(r[26:]))
-		cs.Runs = binary.BigEndian.Uint64(r[34:])
-		cs.Fails = binary.BigEndian.Uint64(r[42:])
-		cs.Observed = math.Float64frombits(binary.BigEndian.Uint64(r[50:]))
-		cs.ChangedAt = int64(binary.BigEndian.Uint64(r[59:]))
-		l := int(r[58])
-		if l > len(msgs) {
-			return nil, ErrCorrupt
-		}
-		cs.Message, msgs = string(msgs[:l]), msgs[l:]
-	}
-	if len(msgs) != 0 {
-		return nil, ErrCorrupt
-	}
-	return s, nil
+// validSummary: a summary of this version for c's number of checks.
+func validSummary(c *Config, b []byte) bool {
+	return len(b) == HeaderSize && b[0] == summaryVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
 }
 
-// Summary is the readiness picture from a record's header alone.
+// Summary is the readiness picture from a configuration's summary alone.
 type Summary struct {
 	Started, Draining, Ready bool
 	Reason                   string
 	Aggregate                Aggregate
 }
 
-// ReadRefreshedAt reads when a record last took a result, allocating nothing.
+// ReadRefreshedAt reads when a configuration's checks last took a result,
+// allocating nothing.
 func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
-	if !validHeader(c, b) {
+	if !validSummary(c, b) {
 		return 0, false
 	}
 	return int64(binary.BigEndian.Uint64(b[6:])), true
 }
 
-// Summary computes the readiness picture of a decoded state.
+// Summary computes the readiness picture of a state.
 func (s *State) Summary(c *Config) Summary {
 	ready, why := s.Ready(c)
 	return Summary{Started: s.Started, Draining: s.Draining || s.Teardown, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
 }
 
-// Readiness is what a probe answers from shared data: the summary mirror
-// if this build can read it (16 bytes, nothing decoded), else the whole
-// record, which load reads. The mirror is a copy of the record's header
-// as every write leaves it (see mirrorSummary): from the next write after
-// any corruption on, the two agree.
-func Readiness(c *Config, mirror []byte, load func() *State) Summary {
-	if s, ok := ReadSummary(c, mirror); ok {
+// Readiness is what a probe answers from shared data: the summary if this
+// build can read it (16 bytes, nothing decoded), else the state itself,
+// which load reads.
+func Readiness(c *Config, summary []byte, load func() *State) Summary {
+	if s, ok := ReadSummary(c, summary); ok {
 		return s
 	}
 	return load().Summary(c)
 }
 
-// ReadSummary reads the header of a record written for c, allocating nothing.
+// ReadSummary reads a summary written for c, allocating nothing.
 func ReadSummary(c *Config, b []byte) (Summary, bool) {
-	if !validHeader(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
+	if !validSummary(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
 		b[1]&flagReady == 0 && b[3] == 0 { // not ready needs a reason
 		return Summary{}, false
 	}
-	return Summary{Started: b[1]&flagStarted != 0, Draining: b[1]&(flagDraining|flagTeardown) != 0, Ready: b[1]&flagReady != 0,
+	return Summary{Started: b[1]&flagStarted != 0, Draining: b[1]&flagDraining != 0, Ready: b[1]&flagReady != 0,
 		Reason: reasonCodes[b[3]], Aggregate: Aggregate(b[2])}, true
 }

@@ -13,35 +13,65 @@ func sampleState(t testing.TB) (*Config, *State) {
 		{"name":"b","kind":"http","cluster":"c","type":"soft"},
 		{"name":"c","kind":"grpc","cluster":"c"}]}`)
 	s := NewState(cfg)
-	s.Started, s.RefreshedAt = true, 1_700_000_000_123
-	s.Checks[0] = CheckState{Status: StatusUp, EverUp: true, ConsecOK: 7, LatencyMs: 12, CheckedAt: 1_700_000_000_000,
-		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35, Observed: 17.5, HasObs: true, Message: "status 200"}
+	s.Proxy = Proxy{Started: true, ReadyOnce: true, Newest: 1 << 60}
+	s.Checks[0] = CheckState{Status: StatusUp, EverUp: true, ConsecOK: 7, LatencyMs: 12, CheckedAt: 1_700_000_000_123,
+		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35,
+		Observed: 17.5, HasObserved: true, Grace: true, Message: "status 200"}
 	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, Message: "mesh: no healthy upstream — é"}
 	return cfg, s
 }
 
 func TestCodecRoundTrip(t *testing.T) {
 	cfg, s := sampleState(t)
-	got, err := Decode(cfg, Encode(cfg, s))
-	if err != nil || !reflect.DeepEqual(got, s) {
-		t.Fatalf("round trip = %+v, %v; want %+v", got, err, s)
+	for i := range s.Checks {
+		got, err := DecodeCheck(EncodeCheck(&s.Checks[i]))
+		if err != nil || !reflect.DeepEqual(got, s.Checks[i]) {
+			t.Errorf("check %d: round trip = %+v, %v; want %+v", i, got, err, s.Checks[i])
+		}
 	}
-	sum, ok := ReadSummary(cfg, Encode(cfg, s))
+	for _, p := range []Proxy{s.Proxy, {Draining: true, Teardown: true}, {}} {
+		if got, err := DecodeProxy(EncodeProxy(p)); err != nil || got != p {
+			t.Errorf("proxy: round trip = %+v, %v; want %+v", got, err, p)
+		}
+	}
+	sum, ok := ReadSummary(cfg, EncodeSummary(cfg, s))
 	want := Summary{Started: true, Ready: false, Reason: ReasonDependencies, Aggregate: AggDegraded}
 	if !ok || sum != want {
 		t.Errorf("summary %+v; want %+v", sum, want)
 	}
+	if at, ok := ReadRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 1_700_000_000_123 {
+		t.Errorf("refreshed at %d (%v); want the latest result's time", at, ok)
+	}
 	// A long message is clipped on a rune boundary, not split.
-	s.Checks[2].Message = strings.Repeat("é", 200)
-	got, err = Decode(cfg, Encode(cfg, s))
-	if err != nil || len(got.Checks[2].Message) != 254 || got.Checks[2].Message != strings.Repeat("é", 127) {
-		t.Errorf("long message decoded to %d bytes (%v)", len(got.Checks[2].Message), err)
+	long := CheckState{Message: strings.Repeat("é", 200)}
+	got, err := DecodeCheck(EncodeCheck(&long))
+	if err != nil || got.Message != strings.Repeat("é", 127) {
+		t.Errorf("long message decoded to %d bytes (%v)", len(got.Message), err)
+	}
+}
+
+// A newer build may append fields to a record's fixed part: this build
+// reads what it knows and skips the rest, so both share results during an
+// upgrade.
+func TestCodecReadsANewerBuildsRecords(t *testing.T) {
+	_, s := sampleState(t)
+	rec := EncodeCheck(&s.Checks[1])
+	newer := append([]byte{checkFixed + 5}, rec[1:checkFixed]...)
+	newer = append(append(newer, 1, 2, 3, 4, 5), rec[checkFixed:]...)
+	if got, err := DecodeCheck(newer); err != nil || !reflect.DeepEqual(got, s.Checks[1]) {
+		t.Errorf("a newer build's check record: %+v, %v; want %+v", got, err, s.Checks[1])
+	}
+	p := EncodeProxy(s.Proxy)
+	p = append(p, 9, 9)
+	p[0] = proxySize + 2
+	if got, err := DecodeProxy(p); err != nil || got != s.Proxy {
+		t.Errorf("a newer build's proxy record: %+v, %v; want %+v", got, err, s.Proxy)
 	}
 }
 
 func TestReadSummaryAllocatesNothing(t *testing.T) {
 	cfg, s := sampleState(t)
-	b := Encode(cfg, s)
+	b := EncodeSummary(cfg, s)
 	if n := testing.AllocsPerRun(100, func() { ReadSummary(cfg, b) }); n != 0 {
 		t.Errorf("ReadSummary allocates %v times", n)
 	}
@@ -49,64 +79,49 @@ func TestReadSummaryAllocatesNothing(t *testing.T) {
 
 func TestDecodeRefuses(t *testing.T) {
 	cfg, s := sampleState(t)
-	good := Encode(cfg, s)
-	other := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
+	good := EncodeCheck(&s.Checks[1])
 	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := map[string][]byte{
 		"empty":           nil,
-		"short header":    good[:10],
-		"wrong version":   mutate(func(b []byte) []byte { b[0] = 9; return b }),
-		"short records":   good[:HeaderSize+recordSize],
-		"bad status":      mutate(func(b []byte) []byte { b[HeaderSize] = 7; return b }),
-		"message overrun": mutate(func(b []byte) []byte { b[HeaderSize+58] = 255; return b }),
+		"short":           good[:10],
+		"fixed too short": mutate(func(b []byte) []byte { b[0] = 40; return b }),
+		"fixed past end":  mutate(func(b []byte) []byte { b[0] = 250; return b }),
+		"bad status":      mutate(func(b []byte) []byte { b[1] = 7; return b }),
+		"message overrun": mutate(func(b []byte) []byte { b[67] = 255; return b }),
 		"trailing bytes":  append(append([]byte(nil), good...), 'x'),
 	}
 	for name, b := range cases {
-		if _, err := Decode(cfg, b); err != ErrCorrupt {
-			t.Errorf("%s: err %v; want ErrCorrupt", name, err)
+		if _, err := DecodeCheck(b); err != ErrCorrupt {
+			t.Errorf("check record, %s: err %v; want ErrCorrupt", name, err)
 		}
 	}
-	if _, err := Decode(other, good); err != ErrCorrupt {
-		t.Errorf("record of another configuration decoded: %v", err)
+	proxy := EncodeProxy(s.Proxy)
+	for name, b := range map[string][]byte{"empty": nil, "short": proxy[:10], "length": append(proxy, 0)} {
+		if _, err := DecodeProxy(b); err != ErrCorrupt {
+			t.Errorf("proxy record, %s: err %v; want ErrCorrupt", name, err)
+		}
 	}
-	if _, ok := ReadSummary(other, good); ok {
-		t.Error("summary of another configuration read")
+	other := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
+	if _, ok := ReadSummary(other, EncodeSummary(cfg, s)); ok {
+		t.Error("summary of a configuration with another number of checks read")
 	}
 }
 
-// FuzzDecode: no record makes Decode panic; what decodes re-encodes to the
-// same bytes, and its summary agrees with the state.
+// FuzzDecode: no check record makes DecodeCheck panic; what decodes
+// re-encodes to a record that decodes the same.
 func FuzzDecode(f *testing.F) {
-	cfg, s := sampleState(f)
-	f.Add(Encode(cfg, s))
-	f.Add(Encode(cfg, NewState(cfg)))
-	f.Add([]byte{1, 0, 0, 0, 0, 3})
+	_, s := sampleState(f)
+	f.Add(EncodeCheck(&s.Checks[0]))
+	f.Add(EncodeCheck(&s.Checks[1]))
+	f.Add([]byte{68, 1, 0, 0, 0, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, err := Decode(cfg, b)
+		got, err := DecodeCheck(b)
 		if err != nil {
 			return
 		}
-		again := Encode(cfg, got)
-		back, err := Decode(cfg, again)
-		if err != nil || !reflect.DeepEqual(back, got) && !hasNaN(got) {
+		back, err := DecodeCheck(EncodeCheck(&got))
+		if err != nil || !reflect.DeepEqual(back, got) && !math.IsNaN(got.Observed) {
 			t.Fatalf("re-encoded record does not decode to the same state: %v", err)
 		}
-		sum, ok := ReadSummary(cfg, again)
-		if mirrored, _ := ReadSummary(cfg, again[:HeaderSize]); mirrored != sum {
-			t.Fatalf("the mirrored header reads %+v, the record %+v", mirrored, sum)
-		}
-		ready, why := got.Ready(cfg)
-		if !ok || sum.Ready != ready || sum.Reason != why || sum.Aggregate != got.Aggregate(cfg) {
-			t.Fatalf("summary %+v disagrees with state (%v %q %v)", sum, ready, why, got.Aggregate(cfg))
-		}
 	})
-}
-
-func hasNaN(s *State) bool {
-	for _, c := range s.Checks {
-		if math.IsNaN(c.Observed) {
-			return true
-		}
-	}
-	return false
 }

@@ -52,7 +52,7 @@ func HealthJSON(e Endpoint, v *View, svc Service) Reply {
 		}
 		b = v.appendHealthCheck(b, first, i, "responseTime")
 		first = false
-		if cs := &v.State.Checks[i]; v.Cfg.Checks[i].Observe != "" && cs.HasObs && v.Details {
+		if cs := &v.State.Checks[i]; v.Cfg.Checks[i].Observe != "" && cs.HasObserved && v.Details {
 			b = v.appendHealthCheck(b, false, i, v.Cfg.Checks[i].Observe)
 		}
 	}

@@ -110,7 +110,7 @@ func appendCheckDetails(b []byte, ch *Check, cs *CheckState) []byte {
 	b = appendInt(b, int64(cs.LatencyMs))
 	b = appendField(b, false, "checked_at", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
 	b = appendField(b, false, "message", cs.Message)
-	if cs.HasObs && !math.IsNaN(cs.Observed) && !math.IsInf(cs.Observed, 0) { // JSON has no NaN
+	if cs.HasObserved && !math.IsNaN(cs.Observed) && !math.IsInf(cs.Observed, 0) { // JSON has no NaN
 		b = append(b, `,"observed":`...)
 		b = strconv.AppendFloat(b, cs.Observed, 'g', -1, 64)
 	}

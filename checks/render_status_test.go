@@ -47,14 +47,14 @@ func TestStatusPageStates(t *testing.T) {
 		summary []string // the summary's words, in order
 		status  [2]string
 	}{
-		{"up", State{Started: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
+		{"up", State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
 			[]string{"ready", "started", "not draining", "up"}, [2]string{"✓ up", "✓ up"}},
-		{"degraded", State{Started: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusDown, "NOT_SERVING")}},
+		{"degraded", State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusDown, "NOT_SERVING")}},
 			[]string{"ready", "started", "not draining", "degraded"}, [2]string{"✓ up", "✗ down"}},
-		{"down", State{Started: true, Checks: []CheckState{checked(StatusDown, "status 503"), checked(StatusUp, "SERVING")}},
+		{"down", State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusDown, "status 503"), checked(StatusUp, "SERVING")}},
 			[]string{"not ready: dependencies", "started", "not draining", "down"}, [2]string{"✗ down", "✓ up"}},
 		{"starting", *NewState(cfg), []string{"not ready: starting", "starting", "not draining", "unknown"}, [2]string{"? unknown", "? unknown"}},
-		{"draining", State{Started: true, Draining: true, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
+		{"draining", State{Proxy: Proxy{Started: true, Draining: true}, Checks: []CheckState{checked(StatusUp, "status 200"), checked(StatusUp, "SERVING")}},
 			[]string{"not ready: draining", "started", "draining", "up"}, [2]string{"✓ up", "✓ up"}},
 	}
 	for _, c := range cases {
@@ -92,7 +92,7 @@ func TestStatusPageStates(t *testing.T) {
 func TestStatusPageStructureAndEscaping(t *testing.T) {
 	cfg := statusConfig(t)
 	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
-	st := State{Started: true, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
+	st := State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
 	r := StatusPage(&View{Cfg: cfg, State: &st, Details: true}, Service{Name: `<b>shop</b>`}, statusNow)
 	p := page(t, r.Body)
 	for _, tag := range []string{"script", "img", "b"} {

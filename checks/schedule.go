@@ -1,11 +1,6 @@
 package checks
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strconv"
-	"time"
-)
+import "time"
 
 // TickPeriod is how often each worker's root context wakes: a fifth of the
 // shortest interval, between 100ms and 1s, so a check runs within a tick of
@@ -49,19 +44,24 @@ func (c *Config) NextDue(i int, due, now int64, rnd func(n int64) int64) int64 {
 	return next
 }
 
-// Due appends the indexes of the checks due at unix ms now. A next-due
-// time further ahead than any schedule sets it (an interval and the jitter
-// from now, and a tick for a VM whose clock read a little later than ours)
-// did not come from NextDue: a wall clock stepped back, a foreign writer or
-// corruption. It counts as due, so no such value freezes a check.
+// Due appends the indexes of the checks due at unix ms now.
 func (s *State) Due(c *Config, now int64, dst []int) []int {
 	for i := range s.Checks {
-		due := s.Checks[i].NextDue
-		if due <= now || due > now+c.maxAhead(i) {
+		if c.due(i, s.Checks[i].NextDue, now) {
 			dst = append(dst, i)
 		}
 	}
 	return dst
+}
+
+// due reports whether check i, next due at unix ms next, is due at now. A
+// next-due time further ahead than any schedule sets it (an interval and
+// the jitter from now, and a tick for a VM whose clock read a little later
+// than ours) did not come from NextDue: a wall clock stepped back, a
+// foreign writer or corruption. It counts as due, so no such value freezes
+// a check.
+func (c *Config) due(i int, next, now int64) bool {
+	return next <= now || next > now+c.maxAhead(i)
 }
 
 // maxAhead is the furthest ahead of now (ms) NextDue puts check i, with a
@@ -77,16 +77,4 @@ func (c *Config) maxAhead(i int) int64 {
 func (c *Config) Fresh(refreshedAt, now int64) bool {
 	age := now - refreshedAt
 	return age >= 0 && age < c.Refresh.TTL.Milliseconds()
-}
-
-// SharedKeys are the shared-data keys of one plugin configuration: named by
-// the plugin, the state codec's version and a hash of its configuration, so
-// two configurations, a reload with a changed one, or two builds with
-// different codecs beside each other on one proxy never read (and reset)
-// each other's state. The configuration holds secrets: the hash is sha256,
-// and the keys are never logged or served.
-func SharedKeys(pluginName string, config []byte) (state, lease string) {
-	sum := sha256.Sum256(config)
-	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(codecVersion) + "/" + hex.EncodeToString(sum[:16]) + "/"
-	return base + "state", base + "lease"
 }

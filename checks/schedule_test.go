@@ -92,11 +92,22 @@ func TestFresh(t *testing.T) {
 	}
 }
 
+// Keys: the proxy record is the plugin's, the summary and the lease the
+// configuration's, a check's record its identity's.
 func TestSharedKeys(t *testing.T) {
-	s1, l1 := SharedKeys("mp", []byte(`{"a":1}`))
-	s2, _ := SharedKeys("mp", []byte(`{"a":2}`))
-	s3, _ := SharedKeys("other", []byte(`{"a":1}`))
-	if s1 == s2 || s1 == s3 || s1 == l1 || !strings.HasPrefix(s1, "meshprobe/mp/v2/") {
-		t.Errorf("keys %q %q %q %q", s1, s2, s3, l1)
+	text := func(path string) string {
+		return `{"checks":[{"name":"a","kind":"http","cluster":"c","path":"` + path + `"}]}`
+	}
+	keys := func(plugin, config string) Keys { return SharedKeys(plugin, mustParse(t, config), []byte(config)) }
+	a, b, other := keys("mp", text("/a")), keys("mp", text("/b")), keys("other", text("/a"))
+	renamed := keys("mp", strings.Replace(text("/a"), `"name":"a"`, `"name":"z"`, 1))
+	if !strings.HasPrefix(a.Proxy, "meshprobe/mp/v3/") || a.Proxy != b.Proxy || a.Proxy == other.Proxy {
+		t.Errorf("proxy keys %q %q %q", a.Proxy, b.Proxy, other.Proxy)
+	}
+	if a.Summary == b.Summary || a.Lease == b.Lease || a.Summary == a.Lease || a.Summary == renamed.Summary {
+		t.Errorf("configuration keys %q %q %q %q", a.Summary, b.Summary, a.Lease, renamed.Summary)
+	}
+	if a.Checks[0] == b.Checks[0] || a.Checks[0] != renamed.Checks[0] || a.Checks[0] == other.Checks[0] {
+		t.Errorf("check keys %q %q %q %q", a.Checks[0], b.Checks[0], renamed.Checks[0], other.Checks[0])
 	}
 }

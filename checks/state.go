@@ -13,23 +13,31 @@ var statusNames = [...]string{StatusUnknown: "unknown", StatusUp: "up", StatusDo
 
 func (s Status) String() string { return statusNames[s] }
 
-// CheckState is what is known of one check.
+// CheckState is what is known of one check. It lives in shared data under
+// the check's identity, so every configuration that has the check shares it.
 type CheckState struct {
-	Status     Status
-	EverUp     bool   // up at least once: feeds the started latch
-	ConsecFail uint16 // consecutive failures, saturating
-	ConsecOK   uint16 // consecutive successes, saturating
-	LatencyMs  uint32
-	CheckedAt  int64 // unix ms of the last result; 0 before the first
-	LastOK     int64 // unix ms of the last success
-	ChangedAt  int64 // unix ms when Status last changed; 0 before
-	NextDue    int64 // unix ms when the check should run next (jitter applied)
-	Runs       uint64
-	Fails      uint64
-	Observed   float64
-	HasObs     bool
-	Message    string
+	Status      Status
+	EverUp      bool   // up at least once: feeds the started latch
+	ConsecFail  uint16 // consecutive failures, saturating
+	ConsecOK    uint16 // consecutive successes, saturating
+	LatencyMs   uint32
+	CheckedAt   int64 // unix ms of the last result; 0 before the first
+	LastOK      int64 // unix ms of the last success
+	ChangedAt   int64 // unix ms when Status last changed; 0 before
+	NextDue     int64 // unix ms when the check should run next (jitter applied)
+	Runs        uint64
+	Fails       uint64
+	Observed    float64
+	HasObserved bool
+	// Grace: the check was added to a proxy that had already been ready.
+	// Until its first result it gates nothing (see gating).
+	Grace   bool
+	Message string
 }
+
+// gating reports whether the check may hold a probe back: every check
+// does, except one added to a running proxy that has not been tried yet.
+func (s *CheckState) gating() bool { return !s.Grace || s.CheckedAt != 0 }
 
 // Record applies one outcome at unix ms now: a check turns down after
 // FailureThreshold consecutive failures and up after SuccessThreshold
@@ -45,7 +53,7 @@ func (s *CheckState) Record(c *Check, o Outcome, now int64) {
 	s.CheckedAt = now
 	s.LatencyMs = uint32(min(o.Latency.Milliseconds(), 1<<32-1))
 	s.Message = o.Message
-	s.Observed, s.HasObs = o.Observed, o.HasObserved
+	s.Observed, s.HasObserved = o.Observed, o.HasObserved
 	if o.OK {
 		s.LastOK = now
 		s.ConsecFail = 0
@@ -68,45 +76,75 @@ func (s *CheckState) Record(c *Check, o Outcome, now int64) {
 	}
 }
 
-// Latch sets Started once every startup-gating check has been up; it never
-// clears it.
-func (s *State) Latch(c *Config) {
-	if s.Started {
-		return
-	}
-	for i := range c.Checks {
-		if c.Checks[i].Gates.Has(GateStartup) && !s.Checks[i].EverUp {
-			return
-		}
-	}
-	s.Started = true
+// Proxy is the state every configuration of the plugin in one proxy
+// shares, and that survives a configuration change.
+type Proxy struct {
+	Started  bool // latched: never goes back to false
+	Draining bool // by an operator's POST {base}/drain
+	// Teardown: the newest plugin instance was torn down (the
+	// configuration removed or the proxy shutting down) and none has
+	// started since: readiness fails on every worker.
+	Teardown bool
+	// ReadyOnce: the proxy has been ready; a check added from then on
+	// gates nothing until its first result.
+	ReadyOnce bool
+	// Newest is the instance that started last: only its teardown drains.
+	// An older instance torn down after a configuration change (Envoy
+	// does that after the listener's drain time) leaves the newer one be.
+	Newest uint64
 }
 
-// State is the aggregate every worker serves. Checks is aligned with Config.Checks.
+// InstanceStarted: plugin instance id started (or re-added after a
+// removal), so it is served again and its teardown is the one that counts.
+func (p *Proxy) InstanceStarted(id uint64) { p.Newest, p.Teardown = id, false }
+
+// InstanceDone: instance id is torn down. Only the newest instance's
+// teardown fails readiness. Envoy's configuration canary starts a
+// throwaway clone without ever tearing it down, and the workers start
+// after it, so the canary is never the newest for long.
+func (p *Proxy) InstanceDone(id uint64) {
+	if p.Newest == id {
+		p.Teardown = true
+	}
+}
+
+// State is the aggregate a configuration serves: the proxy-wide record
+// and its checks' records. Checks is aligned with Config.Checks.
 type State struct {
-	Started     bool  // latched: never goes back to false
-	Draining    bool  // by an operator's POST {base}/drain
-	RefreshedAt int64 // unix ms of the last refresh (on_request staleness)
-	// Teardown: a plugin instance of this configuration was torn down and
-	// none has started since.
-	Teardown bool
-	// Seq counts writes (mod 2^16). Nothing is ordered by it (the summary
-	// mirror copies the record as it is, see mirrorSummary); it tells two
-	// headers of one record apart when reading shared data by hand.
-	Seq    uint16
+	Proxy
 	Checks []CheckState
 }
 
-// NewState is the state before any result: every check unknown, started only
-// if no check gates startup.
+// NewState is the state before any result: every check unknown, started
+// only if no check gates startup.
 func NewState(c *Config) *State {
-	s := &State{Checks: make([]CheckState, len(c.Checks)), Started: true}
+	s := &State{Checks: make([]CheckState, len(c.Checks))}
+	s.Latch(c)
+	return s
+}
+
+// RefreshedAt is when a check last took a result (unix ms; on_request
+// staleness).
+func (s *State) RefreshedAt() int64 {
+	var t int64
+	for i := range s.Checks {
+		t = max(t, s.Checks[i].CheckedAt)
+	}
+	return t
+}
+
+// Latch sets Started once every startup-gating check has been up; it
+// never clears it.
+func (s *State) Latch(c *Config) { s.Started = s.Started || s.latched(c) }
+
+// latched reports whether every startup-gating check has been up.
+func (s *State) latched(c *Config) bool {
 	for i := range c.Checks {
-		if c.Checks[i].Gates.Has(GateStartup) {
-			s.Started = false
+		if cs := &s.Checks[i]; c.Checks[i].Gates.Has(GateStartup) && cs.gating() && !cs.EverUp {
+			return false
 		}
 	}
-	return s
+	return true
 }
 
 // Aggregate is the dependencies' overall status.
@@ -164,21 +202,9 @@ func (s *State) Ready(c *Config) (bool, string) {
 		return false, ReasonStarting
 	}
 	for i := range c.Checks {
-		if c.Checks[i].Gates.Has(GateReadiness) && s.Checks[i].Status != StatusUp {
+		if cs := &s.Checks[i]; c.Checks[i].Gates.Has(GateReadiness) && cs.gating() && cs.Status != StatusUp {
 			return false, ReasonDependencies
 		}
 	}
 	return true, ""
 }
-
-// InstanceStarted: a plugin instance of this configuration started, so it
-// is served again (re-added after a removal). Envoy reuses a live plugin for
-// an unchanged configuration on a reload, so a start never races the
-// teardown of an instance it replaces.
-func (s *State) InstanceStarted() { s.Teardown = false }
-
-// InstanceDone: an instance is torn down (configuration removed or the proxy
-// shutting down): readiness fails on every worker at once. Envoy's
-// configuration canary starts a throwaway clone without ever tearing it
-// down, so it cannot set this.
-func (s *State) InstanceDone() { s.Teardown = true }

@@ -27,7 +27,7 @@ func TestAggregateAndReadiness(t *testing.T) {
 		{"draining wins", D, U, U, false, true, AggDown, false, ReasonDraining},
 	}
 	for _, c := range cases {
-		s := &State{Started: c.started, Draining: c.drain, Checks: []CheckState{{Status: c.app}, {Status: c.cache}, {Status: c.warm}}}
+		s := &State{Proxy: Proxy{Started: c.started, Draining: c.drain}, Checks: []CheckState{{Status: c.app}, {Status: c.cache}, {Status: c.warm}}}
 		if got := s.Aggregate(cfg); got != c.agg {
 			t.Errorf("%s: aggregate %v; want %v", c.name, got, c.agg)
 		}
@@ -50,20 +50,26 @@ func TestNewStateStarted(t *testing.T) {
 	}
 }
 
-// Teardown drains readiness on every worker until an instance starts again.
+// Only the newest instance's teardown drains readiness, until an instance
+// starts again.
 func TestTeardown(t *testing.T) {
 	cfg := mustParse(t, `{}`)
 	s := NewState(cfg)
-	s.InstanceStarted()
-	s.InstanceDone()
+	s.InstanceStarted(1)
+	s.InstanceStarted(2) // a changed configuration
+	s.InstanceDone(1)    // the old one, after the drain time
+	if ok, _ := s.Ready(cfg); !ok {
+		t.Error("an old instance's teardown drained the new one")
+	}
+	s.InstanceDone(2)
 	if ok, why := s.Ready(cfg); ok || why != ReasonDraining {
-		t.Errorf("after teardown: %v %q", ok, why)
+		t.Errorf("after the newest's teardown: %v %q", ok, why)
 	}
-	back, err := Decode(cfg, Encode(cfg, s))
-	if sum, _ := ReadSummary(cfg, Encode(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
-		t.Errorf("teardown lost in the record: %+v %+v", back, sum)
+	back, err := DecodeProxy(EncodeProxy(s.Proxy))
+	if sum, _ := ReadSummary(cfg, EncodeSummary(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
+		t.Errorf("teardown lost in the records: %+v %+v", back, sum)
 	}
-	s.InstanceStarted() // re-added
+	s.InstanceStarted(3) // re-added
 	if ok, _ := s.Ready(cfg); !ok {
 		t.Error("a new instance did not clear the teardown")
 	}

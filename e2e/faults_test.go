@@ -60,8 +60,8 @@ func TestEnvoySharedStateFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, lease := checks.SharedKeys("meshprobe", []byte(config))
-	summary := checks.SummaryKey(state)
+	k := checks.SharedKeys("meshprobe", cfg, []byte(config))
+	check, proxy, summary, lease := k.Checks[0], k.Proxy, k.Summary, k.Lease
 	hourAhead := func() uint64 { return uint64(time.Now().Add(time.Hour).UnixMilli()) }
 	eachEnvoy(t, func(t *testing.T, rt runtimeCase) {
 		p := newHTTPPeer(t, "ok", "")
@@ -90,25 +90,24 @@ func TestEnvoySharedStateFaults(t *testing.T) {
 			name  string
 			fault func()
 		}{
-			{"record garbage", func() { write(state, []byte("garbage"), 0) }},
-			{"record truncated", func() { write(state, read(state)[:checks.HeaderSize+7], 0) }},
-			{"record empty", func() { write(state, nil, 0) }},
-			{"record of another codec version", func() { r := read(state); r[0]++; write(state, r, 0) }},
-			{"record of several megabytes", func() { write(state, read(state), 4<<20) }},
-			{"record rebuilt: its sequence restarts below the summary's", func() { write(state, checks.Encode(cfg, checks.NewState(cfg)), 0) }},
+			{"check record garbage", func() { write(check, []byte("garbage"), 0) }},
+			{"check record truncated", func() { write(check, read(check)[:7], 0) }},
+			{"check record empty", func() { write(check, nil, 0) }},
+			{"check record of another layout", func() { r := read(check); r[0]--; write(check, r, 0) }},
+			{"check record of several megabytes", func() { write(check, read(check), 4<<20) }},
+			{"check record reset to blank", func() { write(check, checks.EncodeCheck(&checks.CheckState{}), 0) }},
+			{"proxy record garbage", func() { write(proxy, []byte("garbage"), 0) }},
 			{"summary garbage", func() { write(summary, []byte("garbage"), 0) }},
 			{"summary truncated", func() { write(summary, read(summary)[:9], 0) }},
 			{"summary empty", func() { write(summary, nil, 0) }},
-			{"summary with a higher sequence", func() {
-				m := read(summary)
-				binary.BigEndian.PutUint16(m[14:], binary.BigEndian.Uint16(m[14:])+30000)
-				write(summary, m, 0)
-			}},
-			{"summary of another codec version", func() { m := read(summary); m[0]++; write(summary, m, 0) }},
+			{"summary of another version", func() { m := read(summary); m[0]++; write(summary, m, 0) }},
 			{"next run an hour in the future", func() {
-				r := read(state)
-				binary.BigEndian.PutUint64(r[checks.HeaderSize+26:], hourAhead()) // check 0's next-due time
-				write(state, r, 0)
+				cs, err := checks.DecodeCheck(read(check))
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs.NextDue = int64(hourAhead())
+				write(check, checks.EncodeCheck(&cs), 0)
 			}},
 			{"lease held an hour into the future", func() {
 				l := make([]byte, 16)
@@ -135,7 +134,7 @@ func TestEnvoySharedStateFaults(t *testing.T) {
 				}
 			}
 			// ...and readiness says so too (the summary follows the record
-			// within the same write).
+			// right after the write).
 			waitStatus(t, px.base+"/health/probes/readiness", 503, 300*time.Millisecond)
 		}
 	})

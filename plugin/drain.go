@@ -13,23 +13,25 @@ func (p *pluginContext) serveDrain(draining bool) checks.Reply {
 	if !p.cfg.Details.Listed(peer{}) {
 		return checks.ReplyForbidden
 	}
-	if p.update(func(s *checks.State) { s.Draining = draining }) != nil {
+	if p.updateProxy(func(s *checks.Proxy) { s.Draining = draining }) != nil {
 		return checks.ReplyBusy // not queued: a late replay could undo a newer request
 	}
 	proxywasm.LogInfof("meshprobe: draining %v by request", draining)
 	return checks.DrainReply(draining)
 }
 
-// OnPluginDone: the plugin is being torn down (configuration removed or the
-// proxy shutting down). Readiness fails at once on every worker while the
-// proxy drains; liveness is unaffected. The lease is given up so no worker
-// waits out its TTL.
+// OnPluginDone: the plugin is being torn down (configuration removed or
+// changed, or the proxy shutting down). If no newer instance has started,
+// readiness fails at once on every worker while the proxy drains; liveness
+// is unaffected. After a change, Envoy tears the old instance down only
+// once the new one serves (after the listener's drain time): that teardown
+// changes nothing. The lease is given up so no worker waits out its TTL.
 func (p *pluginContext) OnPluginDone() bool {
 	if p.cfg == nil {
 		return true
 	}
-	p.update(func(s *checks.State) { s.InstanceDone() })
-	if err := checks.Release(sharedData{}, p.leaseKey, p.owner); err != nil {
+	p.updateProxy(func(s *checks.Proxy) { s.InstanceDone(p.owner) })
+	if err := checks.Release(sharedData{}, p.keys.Lease, p.owner); err != nil {
 		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
 	}
 	return true

@@ -275,14 +275,11 @@ func TestLateTicksKeepThePeriod(t *testing.T) {
 	})
 }
 
-// Probes read the state record's mirrored header. When that copy is not
-// one this build can read (garbage, or another codec version's, which a
-// reload of another build leaves behind), readiness follows the whole
-// record, and the next state write replaces the copy, however new the
-// foreign copy's sequence.
-func TestReadinessWithoutTheMirror(t *testing.T) {
+// A summary this build cannot read (garbage, or another build's version)
+// leaves readiness to the records, and the next write replaces it.
+func TestReadinessWithoutTheSummary(t *testing.T) {
 	cfg := `{"refresh":{"interval":"2s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1}]}`
-	state, summary := sharedKeys(cfg)
+	parsed, k := sharedKeys(t, cfg)
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		px := rt.mustStart(t, cfg, nil)
 		run := func(status string) {
@@ -291,29 +288,23 @@ func TestReadinessWithoutTheMirror(t *testing.T) {
 			px.advance(2 * time.Second)
 		}
 		run("200")
-		foreign := slices.Clone(px.shared(summary))
-		foreign[0]++  // another codec version
-		foreign[14]++ // 256 writes ahead
-		for _, mirror := range [][]byte{[]byte("garbage"), foreign} {
-			px.setShared(summary, mirror)
+		foreign := slices.Clone(px.shared(k.Summary))
+		foreign[0]++ // another version
+		for _, summary := range [][]byte{[]byte("garbage"), foreign} {
+			px.setShared(k.Summary, summary)
 			if r := px.do("GET", "/health/probes/readiness"); r.status != 200 {
-				t.Errorf("mirror %x: readiness %d with the check up; want 200 from the record", mirror, r.status)
+				t.Errorf("summary %x: readiness %d with the check up; want 200 from the records", summary, r.status)
 			}
 		}
 		run("500")
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 503 {
 			t.Errorf("readiness %d with the check down; want 503", r.status)
 		}
-		if got, record := px.shared(summary), px.shared(state); len(record) < checks.HeaderSize || !bytes.Equal(got, record[:checks.HeaderSize]) {
-			t.Errorf("after a state write the mirror is %x; want the record's header %x", got, record[:min(len(record), checks.HeaderSize)])
+		s, _, err := checks.Load(pxStore{px}, k, parsed)
+		if got := px.shared(k.Summary); err != nil || !bytes.Equal(got, checks.EncodeSummary(parsed, s)) {
+			t.Errorf("after a write the summary is %x; want the records' %x (%v)", got, checks.EncodeSummary(parsed, s), err)
 		}
 	})
-}
-
-// sharedKeys are the state record's and its mirror's keys for a configuration.
-func sharedKeys(config string) (state, summary string) {
-	state, _ = checks.SharedKeys("meshprobe", []byte(config))
-	return state, checks.SummaryKey(state)
 }
 
 func TestDrain(t *testing.T) {

@@ -82,13 +82,13 @@ func (p *pluginContext) launch(f *flight) {
 	}
 }
 
-// refreshedAt is when the shared state last took a result (unix ms): from
-// the mirrored header, else from the whole record.
+// refreshedAt is when this configuration's checks last took a result
+// (unix ms): from its summary, else from the records.
 func (p *pluginContext) refreshedAt() int64 {
-	if t, ok := checks.ReadRefreshedAt(p.cfg, p.mirror()); ok {
+	if t, ok := checks.ReadRefreshedAt(p.cfg, p.summaryBytes()); ok {
 		return t
 	}
-	return p.state().RefreshedAt
+	return p.state().RefreshedAt()
 }
 
 // land answers every probe waiting on the flight. Each reply goes to its own

@@ -118,7 +118,7 @@ func startRefreshed(t *testing.T, rt runtime) testProxy {
 func TestOnRequestFutureRefreshTime(t *testing.T) {
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		px := startRefreshed(t, rt)
-		rewriteState(t, px, onRequestConfig, func(s *checks.State) { s.RefreshedAt = now().UnixMilli() + time.Hour.Milliseconds() })
+		rewriteCheck(t, px, onRequestConfig, 0, func(s *checks.CheckState) { s.CheckedAt = now().UnixMilli() + time.Hour.Milliseconds() })
 		px.advance(3 * time.Second) // past the 2s ttl
 		probe := px.begin("GET", "/health/probes/readiness")
 		px.tick()
@@ -130,17 +130,18 @@ func TestOnRequestFutureRefreshTime(t *testing.T) {
 	})
 }
 
-// On request, staleness is read from the mirrored header; a mirror this
-// build cannot read falls back to the whole record, so fresh state is still
-// fresh and no flight goes out.
-func TestOnRequestWithoutTheMirror(t *testing.T) {
-	_, summary := sharedKeys(onRequestConfig)
+// On request, staleness is read from the summary; a summary this build
+// cannot read falls back to the records, so fresh state is still fresh and
+// no flight goes out.
+func TestOnRequestWithoutTheSummary(t *testing.T) {
+	_, k := sharedKeys(t, onRequestConfig)
+	summary := k.Summary
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
 		px := startRefreshed(t, rt)
 		px.setShared(summary, []byte("garbage"))
 		px.advance(1500 * time.Millisecond)
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
-			t.Errorf("fresh probe with an unreadable mirror = %d with %d callouts; want 200 with none", r.status, len(px.callouts()))
+			t.Errorf("fresh probe with an unreadable summary = %d with %d callouts; want 200 with none", r.status, len(px.callouts()))
 		}
 	})
 }

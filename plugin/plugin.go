@@ -26,14 +26,13 @@ type pluginContext struct {
 	stats         *stats
 	callouts      []calloutRequest
 
-	stateKey, leaseKey string
-	summaryKey         string // the state record's header, mirrored (checks.SummaryKey)
-	owner              uint64 // this VM's lease identity
-	rnd                *mrand.Rand
-	inflight           []int64               // per check: unix ms until which this VM awaits its answer
-	pending            []func(*checks.State) // results that lost their CAS races, retried next tick
-	flight             *flight               // on_request: the fan-out in progress on this VM
-	corruptLogged      bool
+	keys          checks.Keys
+	owner         uint64 // this instance's identity: its lease, its teardown
+	rnd           *mrand.Rand
+	inflight      []int64         // per check: unix ms until which this VM awaits its answer
+	pending       []pendingUpdate // results that lost their CAS races, retried next tick
+	flight        *flight         // on_request: the fan-out in progress on this VM
+	corruptLogged bool
 	// idle holds the contexts of finished streams for reuse: a fresh one
 	// per request would be the only allocation on the pass-through path.
 	idle []*httpContext
@@ -77,8 +76,7 @@ func (p *pluginContext) configure() error {
 		p.callouts[i] = buildCallout(&cfg.Checks[i])
 	}
 	p.inflight = make([]int64, len(cfg.Checks))
-	p.stateKey, p.leaseKey = checks.SharedKeys(property("plugin_name"), data)
-	p.summaryKey = checks.SummaryKey(p.stateKey)
+	p.keys = checks.SharedKeys(property("plugin_name"), cfg, data)
 
 	var seed [16]byte
 	if _, err := rand.Read(seed[:]); err != nil {
@@ -88,18 +86,13 @@ func (p *pluginContext) configure() error {
 	p.rnd = mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), binary.LittleEndian.Uint64(seed[8:])))
 
 	// Create the shared records now, before any VM has a result to merge:
-	// proxy-wasm has no create-if-absent (see checks.Ensure).
-	initial := checks.Encode(cfg, checks.NewState(cfg))
-	if err := checks.Ensure(sharedData{}, p.stateKey, initial); err != nil {
+	// proxy-wasm has no create-if-absent (see checks.Prepare). Records a
+	// running proxy already has (this configuration's on another worker,
+	// checks kept across a change, the drain) are left as they are.
+	if err := checks.Prepare(sharedData{}, p.keys, cfg); err != nil {
 		return fmt.Errorf("creating shared state: %w", err)
 	}
-	if err := checks.Ensure(sharedData{}, p.summaryKey, initial[:checks.HeaderSize]); err != nil {
-		return fmt.Errorf("creating shared state summary: %w", err)
-	}
-	if err := checks.Ensure(sharedData{}, p.leaseKey, make([]byte, 16)); err != nil {
-		return fmt.Errorf("creating lease: %w", err)
-	}
-	p.update(func(s *checks.State) { s.InstanceStarted() })
+	p.updateProxy(func(s *checks.Proxy) { s.InstanceStarted(p.owner) })
 	// Ticks run background checks and retry merges that lost their races.
 	if len(cfg.Checks) > 0 {
 		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {

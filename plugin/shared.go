@@ -29,32 +29,72 @@ func (sharedData) Set(key string, v []byte, cas uint32) error {
 	return err
 }
 
-// update merges fn into the shared state. It returns checks.ErrContended
-// when every attempt lost its CAS race and nothing was written; the caller
+// pendingUpdate is a merge that lost its CAS races, kept to retry.
+type pendingUpdate struct {
+	key string
+	fn  func(*checks.CheckState)
+	// after runs once the merge has landed (stats and a status-change line).
+	after func()
+}
+
+// updateCheck merges fn into check record key, then brings this
+// configuration's summary up to date. It returns checks.ErrContended when
+// every attempt lost its CAS race and nothing was written; the caller
 // decides whether to retry (see record) or give up.
-func (p *pluginContext) update(fn func(*checks.State)) error {
-	corrupt, err := checks.Update(sharedData{}, p.stateKey, p.cfg, fn)
+func (p *pluginContext) updateCheck(key string, fn func(*checks.CheckState)) error {
+	corrupt, err := checks.UpdateCheck(sharedData{}, key, fn)
+	return p.wrote(corrupt, err)
+}
+
+// updateProxy merges fn into the proxy-wide record, then brings this
+// configuration's summary up to date.
+func (p *pluginContext) updateProxy(fn func(*checks.Proxy)) error {
+	corrupt, err := checks.UpdateProxy(sharedData{}, p.keys.Proxy, fn)
+	return p.wrote(corrupt, err)
+}
+
+// wrote follows a merge: the summary is recomputed after a landed one.
+func (p *pluginContext) wrote(corrupt bool, err error) error {
+	p.noteCorrupt(corrupt)
+	if err != nil {
+		if !errors.Is(err, checks.ErrContended) {
+			proxywasm.LogErrorf("meshprobe: updating shared state: %v", err)
+		}
+		return err
+	}
+	p.summarize()
+	return nil
+}
+
+// summarize recomputes this configuration's summary from the records and
+// returns the state it read. A summary that could not be written is not a
+// failed update: the next write or the lease holder's next tick writes it,
+// and until then a reader that cannot read it reads the records.
+func (p *pluginContext) summarize() *checks.State {
+	s, corrupt, err := checks.Summarize(sharedData{}, p.keys, p.cfg)
 	p.noteCorrupt(corrupt)
 	if err != nil && !errors.Is(err, checks.ErrContended) {
-		proxywasm.LogErrorf("meshprobe: updating shared state: %v", err)
+		proxywasm.LogErrorf("meshprobe: writing the readiness summary: %v", err)
 	}
-	return err
+	return s
 }
 
 // flushPending retries the results that lost their races, in order.
 func (p *pluginContext) flushPending() {
 	pending := p.pending
 	p.pending = nil
-	for _, fn := range pending {
-		if errors.Is(p.update(fn), checks.ErrContended) {
-			p.pending = append(p.pending, fn)
+	for _, u := range pending {
+		if errors.Is(p.updateCheck(u.key, u.fn), checks.ErrContended) {
+			p.pending = append(p.pending, u)
+		} else if u.after != nil {
+			u.after()
 		}
 	}
 }
 
 // state reads the whole shared state (for renderers that list checks).
 func (p *pluginContext) state() *checks.State {
-	s, corrupt, err := checks.Load(sharedData{}, p.stateKey, p.cfg)
+	s, corrupt, err := checks.Load(sharedData{}, p.keys, p.cfg)
 	p.noteCorrupt(corrupt)
 	if err != nil {
 		proxywasm.LogErrorf("meshprobe: reading shared state: %v", err)
@@ -62,25 +102,25 @@ func (p *pluginContext) state() *checks.State {
 	return s
 }
 
-// summary reads readiness from the record's header, mirrored under its own
-// key: one 16-byte shared-data read, nothing decoded, whatever the number of
-// checks. A mirror this build cannot read (absent, or another codec's)
-// falls back to the whole record.
+// summary reads readiness from the configuration's summary: one 16-byte
+// shared-data read, nothing decoded, whatever the number of checks. A
+// summary this build cannot read (absent, or another build's) falls back
+// to the records.
 func (p *pluginContext) summary() checks.Summary {
-	return checks.Readiness(p.cfg, p.mirror(), p.state)
+	return checks.Readiness(p.cfg, p.summaryBytes(), p.state)
 }
 
-// mirror is the record's header as mirrored under the summary key.
-func (p *pluginContext) mirror() []byte {
-	b, _, _ := (sharedData{}).Get(p.summaryKey)
+// summaryBytes is the configuration's summary as stored.
+func (p *pluginContext) summaryBytes() []byte {
+	b, _, _ := (sharedData{}).Get(p.keys.Summary)
 	return b
 }
 
 // noteCorrupt logs a corrupt record once per plugin context: it is then
-// treated as empty and rewritten by the next update.
+// treated as blank and rewritten by the next update.
 func (p *pluginContext) noteCorrupt(corrupt bool) {
 	if corrupt && !p.corruptLogged {
 		p.corruptLogged = true
-		proxywasm.LogWarnf("meshprobe: the shared state record was corrupt; starting from empty state")
+		proxywasm.LogWarnf("meshprobe: a shared state record was corrupt; it starts from empty state")
 	}
 }

@@ -9,23 +9,41 @@ import (
 	"github.com/meshprobe/meshprobe/checks"
 )
 
-// rewriteState decodes the shared state record of config, changes it and
-// writes it back, its header to the summary mirror too, as a write does.
-func rewriteState(t *testing.T, px testProxy, config string, change func(*checks.State)) {
+// pxStore is a test proxy's shared data as checks.Store (writes ignore CAS).
+type pxStore struct{ px testProxy }
+
+func (s pxStore) Get(key string) ([]byte, uint32, error) {
+	if v := s.px.shared(key); v != nil {
+		return v, 1, nil
+	}
+	return nil, 0, checks.ErrNotFound
+}
+
+func (s pxStore) Set(key string, v []byte, _ uint32) error { s.px.setShared(key, v); return nil }
+
+// rewriteCheck changes check i's shared record of config and brings the
+// configuration's summary up to date, as a write does.
+func rewriteCheck(t *testing.T, px testProxy, config string, i int, change func(*checks.CheckState)) {
 	t.Helper()
+	cfg, k := sharedKeys(t, config)
+	cs, err := checks.DecodeCheck(px.shared(k.Checks[i]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	change(&cs)
+	px.setShared(k.Checks[i], checks.EncodeCheck(&cs))
+	if _, _, err := checks.Summarize(pxStore{px}, k, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sharedKeys are the shared-data keys of a configuration.
+func sharedKeys(t testing.TB, config string) (*checks.Config, checks.Keys) {
 	cfg, err := checks.Parse([]byte(config))
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, summary := sharedKeys(config)
-	s, err := checks.Decode(cfg, px.shared(state))
-	if err != nil {
-		t.Fatal(err)
-	}
-	change(s)
-	rec := checks.Encode(cfg, s)
-	px.setShared(state, rec)
-	px.setShared(summary, rec[:checks.HeaderSize])
+	return cfg, checks.SharedKeys("meshprobe", cfg, []byte(config))
 }
 
 // Shared state can be lost, corrupted, left by another build or written
@@ -37,12 +55,8 @@ func rewriteState(t *testing.T, px testProxy, config string, change func(*checks
 // frozen schedule or a lease nobody can take would all keep saying 200).
 func TestSharedStateFaults(t *testing.T) {
 	const config = `{"refresh":{"interval":"2s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1}]}`
-	cfg, err := checks.Parse([]byte(config))
-	if err != nil {
-		t.Fatal(err)
-	}
-	state, summary := sharedKeys(config)
-	_, lease := checks.SharedKeys("meshprobe", []byte(config))
+	_, k := sharedKeys(t, config)
+	check, proxy, summary, lease := k.Checks[0], k.Proxy, k.Summary, k.Lease
 	hour := time.Hour.Milliseconds()
 	leaseRecord := func(owner uint64, expiry int64) []byte {
 		b := make([]byte, 16)
@@ -54,35 +68,32 @@ func TestSharedStateFaults(t *testing.T) {
 		name  string
 		fault func(t *testing.T, px testProxy)
 	}{
-		{"record garbage", func(t *testing.T, px testProxy) { px.setShared(state, []byte("garbage")) }},
-		{"record truncated", func(t *testing.T, px testProxy) { px.setShared(state, px.shared(state)[:checks.HeaderSize+7]) }},
-		{"record empty", func(t *testing.T, px testProxy) { px.setShared(state, []byte{}) }},
-		{"record of another codec version", func(t *testing.T, px testProxy) {
-			rec := bytes.Clone(px.shared(state))
-			rec[0]++
-			px.setShared(state, rec)
+		{"check record garbage", func(t *testing.T, px testProxy) { px.setShared(check, []byte("garbage")) }},
+		{"check record truncated", func(t *testing.T, px testProxy) { px.setShared(check, px.shared(check)[:7]) }},
+		{"check record empty", func(t *testing.T, px testProxy) { px.setShared(check, []byte{}) }},
+		{"check record of another layout", func(t *testing.T, px testProxy) {
+			rec := bytes.Clone(px.shared(check))
+			rec[0]--
+			px.setShared(check, rec)
 		}},
-		{"record of several megabytes", func(t *testing.T, px testProxy) {
-			px.setShared(state, append(bytes.Clone(px.shared(state)), make([]byte, 4<<20)...))
+		{"check record of several megabytes", func(t *testing.T, px testProxy) {
+			px.setShared(check, append(bytes.Clone(px.shared(check)), make([]byte, 4<<20)...))
 		}},
-		{"record rebuilt: its sequence restarts below the summary's", func(t *testing.T, px testProxy) {
-			px.setShared(state, checks.Encode(cfg, checks.NewState(cfg)))
+		{"check record reset to blank", func(t *testing.T, px testProxy) {
+			px.setShared(check, checks.EncodeCheck(&checks.CheckState{}))
 		}},
+		{"proxy record garbage", func(t *testing.T, px testProxy) { px.setShared(proxy, []byte("garbage")) }},
+		{"proxy record empty", func(t *testing.T, px testProxy) { px.setShared(proxy, []byte{}) }},
 		{"summary garbage", func(t *testing.T, px testProxy) { px.setShared(summary, []byte("garbage")) }},
 		{"summary truncated", func(t *testing.T, px testProxy) { px.setShared(summary, px.shared(summary)[:9]) }},
 		{"summary empty", func(t *testing.T, px testProxy) { px.setShared(summary, []byte{}) }},
-		{"summary of another codec version", func(t *testing.T, px testProxy) {
+		{"summary of another version", func(t *testing.T, px testProxy) {
 			m := bytes.Clone(px.shared(summary))
 			m[0]++
 			px.setShared(summary, m)
 		}},
-		{"summary with a higher sequence", func(t *testing.T, px testProxy) {
-			m := bytes.Clone(px.shared(summary))
-			binary.BigEndian.PutUint16(m[14:], binary.BigEndian.Uint16(m[14:])+30000)
-			px.setShared(summary, m)
-		}},
 		{"next run an hour in the future", func(t *testing.T, px testProxy) {
-			rewriteState(t, px, config, func(s *checks.State) { s.Checks[0].NextDue = now().UnixMilli() + hour })
+			rewriteCheck(t, px, config, 0, func(s *checks.CheckState) { s.NextDue = now().UnixMilli() + hour })
 		}},
 		{"lease held an hour into the future", func(t *testing.T, px testProxy) {
 			px.setShared(lease, leaseRecord(42, now().UnixMilli()+hour))

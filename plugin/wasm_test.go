@@ -85,7 +85,14 @@ func (px *wasmProxy) do(method, path string, extra ...[2]string) response {
 func (px *wasmProxy) tick()                     { px.vm.Tick() }
 func (px *wasmProxy) advance(d time.Duration)   { px.clock.Advance(d) }
 func (px *wasmProxy) tickPeriod() time.Duration { return px.vm.TickPeriod() }
-func (px *wasmProxy) teardown()                 { px.vm.Done() }
+
+// teardown ends the plugin on every VM, as Envoy does when its
+// configuration is removed or the proxy shuts down.
+func (px *wasmProxy) teardown() {
+	for _, v := range px.h.VMs() {
+		v.Done()
+	}
+}
 
 func (px *wasmProxy) logs() []string {
 	var out []string

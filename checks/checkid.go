@@ -1,0 +1,54 @@
+package checks
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"strconv"
+)
+
+// Identity names a check by what decides how it is checked: kind, cluster,
+// authority, method, path, headers, expectations and gRPC service. Its
+// name, interval, timeout, thresholds, type and gates are left out, so
+// changing them keeps its state across a configuration change, while any
+// change to what is asked of the dependency starts it anew. Header values
+// are secrets: only their sha256 goes in, and the identity itself is a
+// sha256 of it all, never logged or served. A newer build must compute the
+// same identity for the same check, or a push of it forgets every result:
+// the encoding is part of the shared-state protocol (docs/design.md).
+func (ch *Check) Identity() string {
+	h := sha256.New()
+	var n [8]byte
+	field := func(s string) { // length-prefixed: no two lists encode alike
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(ch.Kind.String())
+	field(ch.Cluster)
+	field(ch.Authority)
+	field(ch.Method)
+	field(ch.Path)
+	field(ch.GRPCService)
+	field(ch.Observe)
+	field(strconv.Itoa(len(ch.Headers)))
+	for _, kv := range ch.Headers {
+		sum := sha256.Sum256([]byte(kv[1]))
+		field(kv[0])
+		field(string(sum[:]))
+	}
+	field(strconv.Itoa(len(ch.ExpectStatus)))
+	for _, r := range ch.ExpectStatus {
+		field(strconv.Itoa(r.Lo) + "-" + strconv.Itoa(r.Hi))
+	}
+	field(strconv.Itoa(len(ch.ExpectJSON)))
+	for _, e := range ch.ExpectJSON {
+		field(e.Path)
+		field(strconv.Itoa(len(e.Accept)))
+		for _, a := range e.Accept {
+			field(strconv.Itoa(int(a.Type)) + ":" + a.Text + ":" + strconv.FormatUint(math.Float64bits(a.Num), 16))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}

@@ -1,0 +1,48 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+)
+
+// A check's identity changes with what is asked of its dependency, and
+// with nothing else: its name, schedule, thresholds, type and gates can
+// change and it keeps its state.
+func TestIdentity(t *testing.T) {
+	const base = `{"name":"a","kind":"http","cluster":"c","path":"/p","headers":{"authorization":"Bearer s1"}}`
+	id := func(check string) string { return mustParse(t, `{"checks":[`+check+`]}`).Checks[0].Identity() }
+	edit := func(old, new string) string { return strings.Replace(base, old, new, 1) }
+	same := map[string]string{
+		"name":      edit(`"name":"a"`, `"name":"b"`),
+		"interval":  edit(`"path"`, `"interval":"3s","path"`),
+		"timeout":   edit(`"path"`, `"timeout":"1s","path"`),
+		"threshold": edit(`"path"`, `"failure_threshold":5,"success_threshold":2,"path"`),
+		"type":      edit(`"path"`, `"type":"soft","path"`),
+		"gates":     edit(`"path"`, `"gates":["startup"],"path"`),
+	}
+	changed := map[string]string{
+		"kind":         edit(`"kind":"http"`, `"kind":"hsm"`),
+		"cluster":      edit(`"cluster":"c"`, `"cluster":"d"`),
+		"path":         edit(`"/p"`, `"/q"`),
+		"method":       edit(`"path"`, `"method":"HEAD","path"`),
+		"authority":    edit(`"path"`, `"authority":"x.local","path"`),
+		"header value": edit(`s1`, `s2`),
+		"header name":  edit(`"authorization"`, `"x-token"`),
+		"status":       edit(`"path"`, `"expect":{"status":["200"]},"path"`),
+		"json":         edit(`"path"`, `"expect":{"json":{"ok":true}},"path"`),
+	}
+	want := id(base)
+	if len(want) != 32 || strings.Contains(want, "s1") {
+		t.Fatalf("identity %q: want 32 hex digits and no secret", want)
+	}
+	for name, c := range same {
+		if got := id(c); got != want {
+			t.Errorf("changing the %s changed the identity", name)
+		}
+	}
+	for name, c := range changed {
+		if got := id(c); got == want {
+			t.Errorf("changing the %s kept the identity", name)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package checks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strconv"
+)
+
+// The shared-state protocol: how the worker VMs of one proxy, and every
+// configuration of the plugin in it, share check results (docs/design.md,
+// "Shared state"). Each record has its own key:
+//
+//   - the proxy record: the started latch, an operator's drain, teardown;
+//     shared by every configuration, so it survives a change;
+//   - one record per check, named by the check's identity (Check.Identity):
+//     a check kept across a configuration change keeps its result, and an
+//     old and a new configuration overlapping in the proxy share it;
+//   - per configuration, its readiness summary (16 bytes, what a probe
+//     reads) and its lease (which VM looks for due checks).
+//
+// Every write is a compare-and-swap merge (update): read, apply, write back
+// if nobody wrote in between, else again on the newer value. After a write
+// the writer recomputes its configuration's summary (Summarize); each
+// configuration's lease holder also does so every tick, which carries a
+// write made under another configuration into this one's summary.
+
+// Store is the proxy's shared data as the protocol needs it. The plugin
+// adapts proxy-wasm shared data to it; tests use fakes that inject races.
+type Store interface {
+	// Get returns the value and its CAS token, or ErrNotFound.
+	Get(key string) ([]byte, uint32, error)
+	// Set writes if cas is still current (0: unconditionally), else ErrCASMismatch.
+	Set(key string, value []byte, cas uint32) error
+}
+
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrCASMismatch = errors.New("cas mismatch")
+	// ErrContended: every attempt lost its race and nothing was written; the
+	// caller still holds the update and must retry it later.
+	ErrContended = errors.New("shared state update kept losing CAS races")
+)
+
+// MaxCASAttempts bounds a merge loop: under Envoy's per-key lock a retry
+// only loses to a writer that finished in between, so a handful suffices.
+const MaxCASAttempts = 16
+
+// Keys are one plugin configuration's records in shared data.
+type Keys struct {
+	Proxy   string
+	Checks  []string // aligned with Config.Checks
+	Summary string
+	Lease   string
+}
+
+// SharedKeys names the records of configuration c (whose raw bytes are
+// config) of the plugin named pluginName. The protocol's major version is
+// in every key, so a build with an incompatible layout never reads
+// another's records. The configuration holds secrets: it is named by a
+// sha256, and no key is ever logged or served.
+func SharedKeys(pluginName string, c *Config, config []byte) Keys {
+	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(protocolVersion) + "/"
+	sum := sha256.Sum256(config)
+	own := base + "config/" + hex.EncodeToString(sum[:16]) + "/"
+	k := Keys{Proxy: base + "proxy", Summary: own + "summary", Lease: own + "lease", Checks: make([]string, len(c.Checks))}
+	for i := range c.Checks {
+		k.Checks[i] = base + "check/" + c.Checks[i].Identity()
+	}
+	return k
+}
+
+// Prepare creates the records of configuration c that do not exist yet,
+// at plugin start, before any VM has a result to merge (proxy-wasm has no
+// create-if-absent: see Ensure). A check new to a proxy that has already
+// been ready starts in grace: it gates nothing until its first result, so
+// adding a check never fails readiness on a running proxy. The check
+// records are created before the proxy record, so a VM that finds the
+// proxy record knows that every check of the first configuration exists.
+func Prepare(st Store, k Keys, c *Config) error {
+	p, _, err := read(st, k.Proxy, DecodeProxy)
+	if err != nil {
+		return err
+	}
+	fresh := EncodeCheck(&CheckState{Grace: p.ReadyOnce})
+	for _, key := range k.Checks {
+		if err := Ensure(st, key, fresh); err != nil {
+			return err
+		}
+	}
+	if err := Ensure(st, k.Proxy, EncodeProxy(Proxy{})); err != nil {
+		return err
+	}
+	if err := Ensure(st, k.Summary, nil); err != nil { // none yet: probes read the records
+		return err
+	}
+	return Ensure(st, k.Lease, make([]byte, 16))
+}
+
+// Ensure creates key with initial if it does not exist. Two VMs may both
+// write initial; it must be a value either may overwrite (an empty state,
+// an expired lease).
+func Ensure(st Store, key string, initial []byte) error {
+	if _, _, err := st.Get(key); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return st.Set(key, initial, 0)
+}
+
+// update is the merge loop. It applies fn to the record at key and writes
+// it back with compare-and-swap; on a mismatch it re-reads and re-applies
+// fn, so an update is never lost to a concurrent writer, and fn must be
+// safe to run again on newer state. fn returns false when there is nothing
+// to write. A record this build cannot read counts as blank (corrupt
+// reports that, for the caller to log once) and is rewritten.
+func update[T any](st Store, key string, decode func([]byte) (T, error), encode func(*T) []byte, fn func(*T) bool) (corrupt bool, err error) {
+	for range MaxCASAttempts {
+		data, cas, err := st.Get(key)
+		var v T
+		switch {
+		case errors.Is(err, ErrNotFound):
+			// Never merge with CAS 0: it is unconditional and would overwrite
+			// a rival's first write. Create the blank record, then merge by CAS.
+			if err := Ensure(st, key, encode(&v)); err != nil {
+				return corrupt, err
+			}
+			continue
+		case err != nil:
+			return corrupt, err
+		}
+		if v, err = decode(data); err != nil {
+			corrupt = true
+		}
+		if !fn(&v) {
+			return corrupt, nil
+		}
+		switch err := st.Set(key, encode(&v), cas); {
+		case err == nil:
+			return corrupt, nil
+		case !errors.Is(err, ErrCASMismatch):
+			return corrupt, err
+		}
+	}
+	return corrupt, ErrContended
+}
+
+// UpdateProxy merges fn into the proxy record.
+func UpdateProxy(st Store, key string, fn func(*Proxy)) (corrupt bool, err error) {
+	return update(st, key, DecodeProxy, func(p *Proxy) []byte { return EncodeProxy(*p) },
+		func(p *Proxy) bool { fn(p); return true })
+}
+
+// UpdateCheck merges fn into one check's record.
+func UpdateCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err error) {
+	return update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool { fn(cs); return true })
+}
+
+// Claim takes check i for this caller if it is due at unix ms now, moving
+// its next due time on, and reports whether it did. Whoever claims a check
+// runs it: every VM and every configuration with the check claims the same
+// record, so it runs once per interval per proxy however many
+// configurations (an old and a new one during a change) have it.
+func Claim(st Store, key string, c *Config, i int, now int64, rnd func(n int64) int64) (claimed, corrupt bool, err error) {
+	corrupt, err = update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool {
+		claimed = c.due(i, cs.NextDue, now)
+		if claimed {
+			cs.NextDue = c.NextDue(i, cs.NextDue, now, rnd)
+		}
+		return claimed
+	})
+	return claimed && err == nil, corrupt, err
+}
+
+// read decodes the record at key; an absent one is blank, one this build
+// cannot read is blank and corrupt.
+func read[T any](st Store, key string, decode func([]byte) (T, error)) (v T, corrupt bool, err error) {
+	data, _, err := st.Get(key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return v, false, nil
+	case err != nil:
+		return v, false, err
+	}
+	if v, err = decode(data); err != nil {
+		return v, true, nil
+	}
+	return v, false, nil
+}
+
+// Load reads what configuration c serves: the proxy record and its checks'.
+func Load(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
+	s, _, corrupt, err = load(st, k, c)
+	return s, corrupt, err
+}
+
+// load also returns the proxy record as stored: the started latch may hold
+// in s before it is written there.
+func load(st Store, k Keys, c *Config) (s *State, stored Proxy, corrupt bool, err error) {
+	s = NewState(c)
+	stored, corrupt, err = read(st, k.Proxy, DecodeProxy)
+	if err != nil {
+		return s, stored, corrupt, err
+	}
+	for i, key := range k.Checks {
+		cs, bad, err := read(st, key, DecodeCheck)
+		if err != nil {
+			return s, stored, corrupt, err
+		}
+		s.Checks[i], corrupt = cs, corrupt || bad
+	}
+	s.Proxy = stored
+	s.Latch(c)
+	return s, stored, corrupt, nil
+}
+
+// Summarize recomputes configuration c's summary from the records as they
+// are now, and writes it if it changed. The summary is never ordered by
+// its own content: it is written by CAS after the records are read, so a
+// writer that loses the race reads them again, and whichever summary lands
+// last was computed from records read after every write before it. It
+// also writes the started latch and ReadyOnce into the proxy record once
+// they hold. It returns the state it read.
+func Summarize(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
+	for range MaxCASAttempts {
+		old, cas, err := st.Get(k.Summary)
+		if errors.Is(err, ErrNotFound) {
+			if err := Ensure(st, k.Summary, nil); err != nil {
+				return s, corrupt, err
+			}
+			continue
+		} else if err != nil {
+			return s, corrupt, err
+		}
+		var stored Proxy
+		if s, stored, corrupt, err = load(st, k, c); err != nil {
+			return s, corrupt, err
+		}
+		if ready, _ := s.Ready(c); s.Started && !stored.Started || ready && !stored.ReadyOnce {
+			if _, err := UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Started, p.ReadyOnce = true, p.ReadyOnce || ready }); err != nil {
+				return s, corrupt, err
+			}
+			s.ReadyOnce = s.ReadyOnce || ready
+		}
+		rec := EncodeSummary(c, s)
+		if bytes.Equal(old, rec) {
+			return s, corrupt, nil
+		}
+		switch err := st.Set(k.Summary, rec, cas); {
+		case err == nil:
+			return s, corrupt, nil
+		case !errors.Is(err, ErrCASMismatch):
+			return s, corrupt, err
+		}
+	}
+	return s, corrupt, ErrContended
+}
