@@ -194,11 +194,24 @@ func startEnvoy(t testing.TB, version, bin, config string, ups map[string]upstre
 	if err != nil {
 		t.Fatalf("Envoy %s: %v", version, err)
 	}
+	stopEnvoyAtCleanup(t, version, e, o.wasmErrorsExpected)
+	addr, err := e.Listener(envoyrun.ListenerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &proxy{kind: "envoy-" + version, base: "http://" + addr, e: e}
+}
+
+// stopEnvoyAtCleanup stops e when the test ends. Envoy must stop cleanly
+// and its log must hold no wasm error, no restricted host call and no
+// crash (unless wasmErrorsExpected); a failed test keeps the log under
+// build/test-logs and prints its tail.
+func stopEnvoyAtCleanup(t testing.TB, version string, e *envoyrun.Envoy, wasmErrorsExpected bool) {
 	t.Cleanup(func() {
 		if err := e.Stop(); err != nil {
 			t.Errorf("Envoy %s did not stop cleanly: %v", version, err)
 		}
-		if !o.wasmErrorsExpected {
+		if !wasmErrorsExpected {
 			for _, bad := range envoyLogProblems(e.Log()) {
 				t.Errorf("Envoy's log: %s", bad)
 			}
@@ -210,11 +223,6 @@ func startEnvoy(t testing.TB, version, bin, config string, ups map[string]upstre
 			t.Logf("Envoy's log is kept in %s; its tail:\n%s", keep, e.Tail(30))
 		}
 	})
-	addr, err := e.Listener(envoyrun.ListenerName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &proxy{kind: "envoy-" + version, base: "http://" + addr, e: e}
 }
 
 // envoyLogProblems are the lines of an Envoy log that show the plugin or

@@ -198,7 +198,7 @@ func (c *call) buffer(t uint64) ([]byte, bool) {
 	case bufferVMConfiguration:
 		return v.h.opts.VMConfig, true
 	case bufferPluginConfig:
-		return v.h.opts.PluginConfig, v.starting
+		return v.config, v.starting
 	case bufferCallResponseBody:
 		if v.response != nil {
 			return v.response.body, true

@@ -20,6 +20,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -100,9 +101,9 @@ type Host struct {
 	life      context.Context // cancelled by Close: ends real callouts and timers
 	stop      context.CancelFunc
 	runtime   wazero.Runtime
-	vms       []*VM // the workers: requests go to these
-	main      *VM   // the main thread's VM
-	all       []*VM // vms, then main (a Callout's VM indexes this)
+	gen       atomic.Pointer[generation] // the instances new requests go to
+	all       []*VM                      // every VM ever started, by index (a Callout's VM indexes this); guarded by mu
+	timers    bool                       // StartTimers ran: new VMs tick on real timers too; guarded by mu
 	shared    *sharedData
 	metrics   *metrics
 	clusters  map[string]bool // nil: every cluster is known
@@ -177,54 +178,93 @@ func (h *Host) instantiateWASI() error {
 	return err
 }
 
+// generation is the VMs of one plugin instance: the workers, which serve,
+// and the main thread's.
+type generation struct {
+	vms          []*VM
+	main         *VM
+	wasm, config []byte
+}
+
 func (h *Host) start() error {
-	compiled, err := h.runtime.CompileModule(h.ctx, h.opts.Wasm)
+	g, _, err := h.startGeneration(h.opts.Wasm, h.opts.PluginConfig)
 	if err != nil {
-		return fmt.Errorf("host: compiling the plugin: %w", err)
+		return err
+	}
+	h.gen.Store(g)
+	return nil
+}
+
+// startGeneration compiles wasm (once per build: the compilation cache) and
+// starts its canary, workers and main-thread VM configured with config.
+// On a reload, a configuration the canary refuses starts nothing (refused).
+func (h *Host) startGeneration(wasm, config []byte) (g *generation, refused bool, err error) {
+	compiled, err := h.runtime.CompileModule(h.ctx, wasm)
+	if err != nil {
+		return nil, false, fmt.Errorf("host: compiling the plugin: %w", err)
 	}
 	exports := compiled.ExportedFunctions()
 	if exports["proxy_abi_version_0_2_0"] == nil && exports["proxy_abi_version_0_2_1"] == nil {
-		return errors.New("host: the module exports no proxy_abi_version_0_2_{0,1}: not a proxy-wasm 0.2 plugin")
+		return nil, false, errors.New("host: the module exports no proxy_abi_version_0_2_{0,1}: not a proxy-wasm 0.2 plugin")
 	}
 	if exports["proxy_on_memory_allocate"] == nil {
-		return errors.New("host: the module does not export proxy_on_memory_allocate")
+		return nil, false, errors.New("host: the module does not export proxy_on_memory_allocate")
 	}
-	if err := h.instantiateWASI(); err != nil {
-		return fmt.Errorf("host: wasi: %w", err)
-	}
-	if err := h.instantiateEnv(compiled); err != nil {
-		return fmt.Errorf("host: env module: %w", err)
+	if h.runtime.Module(wasi_snapshot_preview1.ModuleName) == nil {
+		if err := h.instantiateWASI(); err != nil {
+			return nil, false, fmt.Errorf("host: wasi: %w", err)
+		}
+		if err := h.instantiateEnv(compiled); err != nil {
+			return nil, false, fmt.Errorf("host: env module: %w", err)
+		}
 	}
 	// As Envoy: a configuration canary (a throwaway clone that is started
 	// and configured, then dropped without proxy_on_done), then one VM per
 	// worker thread, then one on the main thread, which ticks and may call
 	// out but never sees a request (Envoy's thread-local slot also runs on
 	// the main thread).
-	canary, err := h.newVM(compiled, -1, "canary")
+	canary, err := h.newVM(compiled, -1, "canary", config)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	err = canary.start()
 	canary.mod.Close(h.ctx)
 	if err != nil {
-		return fmt.Errorf("host: configuration canary: %w", err)
+		return nil, false, fmt.Errorf("host: configuration canary: %w", err)
 	}
+	if !canary.configured && h.gen.Load() != nil {
+		return nil, true, fmt.Errorf("host: the plugin refused the configuration: %v", canary.logs)
+	}
+	g = &generation{wasm: wasm, config: config}
 	for i := range h.opts.Workers + 1 {
-		v, err := h.newVM(compiled, i, fmt.Sprintf("vm%d", i))
+		h.mu.Lock()
+		index := len(h.all)
+		h.mu.Unlock()
+		v, err := h.newVM(compiled, index, fmt.Sprintf("vm%d", index), config)
 		if err != nil {
-			return err
+			return nil, false, err
 		}
+		h.mu.Lock()
 		h.all = append(h.all, v)
+		timers := h.timers
+		h.mu.Unlock()
 		if err := v.start(); err != nil {
-			return err
+			return nil, false, err
+		}
+		if timers {
+			go v.runTimer()
+		}
+		if i < h.opts.Workers {
+			g.vms = append(g.vms, v)
+		} else {
+			g.main = v
 		}
 	}
-	h.vms, h.main = h.all[:h.opts.Workers], h.all[h.opts.Workers]
-	return nil
+	return g, false, nil
 }
 
-func (h *Host) newVM(compiled wazero.CompiledModule, i int, name string) (*VM, error) {
-	v := &VM{h: h, index: i, root: h.newContextID(), streams: map[uint32]*Stream{}, fns: map[string]api.Function{}, rearm: make(chan struct{}, 1)}
+func (h *Host) newVM(compiled wazero.CompiledModule, i int, name string, config []byte) (*VM, error) {
+	v := &VM{h: h, index: i, root: h.newContextID(), config: config, streams: map[uint32]*Stream{}, fns: map[string]api.Function{}, rearm: make(chan struct{}, 1)}
 	v.ctx = context.WithValue(h.ctx, vmKey{}, v)
 	cfg := wazero.NewModuleConfig().
 		WithName(name).
@@ -248,7 +288,7 @@ func (h *Host) newVM(compiled wazero.CompiledModule, i int, name string) (*VM, e
 // run plugin teardown: call VM.Done first for that.
 func (h *Host) Close() error {
 	h.stop()
-	for _, v := range h.all { // wait for a guest call in progress; later ones do not run
+	for _, v := range h.VMs() { // wait for a guest call in progress; later ones do not run
 		v.mu.Lock()
 		v.mu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
 	}
@@ -256,23 +296,37 @@ func (h *Host) Close() error {
 	return h.runtime.Close(h.ctx)
 }
 
-// VM returns worker VM i (0-based); it panics if there is no such VM.
+// VM returns worker VM i (0-based) of the current instance; it panics if
+// there is no such VM.
 func (h *Host) VM(i int) *VM {
-	if i < 0 || i >= len(h.vms) {
-		panic(fmt.Sprintf("host: VM(%d): the host has %d VMs", i, len(h.vms)))
+	vms := h.gen.Load().vms
+	if i < 0 || i >= len(vms) {
+		panic(fmt.Sprintf("host: VM(%d): the host has %d VMs", i, len(vms)))
 	}
-	return h.vms[i]
+	return vms[i]
 }
 
 // Workers is the number of worker VMs.
-func (h *Host) Workers() int { return len(h.vms) }
+func (h *Host) Workers() int { return len(h.gen.Load().vms) }
 
-// Main is the VM on Envoy's main thread: it ticks (on real timers) and may
-// call out, but no request reaches it.
-func (h *Host) Main() *VM { return h.main }
+// Main is the current instance's VM on Envoy's main thread: it ticks (on
+// real timers) and may call out, but no request reaches it.
+func (h *Host) Main() *VM { return h.gen.Load().main }
 
-// VMs are the workers' VMs, then the main thread's.
-func (h *Host) VMs() []*VM { return slices.Clone(h.all) }
+// VMs are every VM started so far, retired ones included: the first
+// instance's workers and main thread's, then each reload's.
+func (h *Host) VMs() []*VM {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.all)
+}
+
+// Instance is the current plugin instance's VMs: its workers, then its
+// main thread's. Reload hands back the one it replaced.
+func (h *Host) Instance() []*VM {
+	g := h.gen.Load()
+	return append(slices.Clone(g.vms), g.main)
+}
 
 // Err returns every error recorded so far (guest traps, host misuse),
 // joined, or nil.
@@ -390,7 +444,9 @@ func (h *Host) answer(id uint32, r *callResponse) {
 		h.fail(fmt.Errorf("host: callout %d is not pending (never dispatched, or already answered)", id))
 		return
 	}
+	h.mu.Lock()
 	v := h.all[c.VM]
+	h.mu.Unlock()
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.response = r
@@ -406,4 +462,46 @@ func (h *Host) answer(id uint32, r *callResponse) {
 type callResponse struct {
 	headers, trailers [][2]string
 	body              []byte
+}
+
+// Reload applies a change to the plugin the way Envoy applies a listener
+// update that changes it (a new configuration, or a new build when wasm is
+// not nil): a new instance is started and configured first (canary,
+// workers, main thread), new requests go to it, and the old one keeps
+// running, ticking, answering its callouts and finishing its streams,
+// until Retire tears it down, as Envoy does after the listener's drain
+// time. Both share the one shared-data store, as Envoy's shared data
+// outlives any VM of its vm_id. Envoy runs a changed configuration of the
+// same build as a new root context in the VMs it has; the host starts new
+// VMs for it, which differs in nothing the plugin can see: its root
+// contexts share only shared data. Reload returns the old instance's VMs.
+// A listener update that keeps the plugin's build and configuration keeps
+// its instance in Envoy (proxy-wasm's thread-local plugin cache finds it):
+// Reload then changes nothing and returns no VMs.
+func (h *Host) Reload(wasm, config []byte) ([]*VM, error) {
+	cur := h.gen.Load()
+	if wasm == nil {
+		wasm = cur.wasm
+	}
+	if bytes.Equal(wasm, cur.wasm) && bytes.Equal(config, cur.config) {
+		return nil, nil
+	}
+	old := h.Instance()
+	// A configuration the canary refuses is an error, as in Envoy, which
+	// rejects the update: the old instance serves on.
+	g, _, err := h.startGeneration(wasm, config)
+	if err != nil {
+		return nil, err
+	}
+	h.gen.Store(g)
+	return old, nil
+}
+
+// Retire tears an old instance down as Envoy does once its drain time is
+// over: proxy_on_done on each root context, then no more ticks.
+func (h *Host) Retire(vms []*VM) {
+	for _, v := range vms {
+		v.Done()
+		v.retired.Store(true)
+	}
 }

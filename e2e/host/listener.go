@@ -49,7 +49,8 @@ func (l *Listener) URL() string {
 func (l *Listener) Close() error { return l.srv.Close() }
 
 func (h *Host) serve(w http.ResponseWriter, r *http.Request, cluster string) {
-	v := h.vms[int(h.next.Add(1)-1)%len(h.vms)]
+	vms := h.gen.Load().vms
+	v := vms[int(h.next.Add(1)-1)%len(vms)]
 	// source.address as Envoy's connection manager derives it (from
 	// x-forwarded-for, else the socket's peer) and the TLS peer's identity:
 	// see downstreamProperties.

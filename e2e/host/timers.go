@@ -1,6 +1,9 @@
 package host
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // StartTimers ticks every VM's root context on a real timer at the period
 // the plugin set with proxy_set_tick_period_milliseconds, until Close. As
@@ -9,7 +12,11 @@ import "time"
 // the timer from that moment. Tests that drive ticks themselves (VM.Tick)
 // do not call it.
 func (h *Host) StartTimers() {
-	for _, v := range h.all { // the main thread's VM ticks too
+	h.mu.Lock()
+	h.timers = true
+	all := slices.Clone(h.all)
+	h.mu.Unlock()
+	for _, v := range all { // the main thread's VM ticks too
 		go v.runTimer()
 	}
 }
@@ -24,6 +31,9 @@ func (v *VM) runTimer() {
 		if wait <= 0 {
 			wait = pollIdle
 		}
+		if v.retired.Load() {
+			return
+		}
 		select {
 		case <-v.h.life.Done():
 			return
@@ -31,7 +41,7 @@ func (v *VM) runTimer() {
 			continue
 		case <-time.After(wait):
 		}
-		if period > 0 && !v.timerStopped.Load() {
+		if period > 0 && !v.timerStopped.Load() && !v.retired.Load() {
 			v.Tick()
 		}
 	}

@@ -15,10 +15,13 @@ import (
 
 // VM is one worker's instance of the plugin, with its root context.
 type VM struct {
-	h     *Host
-	index int
-	mod   api.Module
-	root  uint32
+	h      *Host
+	index  int
+	mod    api.Module
+	root   uint32
+	config []byte // the plugin configuration, readable while it starts
+
+	retired atomic.Bool // Host.Retire tore it down: its timer ends
 
 	timerStopped atomic.Bool   // StopTimer: the real timer skips its ticks
 	rearm        chan struct{} // a new tick period: the real timer restarts its wait
@@ -91,7 +94,7 @@ func (v *VM) start() error {
 	if err != nil || ok == 0 {
 		return err
 	}
-	ok, err = v.call(v.root, "proxy_on_configure", root, uint64(len(v.h.opts.PluginConfig)))
+	ok, err = v.call(v.root, "proxy_on_configure", root, uint64(len(v.config)))
 	v.configured = err == nil && ok != 0
 	return err
 }
