@@ -9,10 +9,11 @@ import (
 )
 
 // Identity names a check by what decides how it is checked: kind, cluster,
-// authority, method, path, headers, expectations and gRPC service. Its
-// name, interval, timeout, thresholds, type and gates are left out, so
-// changing them keeps its state across a configuration change, while any
-// change to what is asked of the dependency starts it anew. Header values
+// authority, method, path, headers, expectations, the observed JSON path
+// and gRPC service. Its name, interval, timeout, thresholds, type and gates
+// are left out, so changing them keeps its state across a configuration
+// change, while any change to what is asked of the dependency starts it
+// anew. Header values
 // are secrets: only their sha256 goes in, and the identity itself is a
 // sha256 of it all, never logged or served. A newer build must compute the
 // same identity for the same check, or a push of it forgets every result:

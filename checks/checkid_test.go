@@ -30,10 +30,15 @@ func TestIdentity(t *testing.T) {
 		"header name":  edit(`"authorization"`, `"x-token"`),
 		"status":       edit(`"path"`, `"expect":{"status":["200"]},"path"`),
 		"json":         edit(`"path"`, `"expect":{"json":{"ok":true}},"path"`),
+		"observe":      edit(`"path"`, `"observe":"load","path"`),
 	}
 	want := id(base)
-	if len(want) != 32 || strings.Contains(want, "s1") {
-		t.Fatalf("identity %q: want 32 hex digits and no secret", want)
+	if len(want) != 32 {
+		t.Fatalf("identity %q: want 32 hex digits", want)
+	}
+	grpc := `{"name":"g","kind":"grpc","cluster":"c"}`
+	if id(grpc) == id(strings.Replace(grpc, `"cluster"`, `"grpc_service":"x.Health","cluster"`, 1)) {
+		t.Error("changing the gRPC service kept the identity")
 	}
 	for name, c := range same {
 		if got := id(c); got != want {

@@ -15,8 +15,9 @@ import (
 // skips the rest, so an older and a newer build overlapping in one proxy
 // during an upgrade share every result.
 //
-//	proxy record   16 bytes: fixed length, flags, reserved, newest instance (u64), reserved
-//	check record   fixed part (its length in byte 0; 68 in this build), then the message (at most 255 bytes)
+//	proxy record   8 bytes: fixed length, flags, reserved
+//	instances      8 bytes: fixed length, flags, reserved, live instances (u32)
+//	check record   fixed part (its length in byte 0; 76 in this build), then the message (at most 255 bytes)
 //	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64), reserved
 //
 // A configuration's summary is computed from the proxy record and its
@@ -25,8 +26,9 @@ import (
 const (
 	protocolVersion = 3 // in every key: 3 keyed state by check identity
 	summaryVersion  = 3
-	proxySize       = 16
-	checkFixed      = 68
+	proxySize       = 8
+	instancesSize   = 8
+	checkFixed      = 76
 	maxMessage      = 255
 )
 
@@ -34,7 +36,6 @@ const (
 const (
 	proxyStarted = 1 << iota
 	proxyDraining
-	proxyTeardown
 	proxyReadyOnce
 )
 
@@ -64,8 +65,7 @@ var ErrCorrupt = errors.New("state record is corrupt")
 func EncodeProxy(p Proxy) []byte {
 	b := make([]byte, proxySize)
 	b[0] = proxySize
-	b[1] = flags(p.Started, proxyStarted) | flags(p.Draining, proxyDraining) | flags(p.Teardown, proxyTeardown) | flags(p.ReadyOnce, proxyReadyOnce)
-	binary.BigEndian.PutUint64(b[4:], p.Newest)
+	b[1] = flags(p.Started, proxyStarted) | flags(p.Draining, proxyDraining) | flags(p.ReadyOnce, proxyReadyOnce)
 	return b
 }
 
@@ -74,8 +74,24 @@ func DecodeProxy(b []byte) (Proxy, error) {
 	if len(b) < proxySize || int(b[0]) < proxySize || int(b[0]) != len(b) {
 		return Proxy{}, ErrCorrupt
 	}
-	return Proxy{Started: b[1]&proxyStarted != 0, Draining: b[1]&proxyDraining != 0, Teardown: b[1]&proxyTeardown != 0,
-		ReadyOnce: b[1]&proxyReadyOnce != 0, Newest: binary.BigEndian.Uint64(b[4:])}, nil
+	return Proxy{Started: b[1]&proxyStarted != 0, Draining: b[1]&proxyDraining != 0, ReadyOnce: b[1]&proxyReadyOnce != 0}, nil
+}
+
+// EncodeInstances writes a configuration's instances record.
+func EncodeInstances(in Instances) []byte {
+	b := make([]byte, instancesSize)
+	b[0] = instancesSize
+	b[1] = flags(in.Teardown, 1)
+	binary.BigEndian.PutUint32(b[4:], in.Live)
+	return b
+}
+
+// DecodeInstances reads an instances record of this or a newer build.
+func DecodeInstances(b []byte) (Instances, error) {
+	if len(b) < instancesSize || int(b[0]) < instancesSize || int(b[0]) != len(b) {
+		return Instances{}, ErrCorrupt
+	}
+	return Instances{Teardown: b[1]&1 != 0, Live: binary.BigEndian.Uint32(b[4:])}, nil
 }
 
 // EncodeCheck writes one check's record.
@@ -96,6 +112,7 @@ func EncodeCheck(cs *CheckState) []byte {
 	binary.BigEndian.PutUint64(b[51:], cs.Fails)
 	binary.BigEndian.PutUint64(b[59:], math.Float64bits(cs.Observed))
 	b[67] = byte(len(msg))
+	binary.BigEndian.PutUint64(b[68:], uint64(cs.ClaimedAt))
 	return append(b, msg...)
 }
 
@@ -123,6 +140,7 @@ func DecodeCheck(b []byte) (CheckState, error) {
 		Runs:        binary.BigEndian.Uint64(b[43:]),
 		Fails:       binary.BigEndian.Uint64(b[51:]),
 		Observed:    math.Float64frombits(binary.BigEndian.Uint64(b[59:])),
+		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
 		Message:     string(b[int(b[0]):]),
 	}, nil
 }

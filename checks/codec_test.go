@@ -13,11 +13,12 @@ func sampleState(t testing.TB) (*Config, *State) {
 		{"name":"b","kind":"http","cluster":"c","type":"soft"},
 		{"name":"c","kind":"grpc","cluster":"c"}]}`)
 	s := NewState(cfg)
-	s.Proxy = Proxy{Started: true, ReadyOnce: true, Newest: 1 << 60}
+	s.Proxy = Proxy{Started: true, ReadyOnce: true}
 	s.Checks[0] = CheckState{Status: StatusUp, EverUp: true, ConsecOK: 7, LatencyMs: 12, CheckedAt: 1_700_000_000_123,
 		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35,
-		Observed: 17.5, HasObserved: true, Grace: true, Message: "status 200"}
-	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, Message: "mesh: no healthy upstream — é"}
+		Observed: 17.5, HasObserved: true, Grace: true, ClaimedAt: 1_700_000_000_100, Message: "status 200"}
+	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, CheckedAt: 1_699_000_000_000, Message: "mesh: no healthy upstream — é"}
+	s.Checks[2] = CheckState{Status: StatusUnknown, CheckedAt: 1_699_000_000_001}
 	return cfg, s
 }
 
@@ -29,9 +30,14 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("check %d: round trip = %+v, %v; want %+v", i, got, err, s.Checks[i])
 		}
 	}
-	for _, p := range []Proxy{s.Proxy, {Draining: true, Teardown: true}, {}} {
+	for _, p := range []Proxy{s.Proxy, {Draining: true}, {}} {
 		if got, err := DecodeProxy(EncodeProxy(p)); err != nil || got != p {
 			t.Errorf("proxy: round trip = %+v, %v; want %+v", got, err, p)
+		}
+	}
+	for _, in := range []Instances{{Live: 1 << 31}, {Teardown: true}, {}} {
+		if got, err := DecodeInstances(EncodeInstances(in)); err != nil || got != in {
+			t.Errorf("instances: round trip = %+v, %v; want %+v", got, err, in)
 		}
 	}
 	sum, ok := ReadSummary(cfg, EncodeSummary(cfg, s))
@@ -41,6 +47,10 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	if at, ok := ReadRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 1_700_000_000_123 {
 		t.Errorf("refreshed at %d (%v); want the latest result's time", at, ok)
+	}
+	s.Checks[2].CheckedAt = 0 // a check that never ran: stale, whatever the others
+	if at, ok := ReadRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 0 {
+		t.Errorf("refreshed at %d (%v) with a check never run; want 0", at, ok)
 	}
 	// A long message is clipped on a rune boundary, not split.
 	long := CheckState{Message: strings.Repeat("é", 200)}
@@ -56,13 +66,13 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecReadsANewerBuildsRecords(t *testing.T) {
 	_, s := sampleState(t)
 	rec := EncodeCheck(&s.Checks[1])
-	newer := append([]byte{checkFixed + 5}, rec[1:checkFixed]...)
+	newer := append([]byte{checkFixed + 5}, rec[1:checkFixed]...) // fields this build knows, then 5 it does not
 	newer = append(append(newer, 1, 2, 3, 4, 5), rec[checkFixed:]...)
 	if got, err := DecodeCheck(newer); err != nil || !reflect.DeepEqual(got, s.Checks[1]) {
 		t.Errorf("a newer build's check record: %+v, %v; want %+v", got, err, s.Checks[1])
 	}
 	p := EncodeProxy(s.Proxy)
-	p = append(p, 9, 9)
+	p = append(p, 9, 9) // a newer build's field
 	p[0] = proxySize + 2
 	if got, err := DecodeProxy(p); err != nil || got != s.Proxy {
 		t.Errorf("a newer build's proxy record: %+v, %v; want %+v", got, err, s.Proxy)
@@ -96,7 +106,7 @@ func TestDecodeRefuses(t *testing.T) {
 		}
 	}
 	proxy := EncodeProxy(s.Proxy)
-	for name, b := range map[string][]byte{"empty": nil, "short": proxy[:10], "length": append(proxy, 0)} {
+	for name, b := range map[string][]byte{"empty": nil, "short": proxy[:5], "length": append(proxy, 0)} {
 		if _, err := DecodeProxy(b); err != ErrCorrupt {
 			t.Errorf("proxy record, %s: err %v; want ErrCorrupt", name, err)
 		}
@@ -113,7 +123,7 @@ func FuzzDecode(f *testing.F) {
 	_, s := sampleState(f)
 	f.Add(EncodeCheck(&s.Checks[0]))
 	f.Add(EncodeCheck(&s.Checks[1]))
-	f.Add([]byte{68, 1, 0, 0, 0, 3})
+	f.Add([]byte{76, 1, 0, 0, 0, 3})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := DecodeCheck(b)
 		if err != nil {

@@ -12,13 +12,14 @@ import (
 // configuration of the plugin in it, share check results (docs/design.md,
 // "Shared state"). Each record has its own key:
 //
-//   - the proxy record: the started latch, an operator's drain, teardown;
-//     shared by every configuration, so it survives a change;
+//   - the proxy record: the started latch, an operator's drain; shared by
+//     every configuration, so it survives a change;
 //   - one record per check, named by the check's identity (Check.Identity):
 //     a check kept across a configuration change keeps its result, and an
 //     old and a new configuration overlapping in the proxy share it;
-//   - per configuration, its readiness summary (16 bytes, what a probe
-//     reads) and its lease (which VM looks for due checks).
+//   - per configuration, its live instances (teardown), its readiness
+//     summary (16 bytes, what a probe reads) and its lease (which VM looks
+//     for due checks).
 //
 // Every write is a compare-and-swap merge (update): read, apply, write back
 // if nobody wrote in between, else again on the newer value. After a write
@@ -49,10 +50,11 @@ const MaxCASAttempts = 16
 
 // Keys are one plugin configuration's records in shared data.
 type Keys struct {
-	Proxy   string
-	Checks  []string // aligned with Config.Checks
-	Summary string
-	Lease   string
+	Proxy     string
+	Checks    []string // aligned with Config.Checks
+	Instances string
+	Summary   string
+	Lease     string
 }
 
 // SharedKeys names the records of configuration c (whose raw bytes are
@@ -64,32 +66,65 @@ func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(protocolVersion) + "/"
 	sum := sha256.Sum256(config)
 	own := base + "config/" + hex.EncodeToString(sum[:16]) + "/"
-	k := Keys{Proxy: base + "proxy", Summary: own + "summary", Lease: own + "lease", Checks: make([]string, len(c.Checks))}
+	k := Keys{Proxy: base + "proxy", Instances: own + "instances", Summary: own + "summary", Lease: own + "lease",
+		Checks: make([]string, len(c.Checks))}
+	seen := make(map[string]int, len(c.Checks))
 	for i := range c.Checks {
-		k.Checks[i] = base + "check/" + c.Checks[i].Identity()
+		// Two checks of one configuration that ask the same of the same
+		// dependency get a record each: one record under two sets of rules
+		// (intervals, thresholds) would serve neither.
+		id := c.Checks[i].Identity()
+		if n := seen[id]; n > 0 {
+			id += "." + strconv.Itoa(n)
+		}
+		seen[c.Checks[i].Identity()]++
+		k.Checks[i] = base + "check/" + id
 	}
 	return k
 }
 
 // Prepare creates the records of configuration c that do not exist yet,
-// at plugin start, before any VM has a result to merge (proxy-wasm has no
-// create-if-absent: see Ensure). A check new to a proxy that has already
-// been ready starts in grace: it gates nothing until its first result, so
-// adding a check never fails readiness on a running proxy. The check
-// records are created before the proxy record, so a VM that finds the
-// proxy record knows that every check of the first configuration exists.
-func Prepare(st Store, k Keys, c *Config) error {
+// at plugin start at unix ms now, before any VM has a result to merge
+// (proxy-wasm has no create-if-absent: see Ensure). A check new to a proxy
+// that has already been ready starts in grace: it gates nothing until its
+// status is decided, so adding a check never fails readiness on a running
+// proxy. A record no configuration has run for two intervals (a check
+// removed and added back, a secret rotated back) is stale: it starts anew
+// the same way rather than serve an old result. The check records are
+// created before the proxy record, so a VM that finds the proxy record
+// knows that every check of the first configuration exists.
+func Prepare(st Store, k Keys, c *Config, now int64) error {
 	p, _, err := read(st, k.Proxy, DecodeProxy)
 	if err != nil {
 		return err
 	}
-	fresh := EncodeCheck(&CheckState{Grace: p.ReadyOnce})
-	for _, key := range k.Checks {
-		if err := Ensure(st, key, fresh); err != nil {
+	fresh := CheckState{Grace: p.ReadyOnce}
+	for i, key := range k.Checks {
+		if err := Ensure(st, key, EncodeCheck(&fresh)); err != nil {
+			return err
+		}
+		stale := 2 * c.Checks[i].Interval.Milliseconds()
+		if _, err := update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool {
+			if last := max(cs.ClaimedAt, cs.CheckedAt); last == 0 || now-last <= stale {
+				return false
+			}
+			*cs = fresh
+			return true
+		}); err != nil {
 			return err
 		}
 	}
 	if err := Ensure(st, k.Proxy, EncodeProxy(Proxy{})); err != nil {
+		return err
+	}
+	// A configuration starting again (rolled back to, re-added) is no
+	// longer torn down, even before its instances join at their first tick.
+	if _, err := update(st, k.Instances, DecodeInstances, func(in *Instances) []byte { return EncodeInstances(*in) },
+		func(in *Instances) bool {
+			was := in.Teardown
+			in.Teardown = false
+			return was
+		}); err != nil {
 		return err
 	}
 	if err := Ensure(st, k.Summary, nil); err != nil { // none yet: probes read the records
@@ -151,6 +186,12 @@ func UpdateProxy(st Store, key string, fn func(*Proxy)) (corrupt bool, err error
 		func(p *Proxy) bool { fn(p); return true })
 }
 
+// UpdateInstances merges fn into a configuration's instances record.
+func UpdateInstances(st Store, key string, fn func(*Instances)) (corrupt bool, err error) {
+	return update(st, key, DecodeInstances, func(in *Instances) []byte { return EncodeInstances(*in) },
+		func(in *Instances) bool { fn(in); return true })
+}
+
 // UpdateCheck merges fn into one check's record.
 func UpdateCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err error) {
 	return update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool { fn(cs); return true })
@@ -163,9 +204,9 @@ func UpdateCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err 
 // configurations (an old and a new one during a change) have it.
 func Claim(st Store, key string, c *Config, i int, now int64, rnd func(n int64) int64) (claimed, corrupt bool, err error) {
 	corrupt, err = update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool {
-		claimed = c.due(i, cs.NextDue, now)
+		claimed = c.due(i, cs, now)
 		if claimed {
-			cs.NextDue = c.NextDue(i, cs.NextDue, now, rnd)
+			cs.NextDue, cs.ClaimedAt = c.NextDue(i, c.dueAt(i, cs), now, rnd), now
 		}
 		return claimed
 	})
@@ -188,7 +229,8 @@ func read[T any](st Store, key string, decode func([]byte) (T, error)) (v T, cor
 	return v, false, nil
 }
 
-// Load reads what configuration c serves: the proxy record and its checks'.
+// Load reads what configuration c serves: the proxy record, its own
+// instances record and its checks'.
 func Load(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
 	s, _, corrupt, err = load(st, k, c)
 	return s, corrupt, err
@@ -202,6 +244,11 @@ func load(st Store, k Keys, c *Config) (s *State, stored Proxy, corrupt bool, er
 	if err != nil {
 		return s, stored, corrupt, err
 	}
+	in, bad, err := read(st, k.Instances, DecodeInstances)
+	if err != nil {
+		return s, stored, corrupt, err
+	}
+	s.Teardown, corrupt = in.Teardown, corrupt || bad
 	for i, key := range k.Checks {
 		cs, bad, err := read(st, key, DecodeCheck)
 		if err != nil {
@@ -215,13 +262,16 @@ func load(st Store, k Keys, c *Config) (s *State, stored Proxy, corrupt bool, er
 }
 
 // Summarize recomputes configuration c's summary from the records as they
-// are now, and writes it if it changed. The summary is never ordered by
-// its own content: it is written by CAS after the records are read, so a
-// writer that loses the race reads them again, and whichever summary lands
-// last was computed from records read after every write before it. It
+// are now and writes it. The summary is never ordered by its own content:
+// it is written by CAS after the records are read, so a writer that loses
+// the race reads them again, and whichever summary lands last was computed
+// from records read after every write before it. That holds only if every
+// writer writes, even a summary equal to the stored one: a writer that
+// skipped could let an older reading land after it. So only a caller that
+// wrote nothing itself (the lease holder's tick) passes onlyIfChanged. It
 // also writes the started latch and ReadyOnce into the proxy record once
 // they hold. It returns the state it read.
-func Summarize(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
+func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corrupt bool, err error) {
 	for range MaxCASAttempts {
 		old, cas, err := st.Get(k.Summary)
 		if errors.Is(err, ErrNotFound) {
@@ -236,14 +286,15 @@ func Summarize(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) 
 		if s, stored, corrupt, err = load(st, k, c); err != nil {
 			return s, corrupt, err
 		}
-		if ready, _ := s.Ready(c); s.Started && !stored.Started || ready && !stored.ReadyOnce {
-			if _, err := UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Started, p.ReadyOnce = true, p.ReadyOnce || ready }); err != nil {
+		readyOnce := s.readyOnGates(c)
+		if s.Started && !stored.Started || readyOnce && !stored.ReadyOnce {
+			if _, err := UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Started, p.ReadyOnce = true, p.ReadyOnce || readyOnce }); err != nil {
 				return s, corrupt, err
 			}
-			s.ReadyOnce = s.ReadyOnce || ready
+			s.ReadyOnce = s.ReadyOnce || readyOnce
 		}
 		rec := EncodeSummary(c, s)
-		if bytes.Equal(old, rec) {
+		if onlyIfChanged && bytes.Equal(old, rec) {
 			return s, corrupt, nil
 		}
 		switch err := st.Set(k.Summary, rec, cas); {

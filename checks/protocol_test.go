@@ -63,7 +63,7 @@ func prepared(t testing.TB, cfg *Config, config string) (*memStore, Keys) {
 	t.Helper()
 	st := newMemStore()
 	k := SharedKeys("mp", cfg, []byte(config))
-	if err := Prepare(st, k, cfg); err != nil {
+	if err := Prepare(st, k, cfg, 1); err != nil {
 		t.Fatal(err)
 	}
 	return st, k
@@ -130,7 +130,7 @@ func TestUpdateConcurrentWriters(t *testing.T) {
 						return
 					}
 				}
-				Summarize(st, k, cfg)
+				Summarize(st, k, cfg, false)
 			}
 		}()
 	}
@@ -158,7 +158,7 @@ func TestSummarize(t *testing.T) {
 			st.Set(k.Summary, have, 0)
 		}
 		UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Runs++ })
-		if _, _, err := Summarize(st, k, cfg); err != nil {
+		if _, _, err := Summarize(st, k, cfg, false); err != nil {
 			t.Fatal(err)
 		}
 		got, _, _ := st.Get(k.Summary)
@@ -174,16 +174,39 @@ func TestSummarize(t *testing.T) {
 		if key == k.Summary && !raced {
 			raced = true
 			UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true }) // B, entirely
-			Summarize(st, k, cfg)
+			Summarize(st, k, cfg, false)
 		}
 	}
 	UpdateCheck(st, k.Checks[1], func(s *CheckState) { s.Status = StatusUp })
-	if _, _, err := Summarize(st, k, cfg); err != nil { // A
+	if _, _, err := Summarize(st, k, cfg, false); err != nil { // A
 		t.Fatal(err)
 	}
 	sum, _, _ := st.Get(k.Summary)
 	if got, _ := ReadSummary(cfg, sum); !got.Draining {
 		t.Errorf("after the race the summary reads %+v: B's drain is lost", got)
+	}
+}
+
+// A writer whose summary equals the stored one still writes it: else a
+// writer that read the records before it could land an older summary
+// after it (a drain and an undrain, here).
+func TestSummarizeAlwaysWritesAfterAWrite(t *testing.T) {
+	cfg := counterConfig(t)
+	st, k := prepared(t, cfg, "x")
+	Summarize(st, k, cfg, false)
+	raced := false
+	st.race = func(key string) {
+		if key == k.Summary && !raced { // A has read the records: drained
+			raced = true
+			UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = false }) // B undrains
+			Summarize(st, k, cfg, false)
+		}
+	}
+	UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true })
+	Summarize(st, k, cfg, false) // A
+	sum, _, _ := st.Get(k.Summary)
+	if got, _ := ReadSummary(cfg, sum); got.Draining {
+		t.Errorf("the summary says draining after the undrain: %+v", got)
 	}
 }
 
@@ -195,7 +218,7 @@ func TestSummarizeLatches(t *testing.T) {
 	for i := range k.Checks {
 		UpdateCheck(st, k.Checks[i], func(s *CheckState) { s.Record(&cfg.Checks[i], Outcome{OK: true}, 5) })
 	}
-	if s, _, _ := Summarize(st, k, cfg); !s.Started || !s.ReadyOnce {
+	if s, _, _ := Summarize(st, k, cfg, false); !s.Started || !s.ReadyOnce {
 		t.Fatalf("summarized state %+v; want started and ready once", s.Proxy)
 	}
 	if p, _, _ := read(st, k.Proxy, DecodeProxy); !p.Started || !p.ReadyOnce {
@@ -261,30 +284,31 @@ func TestClaim(t *testing.T) {
 
 // A configuration change keeps what a check is, and the proxy's own state:
 // an unchanged check keeps its result, one whose identity changed or that
-// is new starts anew in grace (it gates nothing before its first result),
-// the drain holds, and the old instance's teardown leaves the new one be.
+// is new starts anew in grace (it gates nothing before its status is
+// decided), the drain holds, and the old configuration's teardown leaves
+// the new one be.
 func TestStateAcrossAChange(t *testing.T) {
 	oldText := `{"checks":[{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","cluster":"c","path":"/b"}]}`
 	newText := `{"checks":[{"name":"a2","kind":"http","cluster":"c","interval":"3s","timeout":"1s","type":"soft"},` +
-		`{"name":"b","kind":"http","cluster":"c","path":"/b2"},{"name":"c","kind":"grpc","cluster":"g"}]}`
+		`{"name":"b","kind":"http","cluster":"c","path":"/b2","success_threshold":2},{"name":"c","kind":"grpc","cluster":"g"}]}`
 	oldCfg, newCfg := mustParse(t, oldText), mustParse(t, newText)
 	st, oldKeys := prepared(t, oldCfg, oldText)
-	UpdateProxy(st, oldKeys.Proxy, func(p *Proxy) { p.InstanceStarted(1) })
+	UpdateInstances(st, oldKeys.Instances, func(in *Instances) { in.Join() })
 	for i := range oldKeys.Checks {
 		UpdateCheck(st, oldKeys.Checks[i], func(s *CheckState) {
 			s.Record(&oldCfg.Checks[i], Outcome{OK: true, Message: "fine", Latency: 7 * time.Millisecond}, 100)
 		})
 	}
-	Summarize(st, oldKeys, oldCfg)
+	Summarize(st, oldKeys, oldCfg, false)
 	UpdateProxy(st, oldKeys.Proxy, func(p *Proxy) { p.Draining = true })
 
 	newKeys := SharedKeys("mp", newCfg, []byte(newText))
-	if err := Prepare(st, newKeys, newCfg); err != nil {
+	if err := Prepare(st, newKeys, newCfg, 200); err != nil {
 		t.Fatal(err)
 	}
-	UpdateProxy(st, newKeys.Proxy, func(p *Proxy) { p.InstanceStarted(2) })
-	UpdateProxy(st, oldKeys.Proxy, func(p *Proxy) { p.InstanceDone(1) }) // the old instance, after the drain time
-	s, _, _ := Summarize(st, newKeys, newCfg)
+	UpdateInstances(st, newKeys.Instances, func(in *Instances) { in.Join() })
+	UpdateInstances(st, oldKeys.Instances, func(in *Instances) { in.Leave() }) // the old one, after the drain time
+	s, _, _ := Summarize(st, newKeys, newCfg, false)
 	if a := s.Checks[0]; a.Status != StatusUp || a.Message != "fine" || a.LatencyMs != 7 || a.LastOK != 100 || a.Runs != 1 {
 		t.Errorf("unchanged check after the change: %+v; want its result kept", a)
 	}
@@ -294,23 +318,83 @@ func TestStateAcrossAChange(t *testing.T) {
 		}
 	}
 	if !s.Started || !s.Draining || s.Teardown {
-		t.Errorf("proxy after the change: %+v; want started, draining, not torn down", s.Proxy)
+		t.Errorf("after the change: %+v, teardown %v; want started, draining, not torn down", s.Proxy, s.Teardown)
 	}
 	UpdateProxy(st, newKeys.Proxy, func(p *Proxy) { p.Draining = false })
-	if s, _, _ = Summarize(st, newKeys, newCfg); !s.Summary(newCfg).Ready {
-		t.Errorf("not ready after the change: %+v; checks in grace must not gate", s.Summary(newCfg))
+	ready := func() bool { s, _, _ := Summarize(st, newKeys, newCfg, false); return s.Summary(newCfg).Ready }
+	if !ready() {
+		t.Error("not ready after the change: checks in grace must not gate")
 	}
-	// From its first result on, a check in grace gates as configured.
-	UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, 200) })
-	UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, 300) })
-	UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, 400) })
-	if s, _, _ = Summarize(st, newKeys, newCfg); s.Summary(newCfg).Ready {
+	// One success of two leaves b undecided: still in grace.
+	UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{OK: true}, 300) })
+	if !ready() {
+		t.Error("a check in grace gated after one result that decided nothing")
+	}
+	// From its decided status on, it gates as configured.
+	for at := int64(400); at < 700; at += 100 {
+		UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, at) })
+	}
+	if ready() {
 		t.Error("a check added by the change is down and hard, yet the proxy is ready")
 	}
-	// The newest instance's teardown drains.
-	UpdateProxy(st, newKeys.Proxy, func(p *Proxy) { p.InstanceDone(2) })
-	if s, _, _ = Summarize(st, newKeys, newCfg); !s.Teardown {
-		t.Error("the newest instance's teardown did not drain")
+	// The configuration's last instance's teardown drains.
+	UpdateInstances(st, newKeys.Instances, func(in *Instances) { in.Leave() })
+	if s, _, _ = Summarize(st, newKeys, newCfg, false); !s.Teardown {
+		t.Error("the last instance's teardown did not drain")
+	}
+}
+
+// Two configurations with different intervals share a check during a
+// change: it runs at the shorter interval, once, whoever claims it.
+func TestClaimAcrossIntervals(t *testing.T) {
+	slowText := `{"refresh":{"jitter":0},"checks":[{"name":"a","kind":"http","cluster":"c","interval":"10s"}]}`
+	fastText := `{"refresh":{"jitter":0},"checks":[{"name":"a","kind":"http","cluster":"c","interval":"2s","timeout":"1s"}]}`
+	slow, fast := mustParse(t, slowText), mustParse(t, fastText)
+	st, k := prepared(t, slow, slowText)
+	none := func(int64) int64 { return 0 }
+	var runs []int64
+	for now := int64(1000); now < 21000; now += 100 { // both tick every 100 ms
+		for _, c := range []*Config{slow, fast} {
+			if ok, _, _ := Claim(st, k.Checks[0], c, 0, now, none); ok {
+				runs = append(runs, now)
+			}
+		}
+	}
+	for i := 1; i < len(runs); i++ {
+		if gap := runs[i] - runs[i-1]; gap != 2000 {
+			t.Fatalf("runs at %v: want one every 2 s", runs)
+		}
+	}
+}
+
+// A record no configuration has run for two intervals (a check removed and
+// added back) starts anew instead of serving its old result.
+func TestPrepareRenewsStaleRecords(t *testing.T) {
+	cfg := counterConfig(t)
+	st, k := prepared(t, cfg, "x")
+	UpdateProxy(st, k.Proxy, func(p *Proxy) { p.ReadyOnce = true })
+	UpdateCheck(st, k.Checks[0], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusDown, 1000, 1000 })
+	UpdateCheck(st, k.Checks[1], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusUp, 15000, 15000 })
+	if err := Prepare(st, k, cfg, 1000+2*cfg.Checks[0].Interval.Milliseconds()+1); err != nil {
+		t.Fatal(err)
+	}
+	s := loaded(t, st, k, cfg)
+	if cs := s.Checks[0]; cs.Status != StatusUnknown || !cs.Grace || cs.CheckedAt != 0 {
+		t.Errorf("stale record after Prepare: %+v; want it new, in grace", cs)
+	}
+	if cs := s.Checks[1]; cs.Status != StatusUp {
+		t.Errorf("a record run a moment ago was renewed: %+v", cs)
+	}
+}
+
+// A configuration that is ready without a check that gates readiness (none,
+// or only soft ones) proves nothing: it does not put the checks another
+// configuration adds in grace.
+func TestReadyOnceNeedsAGate(t *testing.T) {
+	soft := mustParse(t, `{"checks":[{"name":"s","kind":"http","cluster":"c","type":"soft","gates":[]}]}`)
+	st, k := prepared(t, soft, "soft")
+	if s, _, _ := Summarize(st, k, soft, false); !s.Summary(soft).Ready || s.ReadyOnce {
+		t.Errorf("soft-only configuration: %+v, ready once %v; want ready, not ready once", s.Summary(soft), s.ReadyOnce)
 	}
 }
 
@@ -318,7 +402,7 @@ func TestStateAcrossAChange(t *testing.T) {
 func TestNoGraceOnAFreshProxy(t *testing.T) {
 	cfg := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c","gates":["readiness"]}]}`)
 	st, k := prepared(t, cfg, "y")
-	if s, _, _ := Summarize(st, k, cfg); s.Checks[0].Grace || s.Summary(cfg).Ready {
+	if s, _, _ := Summarize(st, k, cfg, false); s.Checks[0].Grace || s.Summary(cfg).Ready {
 		t.Errorf("fresh proxy: %+v, %+v; want no grace and not ready", s.Checks[0], s.Summary(cfg))
 	}
 }
@@ -422,7 +506,7 @@ func FuzzReadinessAfterAWrite(f *testing.F) {
 		UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Record(&cfg.Checks[0], Outcome{OK: !fail, Message: "m"}, 1000) })
 		UpdateCheck(st, k.Checks[1], func(s *CheckState) {})
 		UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = p.Draining || drain })
-		if _, _, err := Summarize(st, k, cfg); err != nil {
+		if _, _, err := Summarize(st, k, cfg, false); err != nil {
 			t.Fatal(err)
 		}
 		m, _, _ := st.Get(k.Summary)

@@ -47,20 +47,34 @@ func (c *Config) NextDue(i int, due, now int64, rnd func(n int64) int64) int64 {
 // Due appends the indexes of the checks due at unix ms now.
 func (s *State) Due(c *Config, now int64, dst []int) []int {
 	for i := range s.Checks {
-		if c.due(i, s.Checks[i].NextDue, now) {
+		if c.due(i, &s.Checks[i], now) {
 			dst = append(dst, i)
 		}
 	}
 	return dst
 }
 
-// due reports whether check i, next due at unix ms next, is due at now. A
-// next-due time further ahead than any schedule sets it (an interval and
-// the jitter from now, and a tick for a VM whose clock read a little later
-// than ours) did not come from NextDue: a wall clock stepped back, a
-// foreign writer or corruption. It counts as due, so no such value freezes
-// a check.
-func (c *Config) due(i int, next, now int64) bool {
+// dueAt is when check i, as its record cs has it, is next due for c: the
+// next due time its last claimer set, but no later than one of c's own
+// intervals (and half its jitter) after that claim. Two configurations
+// with different intervals share the record during a change: the check
+// then runs at the shorter interval, once, instead of the longer one
+// looking like a stall to the shorter.
+func (c *Config) dueAt(i int, cs *CheckState) int64 {
+	if cs.ClaimedAt == 0 {
+		return cs.NextDue
+	}
+	ch := &c.Checks[i]
+	return min(cs.NextDue, cs.ClaimedAt+ch.Interval.Milliseconds()+c.jitter(ch).Milliseconds()/2)
+}
+
+// due reports whether check i is due at now. A due time further ahead than
+// any schedule sets it (an interval and the jitter from now, and a tick
+// for a VM whose clock read a little later than ours) did not come from
+// NextDue: a wall clock stepped back, a foreign writer or corruption. It
+// counts as due, so no such value freezes a check.
+func (c *Config) due(i int, cs *CheckState, now int64) bool {
+	next := c.dueAt(i, cs)
 	return next <= now || next > now+c.maxAhead(i)
 }
 

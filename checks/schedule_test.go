@@ -110,4 +110,8 @@ func TestSharedKeys(t *testing.T) {
 	if a.Checks[0] == b.Checks[0] || a.Checks[0] != renamed.Checks[0] || a.Checks[0] == other.Checks[0] {
 		t.Errorf("check keys %q %q %q %q", a.Checks[0], b.Checks[0], renamed.Checks[0], other.Checks[0])
 	}
+	twice := `{"checks":[{"name":"a","kind":"http","cluster":"c"},{"name":"b","kind":"http","cluster":"c"}]}`
+	if k := keys("mp", twice); k.Checks[0] == k.Checks[1] {
+		t.Errorf("two checks asking the same share a record: %q", k.Checks)
+	}
 }

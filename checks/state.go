@@ -25,19 +25,21 @@ type CheckState struct {
 	LastOK      int64 // unix ms of the last success
 	ChangedAt   int64 // unix ms when Status last changed; 0 before
 	NextDue     int64 // unix ms when the check should run next (jitter applied)
+	ClaimedAt   int64 // unix ms of the last claim (see Config.dueAt)
 	Runs        uint64
 	Fails       uint64
 	Observed    float64
 	HasObserved bool
 	// Grace: the check was added to a proxy that had already been ready.
-	// Until its first result it gates nothing (see gating).
+	// Until its status is first decided it gates nothing (see gating).
 	Grace   bool
 	Message string
 }
 
 // gating reports whether the check may hold a probe back: every check
-// does, except one added to a running proxy that has not been tried yet.
-func (s *CheckState) gating() bool { return !s.Grace || s.CheckedAt != 0 }
+// does, except one added to a running proxy whose results have not yet
+// decided its status (its thresholds not reached either way).
+func (s *CheckState) gating() bool { return !s.Grace || s.Status != StatusUnknown }
 
 // Record applies one outcome at unix ms now: a check turns down after
 // FailureThreshold consecutive failures and up after SuccessThreshold
@@ -81,38 +83,43 @@ func (s *CheckState) Record(c *Check, o Outcome, now int64) {
 type Proxy struct {
 	Started  bool // latched: never goes back to false
 	Draining bool // by an operator's POST {base}/drain
-	// Teardown: the newest plugin instance was torn down (the
-	// configuration removed or the proxy shutting down) and none has
-	// started since: readiness fails on every worker.
-	Teardown bool
-	// ReadyOnce: the proxy has been ready; a check added from then on
-	// gates nothing until its first result.
+	// ReadyOnce: a configuration with a readiness-gating check has been
+	// ready; a check added from then on starts in grace.
 	ReadyOnce bool
-	// Newest is the instance that started last: only its teardown drains.
-	// An older instance torn down after a configuration change (Envoy
-	// does that after the listener's drain time) leaves the newer one be.
-	Newest uint64
 }
 
-// InstanceStarted: plugin instance id started (or re-added after a
-// removal), so it is served again and its teardown is the one that counts.
-func (p *Proxy) InstanceStarted(id uint64) { p.Newest, p.Teardown = id, false }
+// Instances counts one configuration's live plugin instances (root
+// contexts that have ticked and not been torn down). When the last is
+// torn down (the configuration removed, or the proxy shutting down)
+// readiness fails on every worker. After a change, Envoy tears the old
+// configuration down once the new one serves; a newer build of the same
+// configuration joins the count before the old one leaves it. Envoy's
+// configuration canary is started and configured, then dropped without a
+// tick or a teardown: it never joins.
+type Instances struct {
+	Live     uint32
+	Teardown bool
+}
 
-// InstanceDone: instance id is torn down. Only the newest instance's
-// teardown fails readiness. Envoy's configuration canary starts a
-// throwaway clone without ever tearing it down, and the workers start
-// after it, so the canary is never the newest for long.
-func (p *Proxy) InstanceDone(id uint64) {
-	if p.Newest == id {
-		p.Teardown = true
+// Join: an instance serves (its first tick).
+func (in *Instances) Join() { in.Live, in.Teardown = in.Live+1, false }
+
+// Leave: an instance that joined is torn down.
+func (in *Instances) Leave() {
+	if in.Live > 0 {
+		in.Live--
 	}
+	in.Teardown = in.Live == 0
 }
 
 // State is the aggregate a configuration serves: the proxy-wide record
 // and its checks' records. Checks is aligned with Config.Checks.
 type State struct {
 	Proxy
-	Checks []CheckState
+	// Teardown: this configuration's last instance was torn down and
+	// none has started since.
+	Teardown bool
+	Checks   []CheckState
 }
 
 // NewState is the state before any result: every check unknown, started
@@ -124,10 +131,14 @@ func NewState(c *Config) *State {
 }
 
 // RefreshedAt is when a check last took a result (unix ms; on_request
-// staleness).
+// staleness); 0 while a check has never run, so that a check added to
+// the configuration runs at the next probe.
 func (s *State) RefreshedAt() int64 {
 	var t int64
 	for i := range s.Checks {
+		if s.Checks[i].CheckedAt == 0 {
+			return 0
+		}
 		t = max(t, s.Checks[i].CheckedAt)
 	}
 	return t
@@ -145,6 +156,22 @@ func (s *State) latched(c *Config) bool {
 		}
 	}
 	return true
+}
+
+// readyOnGates reports whether c is ready because a check that gates
+// readiness is up: ready with no such check (none configured, or all in
+// grace) proves nothing about the proxy, and must not put the checks of
+// another configuration in grace.
+func (s *State) readyOnGates(c *Config) bool {
+	if ok, _ := s.Ready(c); !ok {
+		return false
+	}
+	for i := range c.Checks {
+		if c.Checks[i].Gates.Has(GateReadiness) && s.Checks[i].gating() {
+			return true
+		}
+	}
+	return false
 }
 
 // Aggregate is the dependencies' overall status.

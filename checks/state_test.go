@@ -50,27 +50,29 @@ func TestNewStateStarted(t *testing.T) {
 	}
 }
 
-// Only the newest instance's teardown drains readiness, until an instance
-// starts again.
+// Readiness drains when a configuration's last live instance is torn
+// down, until one joins again: an older build's teardown, after a newer
+// one of the same configuration joined, drains nothing.
 func TestTeardown(t *testing.T) {
 	cfg := mustParse(t, `{}`)
 	s := NewState(cfg)
-	s.InstanceStarted(1)
-	s.InstanceStarted(2) // a changed configuration
-	s.InstanceDone(1)    // the old one, after the drain time
-	if ok, _ := s.Ready(cfg); !ok {
-		t.Error("an old instance's teardown drained the new one")
+	var in Instances
+	in.Join() // the old build
+	in.Join() // the newer build, same configuration
+	in.Leave()
+	if s.Teardown = in.Teardown; !s.Summary(cfg).Ready {
+		t.Error("the old build's teardown drained the newer one")
 	}
-	s.InstanceDone(2)
-	if ok, why := s.Ready(cfg); ok || why != ReasonDraining {
-		t.Errorf("after the newest's teardown: %v %q", ok, why)
+	in.Leave()
+	if s.Teardown = in.Teardown; s.Summary(cfg).Ready || s.Summary(cfg).Reason != ReasonDraining {
+		t.Errorf("after the last teardown: %+v", s.Summary(cfg))
 	}
-	back, err := DecodeProxy(EncodeProxy(s.Proxy))
+	back, err := DecodeInstances(EncodeInstances(in))
 	if sum, _ := ReadSummary(cfg, EncodeSummary(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
 		t.Errorf("teardown lost in the records: %+v %+v", back, sum)
 	}
-	s.InstanceStarted(3) // re-added
-	if ok, _ := s.Ready(cfg); !ok {
+	in.Join() // re-added
+	if s.Teardown = in.Teardown; !s.Summary(cfg).Ready {
 		t.Error("a new instance did not clear the teardown")
 	}
 }

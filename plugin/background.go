@@ -18,8 +18,13 @@ func (p *pluginContext) OnTick() {
 	if f := p.flight; f != nil && !f.dispatched {
 		p.launch(f) // on_request: a probe asked for this tick
 	}
-	if len(p.cfg.Checks) == 0 {
-		return
+	if !p.joined {
+		// The first tick: this instance serves. Envoy's configuration
+		// canary is configured but never ticks, so it never counts.
+		if p.updateInstances(func(in *checks.Instances) { in.Join() }) != nil {
+			return // tried again next tick
+		}
+		p.joined = true
 	}
 	t := now().UnixMilli()
 	lead, err := checks.Acquire(sharedData{}, p.keys.Lease, p.owner, t, p.cfg.LeaseTTL().Milliseconds())
@@ -32,7 +37,7 @@ func (p *pluginContext) OnTick() {
 	}
 	// Writes made under another configuration of the plugin (the one this
 	// replaces, during a change) reach this one's summary here.
-	s := p.summarize()
+	s := p.summarize(true)
 	if p.cfg.Refresh.Mode != checks.RefreshBackground || s == nil {
 		return
 	}

@@ -21,16 +21,22 @@ func (p *pluginContext) serveDrain(draining bool) checks.Reply {
 }
 
 // OnPluginDone: the plugin is being torn down (configuration removed or
-// changed, or the proxy shutting down). If no newer instance has started,
-// readiness fails at once on every worker while the proxy drains; liveness
-// is unaffected. After a change, Envoy tears the old instance down only
-// once the new one serves (after the listener's drain time): that teardown
-// changes nothing. The lease is given up so no worker waits out its TTL.
+// changed, or the proxy shutting down). Results still queued get a last
+// try. When the configuration's last instance goes, readiness fails at once
+// on every worker while the proxy drains; liveness is unaffected. After a
+// newer build of the same configuration has started, the old build's
+// teardown leaves it serving. The lease is given up so no worker waits out
+// its TTL.
 func (p *pluginContext) OnPluginDone() bool {
 	if p.cfg == nil {
 		return true
 	}
-	p.updateProxy(func(s *checks.Proxy) { s.InstanceDone(p.owner) })
+	p.flushPending()
+	if p.joined {
+		var live uint32
+		p.updateInstances(func(in *checks.Instances) { in.Leave(); live = in.Live })
+		proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
+	}
 	if err := checks.Release(sharedData{}, p.keys.Lease, p.owner); err != nil {
 		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
 	}

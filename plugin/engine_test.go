@@ -333,6 +333,7 @@ func TestDrain(t *testing.T) {
 				t.Errorf("405 allow = %q", r.headers["allow"])
 			}
 		}
+		px.tick() // the instance has served: it counts among the live ones
 		px.teardown()
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 503 || !strings.Contains(r.body, "draining") {
 			t.Errorf("after teardown readiness = %d %s", r.status, r.body)

@@ -27,7 +27,8 @@ type pluginContext struct {
 	callouts      []calloutRequest
 
 	keys          checks.Keys
-	owner         uint64 // this instance's identity: its lease, its teardown
+	owner         uint64 // this VM's lease identity
+	joined        bool   // counted among the configuration's live instances (first tick)
 	rnd           *mrand.Rand
 	inflight      []int64         // per check: unix ms until which this VM awaits its answer
 	pending       []pendingUpdate // results that lost their CAS races, retried next tick
@@ -89,15 +90,15 @@ func (p *pluginContext) configure() error {
 	// proxy-wasm has no create-if-absent (see checks.Prepare). Records a
 	// running proxy already has (this configuration's on another worker,
 	// checks kept across a change, the drain) are left as they are.
-	if err := checks.Prepare(sharedData{}, p.keys, cfg); err != nil {
+	if err := checks.Prepare(sharedData{}, p.keys, cfg, now().UnixMilli()); err != nil {
 		return fmt.Errorf("creating shared state: %w", err)
 	}
-	p.updateProxy(func(s *checks.Proxy) { s.InstanceStarted(p.owner) })
-	// Ticks run background checks and retry merges that lost their races.
-	if len(cfg.Checks) > 0 {
-		if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
-			return fmt.Errorf("setting tick period: %w", err)
-		}
+	p.summarize(false) // a configuration rolled back to was torn down: no more
+
+	// Ticks join the instance, keep the summary current, run background
+	// checks and retry merges that lost their races.
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
+		return fmt.Errorf("setting tick period: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -53,6 +54,13 @@ func (p *pluginContext) updateProxy(fn func(*checks.Proxy)) error {
 	return p.wrote(corrupt, err)
 }
 
+// updateInstances merges fn into this configuration's instances record,
+// then brings its summary up to date.
+func (p *pluginContext) updateInstances(fn func(*checks.Instances)) error {
+	corrupt, err := checks.UpdateInstances(sharedData{}, p.keys.Instances, fn)
+	return p.wrote(corrupt, err)
+}
+
 // wrote follows a merge: the summary is recomputed after a landed one.
 func (p *pluginContext) wrote(corrupt bool, err error) error {
 	p.noteCorrupt(corrupt)
@@ -62,16 +70,17 @@ func (p *pluginContext) wrote(corrupt bool, err error) error {
 		}
 		return err
 	}
-	p.summarize()
+	p.summarize(false)
 	return nil
 }
 
 // summarize recomputes this configuration's summary from the records and
-// returns the state it read. A summary that could not be written is not a
-// failed update: the next write or the lease holder's next tick writes it,
-// and until then a reader that cannot read it reads the records.
-func (p *pluginContext) summarize() *checks.State {
-	s, corrupt, err := checks.Summarize(sharedData{}, p.keys, p.cfg)
+// returns the state it read; onlyIfChanged only from a caller that wrote
+// nothing (see checks.Summarize). A summary that could not be written is
+// not a failed update: the next write or the lease holder's next tick
+// writes it, and until then a reader that cannot read it reads the records.
+func (p *pluginContext) summarize(onlyIfChanged bool) *checks.State {
+	s, corrupt, err := checks.Summarize(sharedData{}, p.keys, p.cfg, onlyIfChanged)
 	p.noteCorrupt(corrupt)
 	if err != nil && !errors.Is(err, checks.ErrContended) {
 		proxywasm.LogErrorf("meshprobe: writing the readiness summary: %v", err)
@@ -79,12 +88,15 @@ func (p *pluginContext) summarize() *checks.State {
 	return s
 }
 
-// flushPending retries the results that lost their races, in order.
+// flushPending retries the results that lost their races, in order: once
+// one check's merge loses again, its later ones wait behind it, so an
+// older result never lands after a newer one.
 func (p *pluginContext) flushPending() {
 	pending := p.pending
 	p.pending = nil
 	for _, u := range pending {
-		if errors.Is(p.updateCheck(u.key, u.fn), checks.ErrContended) {
+		if slices.ContainsFunc(p.pending, func(q pendingUpdate) bool { return q.key == u.key }) ||
+			errors.Is(p.updateCheck(u.key, u.fn), checks.ErrContended) {
 			p.pending = append(p.pending, u)
 		} else if u.after != nil {
 			u.after()

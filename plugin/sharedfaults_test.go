@@ -32,7 +32,7 @@ func rewriteCheck(t *testing.T, px testProxy, config string, i int, change func(
 	}
 	change(&cs)
 	px.setShared(k.Checks[i], checks.EncodeCheck(&cs))
-	if _, _, err := checks.Summarize(pxStore{px}, k, cfg); err != nil {
+	if _, _, err := checks.Summarize(pxStore{px}, k, cfg, false); err != nil {
 		t.Fatal(err)
 	}
 }
