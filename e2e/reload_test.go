@@ -37,8 +37,9 @@ const (
 )
 
 // reloadConfig is a plugin configuration with the service version and
-// the checks given (JSON objects without their braces' "kind"/"cluster"
-// boilerplate: each names its cluster, which is also its name).
+// the checks given, each as its name and then its other fields: an HTTP
+// check of the cluster of that name, on the path of that name, unless it
+// names its own cluster and path.
 func reloadConfig(version string, checks ...string) string {
 	var cs []string
 	for _, c := range checks {
@@ -46,7 +47,11 @@ func reloadConfig(version string, checks ...string) string {
 		if extra != "" {
 			extra = "," + extra
 		}
-		cs = append(cs, fmt.Sprintf(`{"name":%q,"kind":"http","cluster":%q,"path":"/%s"%s}`, name, name, name, extra))
+		target := fmt.Sprintf(`,"cluster":%q,"path":"/%s"`, name, name)
+		if strings.Contains(extra, `"cluster"`) {
+			target = "" // the check names its own target
+		}
+		cs = append(cs, fmt.Sprintf(`{"name":%q,"kind":"http"%s%s}`, name, target, extra))
 	}
 	return fmt.Sprintf(`{"service":{"name":"reload","version":%q},"refresh":{"interval":"1s","jitter":0},`+
 		`"drain":{"enabled":true},"details":{"allow_cidrs":["127.0.0.0/8"]},"checks":[%s]}`, version, strings.Join(cs, ","))
@@ -64,18 +69,33 @@ type reloadStep struct {
 	statName  string // the connection manager's stat prefix: a listener change the plugin does not see
 	checks    []string
 	drainedAt bool // an operator's drain was posted before this push
+	// unknown is a check the push adds: it must show unknown at first,
+	// while readiness stays 200. kept is a check that must show its old
+	// result (up) from the push on, under whatever name it now has.
+	unknown, kept string
 }
 
 func reloadSteps() []reloadStep {
+	const (
+		a        = "a"
+		b        = `b,"type":"soft"`
+		d        = `d,"interval":"5s","timeout":"4s"` // answers after 3 s: unknown that long
+		aTimeout = `a,"timeout":"500ms"`
+		aSlower  = `a,"timeout":"500ms","interval":"2s"`
+		renamed  = `a-renamed,"timeout":"500ms","interval":"2s","path":"/a","cluster":"a"`
+	)
 	return []reloadStep{
-		{name: "added soft check", config: reloadConfig("soft", "a", `b,"type":"soft"`, `c,"type":"soft"`), checks: []string{"a", "b", "c"}},
-		{name: "back to base", config: reloadBase, checks: []string{"a", "b"}},
-		{name: "added hard check", config: reloadConfig("hard", "a", `b,"type":"soft"`, "c"), checks: []string{"a", "b", "c"}},
-		{name: "changed timeout", config: reloadConfig("timeout", `a,"timeout":"500ms"`, `b,"type":"soft"`, "c"), checks: []string{"a", "b", "c"}},
-		{name: "removed check", config: reloadConfig("removed", `a,"timeout":"500ms"`, "c"), checks: []string{"a", "c"}},
-		{name: "newer wasm", config: reloadConfig("removed", `a,"timeout":"500ms"`, "c"), newBuild: true, checks: []string{"a", "c"}},
-		{name: "unrelated listener change", config: reloadConfig("removed", `a,"timeout":"500ms"`, "c"), newBuild: true, statName: "inbound_v2", checks: []string{"a", "c"}},
-		{name: "drain holds across a change", config: reloadBase, drainedAt: true, checks: []string{"a", "b"}},
+		{name: "added soft check", config: reloadConfig("soft", a, b, `c,"type":"soft"`), checks: []string{"a", "b", "c"}, kept: "a"},
+		{name: "back to base", config: reloadBase, checks: []string{"a", "b"}, kept: "a"},
+		{name: "added hard check", config: reloadConfig("hard", a, b, d), checks: []string{"a", "b", "d"}, unknown: "d", kept: "a"},
+		{name: "changed timeout", config: reloadConfig("timeout", aTimeout, b, d), checks: []string{"a", "b", "d"}, kept: "a"},
+		{name: "changed interval", config: reloadConfig("interval", aSlower, b, d), checks: []string{"a", "b", "d"}, kept: "a"},
+		{name: "renamed check", config: reloadConfig("renamed", renamed, b, d), checks: []string{"a-renamed", "b", "d"}, kept: "a-renamed"},
+		{name: "removed check", config: reloadConfig("removed", renamed, d), checks: []string{"a-renamed", "d"}, kept: "a-renamed"},
+		{name: "newer wasm", config: reloadConfig("removed", renamed, d), newBuild: true, checks: []string{"a-renamed", "d"}, kept: "a-renamed"},
+		{name: "unrelated listener change", config: reloadConfig("removed", renamed, d), newBuild: true, statName: "inbound_v2",
+			checks: []string{"a-renamed", "d"}, kept: "a-renamed"},
+		{name: "drain holds across a change", config: reloadBase, drainedAt: true, checks: []string{"a", "b"}, kept: "a"},
 	}
 }
 
@@ -114,10 +134,12 @@ func TestReloadKeepsReadiness(t *testing.T) {
 	eachProxy(t, func(t *testing.T, rt runtimeCase) {
 		peers := map[string]*httpPeer{}
 		ups := map[string]upstream{}
-		for _, n := range []string{"a", "b", "c"} {
+		for _, n := range []string{"a", "b", "c", "d"} {
 			peers[n] = newHTTPPeer(t, "ok", "")
 			ups[n] = upstream{Addr: peers[n].addr()}
 		}
+		peers["d"].delay = 3 * time.Second
+		peers["d"].set(modeSlow)
 		var px reloadProxy
 		if rt.bin == "" {
 			px = reloadHost(t, ups)
@@ -127,6 +149,7 @@ func TestReloadKeepsReadiness(t *testing.T) {
 		waitStatus(t, px.base+"/health/probes/readiness", 200, 10*time.Second)
 		for _, s := range reloadSteps() {
 			t.Run(strings.ReplaceAll(s.name, " ", "_"), func(t *testing.T) {
+				waitStatus(t, px.base+"/health/probes/readiness", 200, 10*time.Second) // whatever the step before left
 				if s.drainedAt {
 					if r := request(t, nil, "POST", px.base+"/health/drain"); r.status != 200 {
 						t.Fatalf("POST drain: %d %s", r.status, r.body)
@@ -140,6 +163,7 @@ func TestReloadKeepsReadiness(t *testing.T) {
 				time.Sleep(300 * time.Millisecond)
 				pushed := time.Now()
 				px.push(t, s)
+				assertRightAfterPush(t, px.base, s)
 				// The old plugin goes after the drain time; then two intervals more.
 				for deadline := time.Now().Add(15 * time.Second); !px.settled(); time.Sleep(50 * time.Millisecond) {
 					if time.Now().After(deadline) {
@@ -191,6 +215,33 @@ func assertOneCheckPerInterval(t *testing.T, peers map[string]*httpPeer, from ti
 					name, at.Sub(last).Round(time.Millisecond), reloadInterval)
 			}
 			last = at
+		}
+	}
+}
+
+// assertRightAfterPush: once the pushed configuration serves, a check it
+// kept shows its old result at once, and a check it added shows unknown
+// while readiness stays 200.
+func assertRightAfterPush(t *testing.T, base string, s reloadStep) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, body := get(t, base+"/health/up"); strings.Contains(body, `"version":"`+versionOf(s.config)+`"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pushed configuration %s does not serve within 5 s", versionOf(s.config))
+		}
+	}
+	_, deps := readDependencies(t, base)
+	if s.kept != "" && deps[s.kept].Status != "up" {
+		t.Errorf("right after the push %s is %q; want its result kept (up)", s.kept, deps[s.kept].Status)
+	}
+	if s.unknown != "" {
+		if deps[s.unknown].Status != "unknown" {
+			t.Errorf("right after the push the added check %s is %q; want unknown until its first result", s.unknown, deps[s.unknown].Status)
+		}
+		if code, body := get(t, base+"/health/probes/readiness"); code != 200 {
+			t.Errorf("readiness %d %s while the added check %s has no result; want 200", code, body, s.unknown)
 		}
 	}
 }
@@ -373,10 +424,21 @@ func reloadEnvoy(t *testing.T, rt runtimeCase, ups map[string]upstream) reloadPr
 	}
 	stopEnvoyAtCleanup(t, rt.name, e, false)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	var (
+		pushedAt        time.Time
+		teardownsWanted int // the old instances' teardown log lines expected by now
+		last            reloadStep
+	)
+	last.config = reloadBase
 	return reloadProxy{
 		base:   base,
 		resets: 2,
 		push: func(t *testing.T, s reloadStep) {
+			if s.config != last.config || s.newBuild != last.newBuild {
+				teardownsWanted = strings.Count(e.Log(), "plugin instance stopped") + 1
+			}
+			last = s
+			pushedAt = time.Now()
 			before, _ := e.AdminGet("/stats?filter=^listener_manager.listener_(modified|in_place_updated)$")
 			if err := lds.Push(boot(s)); err != nil {
 				t.Fatal(err)
@@ -393,9 +455,14 @@ func reloadEnvoy(t *testing.T, rt runtimeCase, ups map[string]upstream) reloadPr
 				}
 			}
 		},
+		// The old filter chain goes once its connections have drained (at
+		// once when it has none), within the drain time, and its plugin
+		// with it: settled when nothing is warming or draining and the
+		// drain time is over, and, after a change the plugin sees, once an
+		// old instance has logged its teardown.
 		settled: func() bool {
-			stats, err := e.AdminGet("/stats?filter=^listener_manager.total_(listeners|filter_chains)_draining$")
-			if err != nil || strings.Count(stats, "\n") != 2 {
+			stats, err := e.AdminGet("/stats?filter=^listener_manager.total_(listeners_warming|listeners_draining|filter_chains_draining)$")
+			if err != nil || time.Since(pushedAt) < reloadDrain || teardownsWanted > strings.Count(e.Log(), "plugin instance stopped") {
 				return false
 			}
 			for _, l := range strings.Split(strings.TrimSpace(stats), "\n") {

@@ -139,15 +139,16 @@ func TestDrainOnOneWorkerFlipsAll(t *testing.T) {
 	}
 }
 
-// Two workers write the shared record at the same moment: worker 1 drains
-// between worker 0's read and its write of a check result. Worker 0's write
-// must fail its CAS, re-read and re-apply, so both changes survive.
+// Two workers write at the same moment: worker 1 drains between worker 0's
+// reading of the records and its write of the readiness summary after a
+// check result. Worker 0's summary write must fail its CAS and read again,
+// so the summary holds both the result and the drain.
 func TestWorkersRacingWritesLoseNothing(t *testing.T) {
 	var h *host.Host
 	racing, raced := false, 0
 	h, _ = startWorkers(t, 2, twoChecks, func(o *host.Options) {
 		o.BeforeSharedSet = func(vm int, key string) {
-			if racing && vm == 0 && strings.HasSuffix(key, "/state") {
+			if racing && vm == 0 && strings.HasSuffix(key, "/summary") {
 				racing = false
 				raced++
 				if got := status(t, h.VM(1), "POST", "/health/drain"); got != 200 {

@@ -110,6 +110,7 @@ type Host struct {
 	upstreams upstreams
 	next      atomic.Uint32 // the listener's round-robin over VMs
 
+	reloading   sync.Mutex // one Reload at a time: VM indexes are handed out in order
 	mu          sync.Mutex
 	nextContext uint32 // context ids are unique across the host
 	nextCallout uint32
@@ -447,6 +448,9 @@ func (h *Host) answer(id uint32, r *callResponse) {
 	h.mu.Lock()
 	v := h.all[c.VM]
 	h.mu.Unlock()
+	if v.retired.Load() {
+		return
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.response = r
@@ -479,6 +483,8 @@ type callResponse struct {
 // its instance in Envoy (proxy-wasm's thread-local plugin cache finds it):
 // Reload then changes nothing and returns no VMs.
 func (h *Host) Reload(wasm, config []byte) ([]*VM, error) {
+	h.reloading.Lock()
+	defer h.reloading.Unlock()
 	cur := h.gen.Load()
 	if wasm == nil {
 		wasm = cur.wasm
@@ -498,10 +504,11 @@ func (h *Host) Reload(wasm, config []byte) ([]*VM, error) {
 }
 
 // Retire tears an old instance down as Envoy does once its drain time is
-// over: proxy_on_done on each root context, then no more ticks.
+// over: no more ticks, proxy_on_done on each root context, and answers to
+// its callouts are dropped (Envoy cancels them with the context).
 func (h *Host) Retire(vms []*VM) {
 	for _, v := range vms {
-		v.Done()
 		v.retired.Store(true)
+		v.Done()
 	}
 }

@@ -183,11 +183,13 @@ func (v *VM) TickPeriod() time.Duration {
 	return v.tick
 }
 
-// Tick calls proxy_on_tick on the root context.
+// Tick calls proxy_on_tick on the root context, unless it was retired.
 func (v *VM) Tick() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.call(v.root, "proxy_on_tick", uint64(v.root))
+	if !v.retired.Load() {
+		v.call(v.root, "proxy_on_tick", uint64(v.root))
+	}
 }
 
 // Done calls proxy_on_done on the root context (plugin teardown) and
