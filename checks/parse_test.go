@@ -243,6 +243,6 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted an invalid check %+v", c)
 			}
 		}
-		NewStandard(cfg, cfg.Service) // renders every static body without panicking
+		NewAnswers(cfg, cfg.Service) // renders every static body without panicking
 	})
 }

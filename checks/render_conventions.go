@@ -86,7 +86,7 @@ func Aurora(e Endpoint, v *View) Reply {
 		first = false
 		if v.up(i) {
 			msg := "ok"
-			if v.Details {
+			if v.ShowDetails {
 				msg = v.State.Checks[i].Message
 			}
 			b = appendField(append(b, `{"status":"healthy"`...), false, "message", msg)
@@ -113,7 +113,7 @@ func Amsdal(e Endpoint, v *View) Reply {
 			b = append(b, ',')
 		}
 		msg := "ok"
-		if !v.up(i) || v.Details {
+		if !v.up(i) || v.ShowDetails {
 			msg = v.reason(i)
 		}
 		b = append(b, '{')
@@ -132,8 +132,8 @@ func successError(ok bool) string {
 	return "error"
 }
 
-// LibertyHealthReply is Liberty's /health: the filter answered, with the version.
-func LibertyHealthReply(svc Service) Reply {
+// libertyHealthReply is Liberty's /health: the filter answered, with the version.
+func libertyHealthReply(svc Service) Reply {
 	b := []byte(`{"status":"ok"`)
 	if svc.Version != "" {
 		b = appendField(b, false, "version", svc.Version)

@@ -52,7 +52,7 @@ func HealthJSON(e Endpoint, v *View, svc Service) Reply {
 		}
 		b = v.appendHealthCheck(b, first, i, "responseTime")
 		first = false
-		if cs := &v.State.Checks[i]; v.Cfg.Checks[i].Observe != "" && cs.HasObserved && v.Details {
+		if cs := &v.State.Checks[i]; v.Cfg.Checks[i].Observe != "" && cs.HasObserved && v.ShowDetails {
 			b = v.appendHealthCheck(b, false, i, v.Cfg.Checks[i].Observe)
 		}
 	}
@@ -80,7 +80,7 @@ func (v *View) appendHealthCheck(b []byte, first bool, i int, measurement string
 	if cs.CheckedAt != 0 {
 		b = appendField(b, false, "time", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
 	}
-	if v.Details && cs.CheckedAt != 0 {
+	if v.ShowDetails && cs.CheckedAt != 0 {
 		if measurement == "responseTime" {
 			b = append(b, `,"observedValue":`...)
 			b = appendInt(b, int64(cs.LatencyMs))

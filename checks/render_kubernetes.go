@@ -36,7 +36,7 @@ func k8sLines(e Endpoint, v *View) []k8sLine {
 		return lines // liveness never depends on a dependency
 	}
 	r := "reason withheld"
-	if v.Details {
+	if v.ShowDetails {
 		r = "not started: a startup check has not been up yet"
 	}
 	lines = append(lines, k8sLine{name: BuiltinStarted, ok: v.State.Started, reason: r})
@@ -47,7 +47,7 @@ func k8sLines(e Endpoint, v *View) []k8sLine {
 	}
 	if e == K8sReadyz {
 		r := "reason withheld"
-		if v.Details {
+		if v.ShowDetails {
 			r = "process is shutting down"
 		}
 		lines = append(lines, k8sLine{name: BuiltinShutdown, ok: !v.draining(), reason: r})

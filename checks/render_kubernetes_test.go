@@ -49,7 +49,7 @@ func FuzzKubernetesQuery(f *testing.F) {
 			}
 		}
 		for _, e := range []Endpoint{K8sLivez, K8sReadyz, K8sHealthz} {
-			r := Kubernetes(e, &View{Cfg: cfg, State: st, Details: details, Query: q})
+			r := Kubernetes(e, &View{Cfg: cfg, State: st, ShowDetails: details, Query: q})
 			body := string(r.Body)
 			if body == "ok" {
 				if r.Status != 200 {

@@ -132,31 +132,3 @@ func escapeLabel(s string) string {
 
 // labelEscaper is built once: a Replacer is costly to make.
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-// EndpointLabel names a route for metrics: dialect/endpoint, one label for
-// all single-check Kubernetes routes.
-func (r *Route) EndpointLabel() string {
-	return r.Dialect.String() + "/" + endpointNames[r.Endpoint]
-}
-
-var endpointNames = map[Endpoint]string{
-	StdLiveness: "liveness", StdReadiness: "readiness", StdStartup: "startup", StdUp: "up",
-	StdDependencies: "dependencies", StdMetrics: "metrics", StdInfo: "info", StdDrain: "drain", StdStatus: "status",
-	K8sLivez: "livez", K8sReadyz: "readyz", K8sHealthz: "healthz", K8sLivezCheck: "livez_check", K8sReadyzCheck: "readyz_check",
-	PiHealthz: "healthz", PiLivez: "livez", PiReadyz: "readyz", PiStartupz: "startupz", PiResolversz: "resolversz",
-	AuroraLiveness: "liveness", AuroraReadiness: "readiness", AmsdalLiveness: "liveness", AmsdalReadiness: "readiness",
-	LibertyHealth: "health", LibertyInfo: "info",
-}
-
-// EndpointLabels lists the distinct endpoint labels of the routes, in order.
-func EndpointLabels(routes []Route) []string {
-	var out []string
-	seen := map[string]bool{}
-	for i := range routes {
-		if l := routes[i].EndpointLabel(); !seen[l] {
-			seen[l] = true
-			out = append(out, l)
-		}
-	}
-	return out
-}

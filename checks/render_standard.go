@@ -6,25 +6,15 @@ import (
 	"time"
 )
 
-// Standard renders the standard dialect (DESIGN.md §6). Everything that
-// does not depend on state or time is built once here.
-type Standard struct {
-	cfg       *Config
-	live      Reply
-	notReady  map[string]Reply
-	upPrefix  []byte // `{"status":"up",<identity fields>,` without the timestamp
-	info      Reply
-	depsNames [][]byte // `"name":{"name":"name","type":"hard","status":` per check
-}
-
 var (
 	replyUp       = jsonReply(200, `{"status":"up"}`)
 	replyStarting = jsonReply(503, `{"status":"down","reason":"starting"}`)
 )
 
-// NewStandard prepares the standard dialect for a configuration and identity.
-func NewStandard(c *Config, svc Service) *Standard {
-	s := &Standard{cfg: c, live: replyUp, notReady: map[string]Reply{}}
+// NewAnswers prepares the answers of configuration c for identity svc.
+func NewAnswers(c *Config, svc Service) *Answers {
+	s := &Answers{cfg: c, svc: svc, empty: NewState(c), live: replyUp, notReady: map[string]Reply{},
+		libertyHealth: libertyHealthReply(svc)}
 	for _, r := range []string{ReasonStarting, ReasonDraining, ReasonDependencies} {
 		s.notReady[r] = jsonReply(503, `{"status":"down","reason":"`+r+`"}`)
 	}
@@ -45,31 +35,28 @@ func NewStandard(c *Config, svc Service) *Standard {
 	return s
 }
 
-// Liveness: the filter answered.
-func (s *Standard) Liveness() Reply { return s.live }
-
 // Readiness is 200 when ready, else 503 with the reason.
-func (s *Standard) Readiness(sum Summary) Reply {
-	if !sum.Ready {
+func (s *Answers) readiness(_ *Route, _ string, src Source) Reply {
+	if sum := src.Summary(); !sum.Ready {
 		return s.notReady[sum.Reason]
 	}
 	return replyUp
 }
 
 // Startup is 200 once every startup-gating check was up once.
-func (s *Standard) Startup(sum Summary) Reply {
-	if sum.Started {
+func (s *Answers) startup(_ *Route, _ string, src Source) Reply {
+	if src.Summary().Started {
 		return replyUp
 	}
 	return replyStarting
 }
 
 // Up reports identity and the proxy's clock.
-func (s *Standard) Up(now time.Time) Reply {
+func (s *Answers) up(_ *Route, _ string, src Source) Reply {
 	b := make([]byte, 0, len(s.upPrefix)+40)
 	b = append(b, s.upPrefix...)
 	b = append(b, '"')
-	b = now.UTC().AppendFormat(b, time.RFC3339)
+	b = src.Now().UTC().AppendFormat(b, time.RFC3339)
 	b = append(b, '"', '}')
 	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
 }
@@ -78,7 +65,7 @@ func (s *Standard) Up(now time.Time) Reply {
 // the ADR that defines it keeps it out of health checking. With details, each
 // check adds kind, latency, time of the last result, our message and the
 // observed value.
-func (s *Standard) Dependencies(st *State, details bool) Reply {
+func (s *Answers) dependencies(st *State, details bool) Reply {
 	b := make([]byte, 0, 64+48*len(s.depsNames))
 	b = append(b, `{"status":"`...)
 	b = append(b, st.Aggregate(s.cfg).String()...)
@@ -116,6 +103,3 @@ func appendCheckDetails(b []byte, ch *Check, cs *CheckState) []byte {
 	}
 	return b
 }
-
-// Info is the configuration snapshot (details-gated by the caller).
-func (s *Standard) Info() Reply { return s.info }

@@ -112,7 +112,7 @@ var statusMark = [...]string{StatusUnknown: "?", StatusUp: "✓", StatusDown: "�
 func statusTable(b pageWriter, v *View, now int64) {
 	w := b.put
 	cols := []string{"Check", "Type", "Gates", "Status"}
-	if v.Details {
+	if v.ShowDetails {
 		cols = append(cols, "Kind", "Latency", "Last success", "Status since", "Message")
 	}
 	w(`<table><caption>Checks</caption><thead><tr>`)
@@ -127,7 +127,7 @@ func statusTable(b pageWriter, v *View, now int64) {
 		w(`<tr class="`, st, `"><th scope="row" data-label="Check">`, esc(ch.Name), `</th>`,
 			`<td data-label="Type">`, ch.Type(), `</td><td data-label="Gates">`, gateWords(ch.Gates), `</td>`,
 			`<td data-label="Status" class="status"><span class="mark" aria-hidden="true">`, statusMark[cs.Status], `</span> `, st, `</td>`)
-		if v.Details {
+		if v.ShowDetails {
 			latency := "–"
 			if cs.CheckedAt != 0 {
 				latency = strconv.FormatUint(uint64(cs.LatencyMs), 10) + " ms"

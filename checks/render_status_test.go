@@ -60,7 +60,7 @@ func TestStatusPageStates(t *testing.T) {
 	for _, c := range cases {
 		for _, details := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/details=%v", c.name, details), func(t *testing.T) {
-				r := StatusPage(&View{Cfg: cfg, State: &c.state, Details: details}, cfg.Service, statusNow)
+				r := StatusPage(&View{Cfg: cfg, State: &c.state, ShowDetails: details}, cfg.Service, statusNow)
 				if r.Status != 200 || r.ContentType != ContentHTML {
 					t.Fatalf("%d %s", r.Status, r.ContentType)
 				}
@@ -93,7 +93,7 @@ func TestStatusPageStructureAndEscaping(t *testing.T) {
 	cfg := statusConfig(t)
 	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
 	st := State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
-	r := StatusPage(&View{Cfg: cfg, State: &st, Details: true}, Service{Name: `<b>shop</b>`}, statusNow)
+	r := StatusPage(&View{Cfg: cfg, State: &st, ShowDetails: true}, Service{Name: `<b>shop</b>`}, statusNow)
 	p := page(t, r.Body)
 	for _, tag := range []string{"script", "img", "b"} {
 		if p.Tags[tag] {
@@ -144,7 +144,7 @@ func statusOf200(tb testing.TB, cs CheckState) *View {
 	for i := range st.Checks {
 		st.Checks[i] = cs
 	}
-	return &View{Cfg: cfg, State: st, Details: true}
+	return &View{Cfg: cfg, State: st, ShowDetails: true}
 }
 
 // 200 checks with details and the longest messages: at most 2 KiB a check.

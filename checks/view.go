@@ -3,16 +3,16 @@ package checks
 // View is what a renderer sees of one request: the configuration, the
 // state, whether this client may see details, and the raw query.
 type View struct {
-	Cfg     *Config
-	State   *State
-	Details bool
-	Query   string
+	Cfg         *Config
+	State       *State
+	ShowDetails bool // this client may see details (the details policy)
+	Query       string
 }
 
 // Reason is what a probe may say about a failing check: our message when
 // details are allowed, else a fixed placeholder.
 func (v *View) reason(i int) string {
-	if !v.Details {
+	if !v.ShowDetails {
 		return "reason withheld"
 	}
 	if m := v.State.Checks[i].Message; m != "" && v.State.Checks[i].CheckedAt != 0 {

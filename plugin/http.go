@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"time"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -36,7 +38,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		h.p.respond(route, h.p.serveDrain(method == "POST"), "")
 	case method != "GET" && method != "HEAD":
 		h.p.respond(route, checks.ReplyMethodNotAllowed, allowRead)
-	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && needsState(route.Endpoint) &&
+	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && route.Endpoint.WantsFresh() &&
 		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path)}):
 		h.waiting = true // answered when the flight lands
 	default:
@@ -62,68 +64,24 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 }
 
-// answer renders a read route. Only the endpoints whose answer depends on
-// check results read the shared state.
+// answer renders a read route; the endpoint table (checks.Answers)
+// decides what of the shared state and the request it reads.
 func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
-	if (r.Endpoint == checks.StdReadiness || r.Endpoint == checks.StdDependencies) && wantsHealthJSON() {
-		return checks.HealthJSON(r.Endpoint, p.view(r, query), p.svc)
-	}
-	switch r.Endpoint {
-	case checks.StdLiveness:
-		return p.std.Liveness()
-	case checks.StdReadiness:
-		return p.std.Readiness(p.summary()) // one shared-data read, no decode
-	case checks.StdStartup:
-		return p.std.Startup(p.summary())
-	case checks.StdUp:
-		return p.std.Up(now())
-	case checks.LibertyHealth:
-		return p.libertyHealth
-	case checks.StdInfo, checks.LibertyInfo:
-		if !p.cfg.Details.Allows(peer{}) {
-			return checks.ReplyForbidden
-		}
-		return p.std.Info()
-	case checks.StdMetrics: // latencies and check names are details
-		if !p.cfg.Details.Allows(peer{}) {
-			return checks.ReplyForbidden
-		}
-		return checks.Metrics(&checks.View{Cfg: p.cfg, State: p.state(), Details: true}, p.svc, p.stats.probeCounts())
-	}
-	v := p.view(r, query)
-	if r.Endpoint == checks.StdStatus {
-		return checks.StatusPage(v, p.svc, now().UnixMilli())
-	}
-	switch r.Dialect {
-	case checks.DialectStandard:
-		return p.std.Dependencies(v.State, v.Details)
-	case checks.DialectKubernetes:
-		if r.Check != "" {
-			return checks.KubernetesCheck(r.Endpoint, r.Check, v)
-		}
-		return checks.Kubernetes(r.Endpoint, v)
-	case checks.DialectPrivacyIDEA:
-		return checks.PrivacyIDEA(r.Endpoint, v)
-	case checks.DialectAurora:
-		return checks.Aurora(r.Endpoint, v)
-	case checks.DialectAmsdal:
-		return checks.Amsdal(r.Endpoint, v)
-	}
-	return checks.ReplyNotFound
+	return p.answers.Answer(r, query, source{p})
 }
 
-// view is what a renderer needs; the shared state is read only for routes
-// whose answer depends on it.
-func (p *pluginContext) view(r *checks.Route, query string) *checks.View {
-	v := &checks.View{Cfg: p.cfg, State: &checks.State{}, Query: query}
-	if needsState(r.Endpoint) {
-		v.State, v.Details = p.state(), p.cfg.Details.Allows(peer{})
-	}
-	return v
-}
+// source is what an answer may read: the plugin's shared state and
+// counters, and the request being answered (its headers, its peer).
+type source struct{ p *pluginContext }
 
-// wantsHealthJSON: the client asked for the IETF health check format.
-func wantsHealthJSON() bool {
+func (s source) Summary() checks.Summary          { return s.p.summary() }
+func (s source) State() *checks.State             { return s.p.state() }
+func (s source) Details() bool                    { return s.p.cfg.Details.Allows(peer{}) }
+func (s source) ProbeCounts() []checks.ProbeCount { return s.p.stats.probeCounts() }
+func (s source) Now() time.Time                   { return now() }
+
+// HealthJSON: the client asked for the IETF health check format.
+func (s source) HealthJSON() bool {
 	accept, _ := proxywasm.GetHttpRequestHeader("accept")
 	return checks.AcceptsHealthJSON(accept)
 }

@@ -33,18 +33,6 @@ type waiter struct {
 	query string
 }
 
-// needsState: the routes whose answer depends on check results.
-func needsState(e checks.Endpoint) bool {
-	switch e {
-	case checks.StdReadiness, checks.StdStartup, checks.StdDependencies, checks.StdStatus,
-		checks.K8sReadyz, checks.K8sHealthz, checks.K8sReadyzCheck,
-		checks.PiHealthz, checks.PiReadyz, checks.PiStartupz, checks.PiResolversz,
-		checks.AuroraReadiness, checks.AmsdalLiveness, checks.AmsdalReadiness:
-		return true
-	}
-	return false
-}
-
 // refreshOnRequest reports whether the probe must wait for a flight (it then
 // has been added to it and the caller pauses).
 func (p *pluginContext) refreshOnRequest(w waiter) bool {

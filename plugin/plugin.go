@@ -17,14 +17,12 @@ import (
 // configure time so that a request only looks its path up and answers.
 type pluginContext struct {
 	types.DefaultPluginContext
-	cfg    *checks.Config
-	router *checks.Router
-	std    *checks.Standard
-	// libertyHealth is Liberty's /health, fixed at configure time.
-	libertyHealth checks.Reply
-	svc           checks.Service
-	stats         *stats
-	callouts      []calloutRequest
+	cfg      *checks.Config
+	router   *checks.Router
+	answers  *checks.Answers
+	svc      checks.Service
+	stats    *stats
+	callouts []calloutRequest
 
 	keys          checks.Keys
 	owner         uint64 // this VM's lease identity
@@ -68,8 +66,7 @@ func (p *pluginContext) configure() error {
 	p.cfg = cfg
 	p.router = checks.NewRouter(cfg.Routes)
 	svc := cfg.Service.WithNode(readNodeMeta())
-	p.std = checks.NewStandard(cfg, svc)
-	p.libertyHealth = checks.LibertyHealthReply(svc)
+	p.answers = checks.NewAnswers(cfg, svc)
 	p.svc = svc
 	p.stats = defineStats(cfg)
 	p.callouts = make([]calloutRequest, len(cfg.Checks))

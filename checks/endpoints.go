@@ -1,0 +1,173 @@
+package checks
+
+import "time"
+
+// Source is what an answer may read about one request; plugin/ supplies
+// it. Each endpoint reads only what its row in the endpoint table says:
+// TestEndpointReads holds every renderer to its row.
+type Source interface {
+	Summary() Summary          // the readiness summary: one shared-data read, no decode
+	State() *State             // every check's record
+	Details() bool             // this client may see details (the details policy)
+	HealthJSON() bool          // this client asked for application/health+json
+	ProbeCounts() []ProbeCount // the proxy's probe counters
+	Now() time.Time
+}
+
+// Reads is what an endpoint's answer reads of its Source.
+type Reads uint8
+
+const (
+	ReadsSummary Reads = 1 << iota
+	ReadsState
+	ReadsCounters
+	ReadsClock
+)
+
+// endpoint is one row of the endpoint table: everything the plugin needs
+// to know to serve an endpoint, beside how to render it.
+type endpoint struct {
+	label string // the route's metrics label, after "dialect/"
+	reads Reads
+	// details: answered 403 to a client the details policy does not allow.
+	details bool
+	// healthJSON: a client that accepts application/health+json gets the
+	// IETF draft's document instead (it reads the state).
+	healthJSON bool
+	// asIs: reads results as they are, even when on_request refresh would
+	// renew stale ones first (a scrape must not set off checks).
+	asIs   bool
+	render render
+}
+
+// endpoints is the endpoint table. Adding an endpoint means a row here,
+// its path in buildRoutes and its renderer: nothing in plugin/.
+var endpoints = [...]endpoint{
+	StdLiveness:  {label: "liveness", render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.live }},
+	StdReadiness: {label: "readiness", reads: ReadsSummary, healthJSON: true, render: (*Answers).readiness},
+	StdStartup:   {label: "startup", reads: ReadsSummary, render: (*Answers).startup},
+	StdUp:        {label: "up", reads: ReadsClock, render: (*Answers).up},
+	StdDependencies: {label: "dependencies", reads: ReadsState, healthJSON: true,
+		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
+			return a.dependencies(src.State(), src.Details())
+		}},
+	StdMetrics: {label: "metrics", reads: ReadsState | ReadsCounters, details: true, asIs: true, // latencies and check names are details
+		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
+			return Metrics(&View{Cfg: a.cfg, State: src.State(), ShowDetails: true}, a.svc, src.ProbeCounts())
+		}},
+	StdInfo:  {label: "info", details: true, render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.info }},
+	StdDrain: {label: "drain"}, // a write: plugin/ serves it (drain.go)
+	StdStatus: {label: "status", reads: ReadsState | ReadsClock,
+		render: func(a *Answers, _ *Route, q string, src Source) Reply {
+			return StatusPage(a.view(q, src), a.svc, src.Now().UnixMilli())
+		}},
+
+	K8sLivez:       {label: "livez", render: stateless(byEndpoint(Kubernetes))},
+	K8sReadyz:      {label: "readyz", reads: ReadsState, render: withState(byEndpoint(Kubernetes))},
+	K8sHealthz:     {label: "healthz", reads: ReadsState, render: withState(byEndpoint(Kubernetes))},
+	K8sLivezCheck:  {label: "livez_check", render: stateless(kubernetesCheck)},
+	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, render: withState(kubernetesCheck)},
+
+	PiHealthz:    {label: "healthz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PiLivez:      {label: "livez", render: stateless(byEndpoint(PrivacyIDEA))},
+	PiReadyz:     {label: "readyz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PiStartupz:   {label: "startupz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PiResolversz: {label: "resolversz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+
+	AuroraLiveness:  {label: "liveness", render: stateless(byEndpoint(Aurora))},
+	AuroraReadiness: {label: "readiness", reads: ReadsState, render: withState(byEndpoint(Aurora))},
+
+	AmsdalLiveness:  {label: "liveness", reads: ReadsState, render: withState(byEndpoint(Amsdal))},
+	AmsdalReadiness: {label: "readiness", reads: ReadsState, render: withState(byEndpoint(Amsdal))},
+
+	LibertyHealth: {label: "health", render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.libertyHealth }},
+	LibertyInfo:   {label: "info", details: true, render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.info }},
+}
+
+// WantsFresh reports whether e's answer depends on check results that, in
+// on_request refresh, are renewed first when stale.
+func (e Endpoint) WantsFresh() bool {
+	r := &endpoints[e]
+	return r.reads&(ReadsSummary|ReadsState) != 0 && !r.asIs
+}
+
+// Answers renders one configuration's endpoints for one service identity.
+// Everything that depends on neither state nor time is built once here.
+type Answers struct {
+	cfg           *Config
+	svc           Service
+	empty         *State // what a renderer that reads no state sees: every check unknown
+	live          Reply
+	notReady      map[string]Reply
+	upPrefix      []byte // `{"status":"up",<identity fields>,` without the timestamp
+	info          Reply
+	libertyHealth Reply
+	depsNames     [][]byte // `"name":{"name":"name","type":"hard","status":` per check
+}
+
+// Answer renders the answer to a read (GET or HEAD) of route r with the raw
+// query, reading of src only what r's endpoint reads.
+func (a *Answers) Answer(r *Route, query string, src Source) Reply {
+	e := &endpoints[r.Endpoint]
+	switch {
+	case e.render == nil:
+		return ReplyNotFound
+	case e.healthJSON && src.HealthJSON():
+		return HealthJSON(r.Endpoint, a.view(query, src), a.svc)
+	case e.details && !src.Details():
+		return ReplyForbidden
+	}
+	return e.render(a, r, query, src)
+}
+
+// view is what a renderer that reads the state sees of a request.
+func (a *Answers) view(query string, src Source) *View {
+	return &View{Cfg: a.cfg, State: src.State(), ShowDetails: src.Details(), Query: query}
+}
+
+// bare is what a renderer that reads no state sees: every check unknown,
+// no details. It is sized like the configuration, so a renderer indexing
+// it by check can give a wrong answer (which the tests catch) but never trap.
+func (a *Answers) bare(query string) *View {
+	return &View{Cfg: a.cfg, State: a.empty, Query: query}
+}
+
+// render is a row's renderer; dialect renders one of a dialect's routes
+// from a view of the request.
+type (
+	render  func(a *Answers, r *Route, query string, src Source) Reply
+	dialect func(r *Route, v *View) Reply
+)
+
+// withState renders from the request's state, stateless from none.
+func withState(f dialect) render {
+	return func(a *Answers, r *Route, q string, src Source) Reply { return f(r, a.view(q, src)) }
+}
+
+func stateless(f dialect) render {
+	return func(a *Answers, r *Route, q string, _ Source) Reply { return f(r, a.bare(q)) }
+}
+
+// byEndpoint adapts a renderer that only needs to know the endpoint.
+func byEndpoint(f func(Endpoint, *View) Reply) dialect {
+	return func(r *Route, v *View) Reply { return f(r.Endpoint, v) }
+}
+
+func kubernetesCheck(r *Route, v *View) Reply { return KubernetesCheck(r.Endpoint, r.Check, v) }
+
+// EndpointLabel names a route for metrics: dialect/endpoint, one label for all
+// single-check Kubernetes routes.
+func (r *Route) EndpointLabel() string { return r.Dialect.String() + "/" + endpoints[r.Endpoint].label }
+
+// EndpointLabels lists the distinct endpoint labels of the routes, in order.
+func EndpointLabels(routes []Route) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := range routes {
+		if l := routes[i].EndpointLabel(); !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
