@@ -80,11 +80,11 @@ var answerExtras = []struct {
 	{"/health/status?refresh=5", false},
 }
 
-// renderAll renders every route of a dialect set, and the extra requests
-// it serves, in every state, with details shown and withheld, in the
-// golden files' format.
-func renderAll(t *testing.T, set dialectcases.Set) string {
-	cfg := mustParse(t, dialectcases.Config(set.Dialects, "5s", ""))
+// renderAll renders every route of a dialect, and the extra requests it
+// serves, in every state, with details shown and withheld, in the golden
+// files' format.
+func renderAll(t *testing.T, d Dialect) string {
+	cfg := mustParse(t, dialectcases.Config(`"`+d.String()+`"`, "5s", ""))
 	a, router := NewAnswers(cfg, cfg.Service), NewRouter(cfg.Routes)
 	var b strings.Builder
 	for _, st := range answerStates {
@@ -120,13 +120,14 @@ func renderAll(t *testing.T, set dialectcases.Set) string {
 
 // TestAnswers holds every endpoint's answer, in each state and with
 // details shown and withheld, to its golden body in
-// testdata/answers/<set>.txt (go test ./checks -run TestAnswers -update
-// rewrites them; review the diff).
+// testdata/answers/<dialect>.txt (go test ./checks -run TestAnswers -update
+// writes them; review the diff). A new dialect gets its file the same way.
 func TestAnswers(t *testing.T) {
-	for _, set := range dialectcases.Sets {
-		t.Run(set.Name, func(t *testing.T) {
-			got := renderAll(t, set)
-			file := filepath.Join("testdata", "answers", set.Name+".txt")
+	for d := range dialectNames {
+		d := Dialect(d)
+		t.Run(d.String(), func(t *testing.T) {
+			got := renderAll(t, d)
+			file := filepath.Join("testdata", "answers", d.String()+".txt")
 			if *rewrite {
 				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -153,8 +154,8 @@ func TestAnswers(t *testing.T) {
 // says: on_request refresh decides from the row whether a probe waits for
 // fresh results, so a renderer reading more would answer from stale ones.
 func TestEndpointReads(t *testing.T) {
-	for _, set := range dialectcases.Sets {
-		cfg := mustParse(t, dialectcases.Config(set.Dialects, "5s", ""))
+	for d := range dialectNames {
+		cfg := mustParse(t, dialectcases.Config(`"`+Dialect(d).String()+`"`, "5s", ""))
 		a := NewAnswers(cfg, cfg.Service)
 		for i := range cfg.Routes {
 			r := &cfg.Routes[i]
@@ -194,8 +195,8 @@ func TestDialectsDocAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	var golden strings.Builder
-	for _, set := range dialectcases.Sets {
-		golden.WriteString(renderAll(t, set))
+	for d := range dialectNames {
+		golden.WriteString(renderAll(t, Dialect(d)))
 	}
 	n := 0
 	for _, m := range regexp.MustCompile("`(\\{[^`]*\\})`").FindAllStringSubmatch(string(doc), -1) {
@@ -242,7 +243,7 @@ func TestEndpointLabelsAndFreshness(t *testing.T) {
 		t.Errorf("labels:\n%s\nwant\n%s", got, want)
 	}
 	fresh := map[Endpoint]bool{StdReadiness: true, StdStartup: true, StdDependencies: true, StdStatus: true,
-		PiHealthz: true, PiReadyz: true, PiStartupz: true, PiResolversz: true}
+		PrivacyIDEAHealthz: true, PrivacyIDEAReadyz: true, PrivacyIDEAStartupz: true, PrivacyIDEAResolversz: true}
 	for i := range cfg.Routes {
 		if e := cfg.Routes[i].Endpoint; e.WantsFresh() != fresh[e] {
 			t.Errorf("%s: wants fresh results %v", cfg.Routes[i].Path, e.WantsFresh())
