@@ -163,7 +163,7 @@ type Config struct {
 	Warnings []string
 }
 
-// Defaults the design fixes (DESIGN.md §3).
+// Defaults of the configuration (README, "Configuration").
 const (
 	DefaultBasePath         = "/health"
 	DefaultInterval         = 10 * time.Second
@@ -176,3 +176,16 @@ const (
 
 // hsmAccept are the HSM gateway status values that mean "up" unless configured.
 var hsmAccept = []string{"OK", "ok", "ready", "up", "UP"}
+
+// groups lists the check groups in order of first appearance.
+func (c *Config) groups() []string {
+	var gs []string
+	seen := map[string]bool{}
+	for i := range c.Checks {
+		if g := c.Checks[i].Group; g != "" && !seen[g] {
+			seen[g] = true
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}

@@ -31,7 +31,7 @@ type Peer interface {
 	Principal() string
 }
 
-// Allows reports whether this peer may see details (DESIGN.md §6).
+// Allows reports whether this peer may see details (README, "Who sees details").
 func (d *Details) Allows(p Peer) bool {
 	switch d.Expose {
 	case ExposeAlways:
@@ -39,13 +39,13 @@ func (d *Details) Allows(p Peer) bool {
 	case ExposeNever:
 		return false
 	}
-	return d.Listed(p)
+	return d.InAllowLists(p)
 }
 
-// Listed reports whether the peer is in one of the allow lists, whatever
+// InAllowLists reports whether the peer is in one of the allow lists, whatever
 // Expose says. Changing state (drain) takes this: "always" exposes details
 // to everyone, never the power to take a replica out of rotation.
-func (d *Details) Listed(p Peer) bool {
+func (d *Details) InAllowLists(p Peer) bool {
 	if len(d.AllowCIDRs) > 0 {
 		if a, ok := socketPeer(p.SourceAddress()); ok {
 			for _, pfx := range d.AllowCIDRs {

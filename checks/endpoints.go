@@ -68,11 +68,11 @@ var endpoints = [...]endpoint{
 	K8sLivezCheck:  {label: "livez_check", render: stateless(kubernetesCheck)},
 	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, render: withState(kubernetesCheck)},
 
-	PiHealthz:    {label: "healthz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PiLivez:      {label: "livez", render: stateless(byEndpoint(PrivacyIDEA))},
-	PiReadyz:     {label: "readyz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PiStartupz:   {label: "startupz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PiResolversz: {label: "resolversz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEAHealthz:    {label: "healthz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEALivez:      {label: "livez", render: stateless(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEAReadyz:     {label: "readyz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEAStartupz:   {label: "startupz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEAResolversz: {label: "resolversz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
 
 	AuroraLiveness:  {label: "liveness", render: stateless(byEndpoint(Aurora))},
 	AuroraReadiness: {label: "readiness", reads: ReadsState, render: withState(byEndpoint(Aurora))},

@@ -3,6 +3,7 @@ package checks
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -22,10 +23,20 @@ import (
 //     for due checks).
 //
 // Every write is a compare-and-swap merge (update): read, apply, write back
-// if nobody wrote in between, else again on the newer value. After a write
-// the writer recomputes its configuration's summary (Summarize); each
-// configuration's lease holder also does so every tick, which carries a
-// write made under another configuration into this one's summary.
+// if nobody wrote in between, else again on the newer value. A merge that
+// loses MaxCASAttempts races returns ErrContended; the plugin queues it and
+// replays its queue each tick, in order, a check's later merges behind its
+// earlier ones (plugin/shared.go, flushPending). After a write the writer
+// recomputes its configuration's summary (Summarize); the lease holder
+// also does so every tick when the records changed, which carries a write
+// made under another configuration into this one's summary.
+//
+// A check runs when a VM claims it (Claim): a CAS write on its record that
+// moves its next due time on, so one check per interval per proxy holds
+// whatever the worker count, and across two configurations overlapping.
+// The lease (Acquire) only saves work: one VM per configuration reads the
+// records each tick instead of every VM. Its record is owner id (u64) and
+// expiry (unix ms, i64).
 
 // Store is the proxy's shared data as the protocol needs it. The plugin
 // adapts proxy-wasm shared data to it; tests use fakes that inject races.
@@ -305,4 +316,55 @@ func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corru
 		}
 	}
 	return s, corrupt, ErrContended
+}
+
+// Acquire takes or renews the lease for owner at unix ms now, holding it for
+// ttl ms. It reports whether owner holds it afterwards. Losing a CAS race
+// means another VM just took it: that is an answer, not an error. A lease
+// expiring further ahead than two ttl from now was never granted by
+// Acquire, even by a VM whose clock read a little later than ours (a wall
+// clock stepped back, a foreign writer, corruption): it counts as expired,
+// so no such value stops every check.
+func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
+	data, cas, err := st.Get(key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// A write with CAS 0 is unconditional: two VMs could both "win" it.
+		// Create an expired lease instead; a later tick wins it by CAS.
+		return false, Ensure(st, key, make([]byte, 16))
+	case err != nil:
+		return false, err
+	case len(data) == 16:
+		holder, expiry := binary.BigEndian.Uint64(data), int64(binary.BigEndian.Uint64(data[8:]))
+		// Another VM's clock may run a little ahead of ours (its now was
+		// read a moment later): a second TTL of slack.
+		if holder != owner && now < expiry && expiry <= now+2*ttl {
+			return false, nil
+		}
+	}
+	var rec [16]byte
+	binary.BigEndian.PutUint64(rec[:], owner)
+	binary.BigEndian.PutUint64(rec[8:], uint64(now+ttl))
+	switch err := st.Set(key, rec[:], cas); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrCASMismatch):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// Release gives the lease up (at teardown) if owner holds it, so another
+// worker takes over at its next tick instead of after the TTL.
+func Release(st Store, key string, owner uint64) error {
+	data, cas, err := st.Get(key)
+	if err != nil || len(data) != 16 || binary.BigEndian.Uint64(data) != owner {
+		return nil
+	}
+	var rec [16]byte // owner 0, expired
+	if err := st.Set(key, rec[:], cas); err != nil && !errors.Is(err, ErrCASMismatch) {
+		return err
+	}
+	return nil
 }

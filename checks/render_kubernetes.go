@@ -12,17 +12,6 @@ import (
 
 var textNosniff = [2]string{"x-content-type-options", "nosniff"}
 
-// ExtraHeaders are headers a reply needs beyond content type and cache-control.
-func (r Reply) ExtraHeaders() [][2]string {
-	switch r.ContentType {
-	case ContentText:
-		return [][2]string{textNosniff}
-	case ContentHTML:
-		return [][2]string{{"content-security-policy", statusCSP}, textNosniff, {"referrer-policy", "no-referrer"}}
-	}
-	return nil
-}
-
 type k8sLine struct {
 	name   string
 	ok     bool

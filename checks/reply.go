@@ -53,3 +53,21 @@ func DrainReply(draining bool) Reply {
 	}
 	return jsonReply(200, `{"draining":false}`)
 }
+
+// ExtraHeaders are headers a reply needs beyond content type and cache-control.
+func (r Reply) ExtraHeaders() [][2]string {
+	switch r.ContentType {
+	case ContentText:
+		return [][2]string{textNosniff}
+	case ContentHTML:
+		return [][2]string{{"content-security-policy", statusCSP}, textNosniff, {"referrer-policy", "no-referrer"}}
+	}
+	return nil
+}
+
+func statusCode(ok bool) int {
+	if ok {
+		return 200
+	}
+	return 503
+}

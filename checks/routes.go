@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Dialect is one family of endpoint conventions (DESIGN.md §6).
+// Dialect is one family of endpoint conventions (docs/dialects.md).
 type Dialect uint8
 
 const (
@@ -55,11 +55,11 @@ const (
 	K8sHealthz
 	K8sLivezCheck  // /livez/<builtin>
 	K8sReadyzCheck // /readyz/<builtin or check>
-	PiHealthz
-	PiLivez
-	PiReadyz
-	PiStartupz
-	PiResolversz
+	PrivacyIDEAHealthz
+	PrivacyIDEALivez
+	PrivacyIDEAReadyz
+	PrivacyIDEAStartupz
+	PrivacyIDEAResolversz
 	AuroraLiveness
 	AuroraReadiness
 	AmsdalLiveness
@@ -124,11 +124,11 @@ func buildRoutes(c *Config) ([]Route, error) {
 				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
 			}
 		case DialectPrivacyIDEA:
-			add(d, PiHealthz, "/healthz")
-			add(d, PiLivez, "/healthz/livez")
-			add(d, PiReadyz, "/healthz/readyz")
-			add(d, PiStartupz, "/healthz/startupz")
-			add(d, PiResolversz, "/healthz/resolversz")
+			add(d, PrivacyIDEAHealthz, "/healthz")
+			add(d, PrivacyIDEALivez, "/healthz/livez")
+			add(d, PrivacyIDEAReadyz, "/healthz/readyz")
+			add(d, PrivacyIDEAStartupz, "/healthz/startupz")
+			add(d, PrivacyIDEAResolversz, "/healthz/resolversz")
 		case DialectAurora:
 			add(d, AuroraLiveness, "/health/liveness")
 			add(d, AuroraReadiness, "/health/readiness")

@@ -189,7 +189,7 @@ var aggNames = [...]string{AggUp: "up", AggDegraded: "degraded", AggDown: "down"
 func (a Aggregate) String() string { return aggNames[a] }
 
 // Aggregate: down if a hard check is down; else degraded if a soft one is;
-// else unknown if any is unknown; else up (DESIGN.md §4).
+// else unknown if any is unknown; else up (README, "Hard, soft and gates").
 func (s *State) Aggregate(c *Config) Aggregate {
 	soft, unknown := false, false
 	for i := range c.Checks {

@@ -15,8 +15,8 @@ import (
 // whatever the worker count and probe rate.
 func (p *pluginContext) OnTick() {
 	p.flushPending()
-	if f := p.flight; f != nil && !f.dispatched {
-		p.launch(f) // on_request: a probe asked for this tick
+	if f := p.refreshing; f != nil && !f.dispatched {
+		p.sendRefresh(f) // on_request: a probe asked for this tick
 	}
 	if !p.joined {
 		// The first tick: this instance serves. Envoy's configuration

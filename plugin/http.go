@@ -13,7 +13,7 @@ type httpContext struct {
 	types.DefaultHttpContext
 	p       *pluginContext
 	id      uint32
-	waiting bool // paused on an on_request flight
+	waiting bool // paused on an on_request refresh run
 	idle    bool // back on the plugin's idle list
 }
 
@@ -40,7 +40,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		h.p.respond(route, checks.ReplyMethodNotAllowed, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && route.Endpoint.WantsFresh() &&
 		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path)}):
-		h.waiting = true // answered when the flight lands
+		h.waiting = true // answered when the refresh run is done
 	default:
 		h.p.respond(route, h.p.answer(route, checks.Query(path)), "")
 	}

@@ -16,9 +16,9 @@ var allUp = map[string]reply{"a": {status: "200"}, "b": {status: "200"}, "c": {s
 
 // A stale probe pauses and asks for a tick, on which every check goes out
 // at once from the root context; probes arriving meanwhile join the same
-// flight; all are answered when the last returns. (Natively the emulator
+// refresh run; all are answered when the last returns. (Natively the emulator
 // cannot deliver a reply to a stream other than the running one, and
-// every flight's answers come on the root context: the wasm run checks
+// every refresh run's answers come on the root context: the wasm run checks
 // the answers.)
 func TestOnRequestFanOut(t *testing.T) {
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
@@ -32,23 +32,23 @@ func TestOnRequestFanOut(t *testing.T) {
 		}
 		second := px.begin("GET", "/health/dependencies")
 		if r := px.do("GET", "/health/probes/liveness"); r.status != 200 {
-			t.Errorf("liveness waited on the flight: %d", r.status)
+			t.Errorf("liveness waited on the refresh run: %d", r.status)
 		}
 		px.tick()
 		if n := len(px.callouts()); n != 3 {
 			t.Fatalf("%d callouts on the tick; want all 3 in parallel, once for both probes", n)
 		}
-		px.tick() // a flight goes out once
+		px.tick() // a refresh run goes out once
 		if n := len(px.callouts()); n != 3 {
 			t.Fatalf("%d callouts after a second tick; want still 3", n)
 		}
 		answerAll(t, px, allUp)
 		if rt.effectiveContext {
 			if r := first.result(); r.status != 200 || r.body != `{"status":"up"}` {
-				t.Errorf("first probe = %d %s after the flight", r.status, r.body)
+				t.Errorf("first probe = %d %s after the refresh run", r.status, r.body)
 			}
 			if r := second.result(); r.status != 200 || r.body[:15] != `{"status":"up",` {
-				t.Errorf("joined probe = %d %s after the flight", r.status, r.body)
+				t.Errorf("joined probe = %d %s after the refresh run", r.status, r.body)
 			}
 		}
 		first.close()
@@ -58,7 +58,7 @@ func TestOnRequestFanOut(t *testing.T) {
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
 			t.Errorf("fresh probe = %d with %d callouts", r.status, len(px.callouts()))
 		}
-		// Stale again: a new flight, which sees a failure.
+		// Stale again: a new refresh run, which sees a failure.
 		px.advance(time.Second)
 		third := px.begin("GET", "/health/probes/readiness")
 		px.tick()
@@ -76,7 +76,7 @@ func TestOnRequestFanOut(t *testing.T) {
 }
 
 // A probe client that gives up before the dependencies answer (its stream
-// ends) does not lose the flight: the answers are recorded, so the next
+// ends) does not lose the refresh run: the answers are recorded, so the next
 // probe finds fresh state and sends nothing, and a probe that joined is
 // still answered.
 func TestOnRequestProbeGone(t *testing.T) {
@@ -95,12 +95,12 @@ func TestOnRequestProbeGone(t *testing.T) {
 		joined.close()
 		px.advance(500 * time.Millisecond)
 		if r := px.do("GET", "/health/probes/readiness"); r.status != 200 || len(px.callouts()) != 0 {
-			t.Errorf("next probe = %d %s with %d callouts; want 200 from the recorded flight, none sent", r.status, r.body, len(px.callouts()))
+			t.Errorf("next probe = %d %s with %d callouts; want 200 from the recorded refresh run, none sent", r.status, r.body, len(px.callouts()))
 		}
 	})
 }
 
-// startRefreshed starts an on_request proxy whose state one flight, all
+// startRefreshed starts an on_request proxy whose state one refresh run, all
 // up, has just refreshed.
 func startRefreshed(t *testing.T, rt runtime) testProxy {
 	t.Helper()
@@ -123,7 +123,7 @@ func TestOnRequestFutureRefreshTime(t *testing.T) {
 		probe := px.begin("GET", "/health/probes/readiness")
 		px.tick()
 		if n := len(px.callouts()); n != 3 {
-			t.Errorf("%d callouts for a probe of state refreshed an hour ahead; want a flight of 3", n)
+			t.Errorf("%d callouts for a probe of state refreshed an hour ahead; want a refresh run of 3", n)
 		}
 		answerAll(t, px, allUp)
 		probe.close()
@@ -132,7 +132,7 @@ func TestOnRequestFutureRefreshTime(t *testing.T) {
 
 // On request, staleness is read from the summary; a summary this build
 // cannot read falls back to the records, so fresh state is still fresh and
-// no flight goes out.
+// no refresh run goes out.
 func TestOnRequestWithoutTheSummary(t *testing.T) {
 	_, k := sharedKeys(t, onRequestConfig)
 	summary := k.Summary

@@ -30,7 +30,7 @@ type pluginContext struct {
 	rnd           *mrand.Rand
 	inflight      []int64         // per check: unix ms until which this VM awaits its answer
 	pending       []pendingUpdate // results that lost their CAS races, retried next tick
-	flight        *flight         // on_request: the fan-out in progress on this VM
+	refreshing    *refreshRun     // on_request: the fan-out in progress on this VM
 	corruptLogged bool
 	// idle holds the contexts of finished streams for reuse: a fresh one
 	// per request would be the only allocation on the pass-through path.
@@ -108,4 +108,27 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 		return h
 	}
 	return &httpContext{p: p, id: id}
+}
+
+// OnPluginDone: the plugin is being torn down (configuration removed or
+// changed, or the proxy shutting down). Results still queued get a last
+// try. When the configuration's last instance goes, readiness fails at once
+// on every worker while the proxy drains; liveness is unaffected. After a
+// newer build of the same configuration has started, the old build's
+// teardown leaves it serving. The lease is given up so no worker waits out
+// its TTL.
+func (p *pluginContext) OnPluginDone() bool {
+	if p.cfg == nil {
+		return true
+	}
+	p.flushPending()
+	if p.joined {
+		var live uint32
+		p.updateInstances(func(in *checks.Instances) { in.Leave(); live = in.Live })
+		proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
+	}
+	if err := checks.Release(sharedData{}, p.keys.Lease, p.owner); err != nil {
+		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
+	}
+	return true
 }
