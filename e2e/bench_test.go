@@ -1,13 +1,13 @@
 package e2e
 
-// Benchmarks of the compiled plugin on wazero, through e2e/host, each paired
+// Benchmarks of the compiled plugin on wazero, through internal/host, each paired
 // with a floor: a plugin built the same way with the same SDK that does the
 // least a Go filter can do for that kind of request (e2e/testdata/floor-*).
 // Absolute figures depend on the machine and on the host's own cost per
 // call; the ratios to the floors are the point. Every request is the full
 // stream lifecycle the host gives, as Envoy drives it: context create and
 // request headers (Request), then access log, done and delete (Close).
-// `make bench` runs these and writes BENCHMARKS.md (e2e/cmd/benchtable).
+// `make bench` runs these and writes BENCHMARKS.md (cmd/benchtable).
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // benchFile reads a built .wasm: from the environment variable env, else

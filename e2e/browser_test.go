@@ -16,7 +16,7 @@ import (
 
 // The status page in a real browser: headless Chromium (Debian package
 // chromium, which make test installs) loads {base}/status from the plugin
-// on e2e/host and in Envoy, and the DOM it built is read back.
+// on internal/host and in Envoy, and the DOM it built is read back.
 
 // chromium is the browser's path. make test and CI require it
 // (MESHPROBE_REQUIRE_CHROMIUM=1); elsewhere the tests say loudly they skipped.

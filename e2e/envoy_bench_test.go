@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
 // BenchmarkEnvoyPollShim: what providing poll_oneoff inside the module

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/e2e/localrun"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 // validateEnvoyConfig is the check `make run` also applies: see

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
 // faultListener adds a listener "faults" whose wasm filter runs the

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // Figures over real sockets for `make bench` (run with -benchtime=1x: each

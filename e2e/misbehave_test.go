@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/host"
 	"github.com/meshprobe/meshprobe/internal/wasmshim"
 )
 
@@ -41,7 +41,7 @@ func buildMisbehave(t *testing.T, ldflags string) string {
 
 // A plugin that calls a host function while _initialize runs is refused
 // with "restricted_callback": Envoy fails the VM and will not load the
-// configuration, and e2e/host, which mirrors the rule, refuses it too. The log check after every Envoy run
+// configuration, and internal/host, which mirrors the rule, refuses it too. The log check after every Envoy run
 // (envoyLogProblems) looks for exactly this line, so meshprobe's own runs
 // prove it makes no such call.
 func TestRestrictedCallAtInitialize(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // TestOldEnvoyPollOneoff runs enough /metrics requests for several garbage

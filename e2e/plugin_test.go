@@ -2,8 +2,9 @@ package e2e
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // pluginWasm reads the built plugin (MESHPROBE_WASM overrides the path). A
@@ -19,9 +20,4 @@ func pluginWasm(t testing.TB) []byte {
 }
 
 // pluginPath is where pluginWasm reads the plugin, and what Envoy loads.
-func pluginPath() string {
-	if path := os.Getenv("MESHPROBE_WASM"); path != "" {
-		return path
-	}
-	return filepath.Join("..", "build", "meshprobe.wasm")
-}
+func pluginPath() string { return host.PluginPath("..") }

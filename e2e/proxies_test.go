@@ -13,12 +13,12 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
-	"github.com/meshprobe/meshprobe/e2e/host"
-	"github.com/meshprobe/meshprobe/e2e/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
-// Every scenario over real sockets runs on each proxy: e2e/host, the fast
+// Every scenario over real sockets runs on each proxy: internal/host, the fast
 // stand-in, and the newest and oldest claimed Envoy (envoy/versions) that `make
 // envoy` installed. Envoy is the judge: where the two differ, the host is
 // fixed to behave as Envoy does.
@@ -124,7 +124,7 @@ func runtimes(t *testing.T) []runtimeCase {
 		t.Fatal(envoysErr)
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("SKIPPED Envoy %v in %s: not installed (run `make envoy`); only e2e/host ran", missing, t.Name())
+		msg := fmt.Sprintf("SKIPPED Envoy %v in %s: not installed (run `make envoy`); only internal/host ran", missing, t.Name())
 		if os.Getenv("MESHPROBE_REQUIRE_ENVOY") != "" {
 			t.Errorf("%s, and MESHPROBE_REQUIRE_ENVOY is set", msg)
 		} else {
@@ -146,7 +146,7 @@ func runtimes(t *testing.T) []runtimeCase {
 	return rts
 }
 
-// startHost runs the plugin on e2e/host (see startReal).
+// startHost runs the plugin on internal/host (see startReal).
 func startHost(t testing.TB, workers int, config string, ups map[string]upstream) *proxy {
 	t.Helper()
 	hu := map[string]host.Upstream{}

@@ -18,8 +18,8 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/meshprobe/meshprobe/e2e/host"
-	"github.com/meshprobe/meshprobe/e2e/localrun"
+	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 // The compiled plugin over real sockets: worker VMs on real timers, real

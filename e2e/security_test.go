@@ -24,12 +24,12 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
-	"github.com/meshprobe/meshprobe/e2e/host"
-	"github.com/meshprobe/meshprobe/e2e/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
-// The details policy against clients that lie in headers, on e2e/host and
+// The details policy against clients that lie in headers, on internal/host and
 // in Envoy, under the shipped bootstrap and under the connection manager
 // Istio gives a sidecar's inbound listener. Envoy takes source.address from
 // x-forwarded-for there (use_remote_address false, no trusted hops); such
@@ -182,7 +182,7 @@ func TestSecurityPrincipals(t *testing.T) {
 	})
 }
 
-// e2e/host derives source.address as Envoy does (host.SourceAddress), so the
+// internal/host derives source.address as Envoy does (host.SourceAddress), so the
 // fast tests meet the addresses Envoy would give the plugin. The cases and
 // answers are Envoy 1.40's; "peer" is the socket's peer.
 func TestSecuritySourceAddressLikeEnvoy(t *testing.T) {

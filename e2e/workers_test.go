@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // Several worker VMs of one proxy, sharing data as Envoy's workers do, with

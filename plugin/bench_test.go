@@ -5,7 +5,7 @@ package plugin
 // same filters as e2e/testdata/floor-*), because the emulator allocates on
 // its own (it clones the request headers and copies every header value it
 // returns): what the plugin adds is its figure minus the floor's. The wasm
-// figures are in e2e/bench_test.go; `make bench` runs both (e2e/cmd/benchtable).
+// figures are in e2e/bench_test.go; `make bench` runs both (cmd/benchtable).
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
 )
 
 // Native twins of e2e/testdata/floor-continue and floor-reply.

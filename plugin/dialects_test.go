@@ -9,7 +9,7 @@ import (
 
 // The table (configurations, states, paths, bodies, headers) lives in
 // internal/dialectcases, which e2e's TestRealDialects runs too, over real
-// dependencies in e2e/host and in Envoy.
+// dependencies in internal/host and in Envoy.
 
 const drainToken = dialectcases.Token
 

@@ -3,7 +3,6 @@ package plugin
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // Every test here runs twice: on the plugin compiled natively, through the
@@ -108,24 +107,15 @@ func bothRuntimes(t *testing.T, f func(t *testing.T, rt runtime)) {
 	}
 }
 
-func wasmFile() string {
-	if p := os.Getenv("MESHPROBE_WASM"); p != "" {
-		return p
-	}
-	return filepath.Join("..", "build", "meshprobe.wasm")
-}
-
 var wasmBinary []byte
 
 func TestMain(m *testing.M) {
 	var err error
-	if wasmBinary, err = os.ReadFile(wasmFile()); err != nil {
+	if wasmBinary, err = os.ReadFile(host.PluginPath("..")); err != nil {
 		fmt.Fprintf(os.Stderr, "plugin tests also run on the compiled plugin and cannot find it: %v\nrun `make build` (or `make test`) first\n", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	closeWasm()
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func headerMap(hs [][2]string) map[string]string {
@@ -275,8 +265,6 @@ func (px *nativeProxy) respond(id uint32, headers [][2]string, body []byte, trai
 }
 
 func (px *nativeProxy) fail(id uint32) { px.respond(id, nil, nil, nil) }
-
-func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
 func (px *nativeProxy) shared(key string) []byte {
 	v, _, _ := proxywasm.GetSharedData(key)

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ var draftCheckFields = map[string]bool{"componentId": true, "componentType": tru
 	"observedUnit": true, "status": true, "affectedEndpoints": true, "time": true, "output": true, "links": true}
 
 func TestHealthJSON(t *testing.T) {
-	cfg := sprintf(healthJSONConfig, tokenHash(drainToken))
+	cfg := fmt.Sprintf(healthJSONConfig, tokenHash(drainToken))
 	accept := [2]string{"accept", "application/health+json, application/json;q=0.5"}
 	auth := [2]string{"authorization", "Bearer " + drainToken}
 	cases := []struct {

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 		{"/health/dependencies", nil},
 	}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, sprintf(secretsConfig, tokenHash(secretsToken)), nil)
+		px := rt.mustStart(t, fmt.Sprintf(secretsConfig, tokenHash(secretsToken)), nil)
 		round := func(api, other reply) {
 			t.Helper()
 			px.tick()

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // The wasm runtime runs build/meshprobe.wasm in the project's own proxy-wasm
-// host (e2e/host, on wazero) with a test-driven clock. The SDK's
+// host (internal/host, on wazero) with a test-driven clock. The SDK's
 // proxytest.NewWasmVMContext cannot serve here: its wrapper never forwards
 // proxy_on_http_call_response into the guest, so no callout could complete.
 
@@ -21,8 +21,6 @@ type wasmProxy struct {
 	vm    *host.VM
 	clock *host.Clock
 }
-
-func closeWasm() {}
 
 func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 	t.Helper()

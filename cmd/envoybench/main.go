@@ -5,7 +5,7 @@
 // pinned to CPU 0; wrk (Debian package wrk) runs pinned to CPU 1, as does
 // this command and the loopback upstream it serves.
 //
-//	go run ./e2e/cmd/envoybench [-seconds 10] [-rounds 3] [-out file.md]
+//	go run ./cmd/envoybench [-seconds 10] [-rounds 3] [-out file.md]
 package main
 
 import (
@@ -24,8 +24,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
 func main() {
@@ -142,7 +142,7 @@ func run(seconds, rounds int, warmup time.Duration, conns int, only string, out 
 	}
 	have, _, err := envoyrun.Installed(root, vs[:1])
 	if err != nil || len(have) == 0 {
-		return fmt.Errorf("Envoy %s is not installed: run `make envoy` (%v)", vs[0], err)
+		return fmt.Errorf("no Envoy %s installed: run `make envoy` (%v)", vs[0], err)
 	}
 	up, err := upstream()
 	if err != nil {

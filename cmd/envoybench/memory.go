@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
 )
 
 type printf func(format string, a ...any)

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshprobe/meshprobe/e2e/benchdata"
-	"github.com/meshprobe/meshprobe/e2e/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/benchdata"
+	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
 const startRuns = 3

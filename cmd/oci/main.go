@@ -1,7 +1,7 @@
 // Command oci writes the built plugin as an OCI image layout that Istio can
 // pull with a WasmPlugin `url: oci://...` once it is pushed to a registry:
 //
-//	go run ./e2e/cmd/oci -wasm build/meshprobe.wasm -out build/oci [-tag 0.1.0]
+//	go run ./cmd/oci -wasm build/meshprobe.wasm -out build/oci [-tag 0.1.0]
 package main
 
 import (
@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/meshprobe/meshprobe/e2e/oci"
+	"github.com/meshprobe/meshprobe/internal/oci"
 )
 
 func main() {

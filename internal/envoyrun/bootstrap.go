@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/meshprobe/meshprobe/e2e/localrun"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 // Cluster is an upstream a test points a cluster at.

@@ -289,9 +289,10 @@ func (h *Host) newVM(compiled wazero.CompiledModule, i int, name string, config 
 // run plugin teardown: call VM.Done first for that.
 func (h *Host) Close() error {
 	h.stop()
-	for _, v := range h.VMs() { // wait for a guest call in progress; later ones do not run
+	for _, v := range h.VMs() {
+		//lint:ignore SA2001 a barrier: waits for a guest call in progress; later ones do not run
 		v.mu.Lock()
-		v.mu.Unlock() //nolint:staticcheck // an empty critical section: a barrier
+		v.mu.Unlock()
 	}
 	h.upstreams.close()
 	return h.runtime.Close(h.ctx)

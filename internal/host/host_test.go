@@ -16,8 +16,8 @@ var wasm []byte
 
 func TestMain(m *testing.M) {
 	var err error
-	if wasm, err = os.ReadFile(filepath.Join("..", "..", "build", "meshprobe.wasm")); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e/host runs the compiled plugin and cannot read it: %v\nrun `make build` first\n", err)
+	if wasm, err = os.ReadFile(PluginPath(filepath.Join("..", ".."))); err != nil {
+		fmt.Fprintf(os.Stderr, "internal/host runs the compiled plugin and cannot read it: %v\nrun `make build` first\n", err)
 		os.Exit(1)
 	}
 	os.Exit(m.Run())

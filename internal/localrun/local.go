@@ -7,7 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/meshprobe/meshprobe/e2e/host"
+	"github.com/meshprobe/meshprobe/internal/host"
 )
 
 // Local is the plugin served by the e2e host as the bootstrap describes:
