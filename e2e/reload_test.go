@@ -173,7 +173,7 @@ func TestReloadKeepsReadiness(t *testing.T) {
 				time.Sleep(2 * reloadInterval)
 				answers := pr.stop()
 				if len(answers) < 100 {
-					t.Errorf("only %d probes answered", len(answers))
+					t.Fatalf("only %d probes answered", len(answers))
 				}
 				resets := 0
 				for _, a := range answers {
@@ -187,6 +187,8 @@ func TestReloadKeepsReadiness(t *testing.T) {
 						break
 					}
 				}
+				t.Logf("%d probes over %v from the push on, %d failed below HTTP", len(answers),
+					answers[len(answers)-1].at.Sub(pushed).Round(100*time.Millisecond), resets)
 				assertOneCheckPerInterval(t, peers, pushed.Add(-2*reloadInterval))
 				assertServes(t, px.base, s)
 				if s.drainedAt {

@@ -34,7 +34,7 @@ var (
 
 func testMakeRun(t *testing.T, mode ...string) {
 	bin := filepath.Join(t.TempDir(), "run")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/run").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/run").CombinedOutput(); err != nil {
 		t.Fatalf("building the make-run command: %v\n%s", err, out)
 	}
 	pluginWasm(t) // fails clearly if the plugin is not built
