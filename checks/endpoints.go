@@ -1,7 +1,5 @@
 package checks
 
-import "time"
-
 // Source is what an answer may read about one request; plugin/ supplies
 // it. Each endpoint reads only what its row in the endpoint table says:
 // TestEndpointReads holds every renderer to its row.
@@ -11,7 +9,7 @@ type Source interface {
 	Details() bool             // this client may see details (the details policy)
 	HealthJSON() bool          // this client asked for application/health+json
 	ProbeCounts() []ProbeCount // the proxy's probe counters
-	Now() time.Time
+	Now() int64                // unix ms (a time.Time here would keep all its methods in the .wasm)
 }
 
 // Reads is what an endpoint's answer reads of its Source.
@@ -36,8 +34,12 @@ type endpoint struct {
 	healthJSON bool
 	// asIs: reads results as they are, even when on_request refresh would
 	// renew stale ones first (a scrape must not set off checks).
-	asIs   bool
-	render render
+	asIs bool
+	// The renderer: dialect, from a view of the request (its state if the
+	// row reads it, else every check unknown: see bare); or render, for an
+	// answer that needs more than a view.
+	dialect func(r *Route, v *View) Reply
+	render  render
 }
 
 // endpoints is the endpoint table. Adding an endpoint means a row here,
@@ -59,26 +61,26 @@ var endpoints = [...]endpoint{
 	StdDrain: {label: "drain"}, // a write: plugin/ serves it (drain.go)
 	StdStatus: {label: "status", reads: ReadsState | ReadsClock,
 		render: func(a *Answers, _ *Route, q string, src Source) Reply {
-			return StatusPage(a.view(q, src), a.svc, src.Now().UnixMilli())
+			return StatusPage(a.view(q, src), a.svc, src.Now())
 		}},
 
-	K8sLivez:       {label: "livez", render: stateless(byEndpoint(Kubernetes))},
-	K8sReadyz:      {label: "readyz", reads: ReadsState, render: withState(byEndpoint(Kubernetes))},
-	K8sHealthz:     {label: "healthz", reads: ReadsState, render: withState(byEndpoint(Kubernetes))},
-	K8sLivezCheck:  {label: "livez_check", render: stateless(kubernetesCheck)},
-	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, render: withState(kubernetesCheck)},
+	K8sLivez:       {label: "livez", dialect: Kubernetes},
+	K8sReadyz:      {label: "readyz", reads: ReadsState, dialect: Kubernetes},
+	K8sHealthz:     {label: "healthz", reads: ReadsState, dialect: Kubernetes},
+	K8sLivezCheck:  {label: "livez_check", dialect: KubernetesCheck},
+	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, dialect: KubernetesCheck},
 
-	PrivacyIDEAHealthz:    {label: "healthz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PrivacyIDEALivez:      {label: "livez", render: stateless(byEndpoint(PrivacyIDEA))},
-	PrivacyIDEAReadyz:     {label: "readyz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PrivacyIDEAStartupz:   {label: "startupz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
-	PrivacyIDEAResolversz: {label: "resolversz", reads: ReadsState, render: withState(byEndpoint(PrivacyIDEA))},
+	PrivacyIDEAHealthz:    {label: "healthz", reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEALivez:      {label: "livez", dialect: PrivacyIDEA},
+	PrivacyIDEAReadyz:     {label: "readyz", reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEAStartupz:   {label: "startupz", reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEAResolversz: {label: "resolversz", reads: ReadsState, dialect: PrivacyIDEA},
 
-	AuroraLiveness:  {label: "liveness", render: stateless(byEndpoint(Aurora))},
-	AuroraReadiness: {label: "readiness", reads: ReadsState, render: withState(byEndpoint(Aurora))},
+	AuroraLiveness:  {label: "liveness", dialect: Aurora},
+	AuroraReadiness: {label: "readiness", reads: ReadsState, dialect: Aurora},
 
-	AmsdalLiveness:  {label: "liveness", reads: ReadsState, render: withState(byEndpoint(Amsdal))},
-	AmsdalReadiness: {label: "readiness", reads: ReadsState, render: withState(byEndpoint(Amsdal))},
+	AmsdalLiveness:  {label: "liveness", reads: ReadsState, dialect: Amsdal},
+	AmsdalReadiness: {label: "readiness", reads: ReadsState, dialect: Amsdal},
 
 	LibertyHealth: {label: "health", render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.libertyHealth }},
 	LibertyInfo:   {label: "info", details: true, render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.info }},
@@ -110,14 +112,18 @@ type Answers struct {
 func (a *Answers) Answer(r *Route, query string, src Source) Reply {
 	e := &endpoints[r.Endpoint]
 	switch {
-	case e.render == nil:
+	case e.render == nil && e.dialect == nil:
 		return ReplyNotFound
 	case e.healthJSON && src.HealthJSON():
 		return HealthJSON(r.Endpoint, a.view(query, src), a.svc)
 	case e.details && !src.Details():
 		return ReplyForbidden
+	case e.dialect == nil:
+		return e.render(a, r, query, src)
+	case e.reads&ReadsState != 0:
+		return e.dialect(r, a.view(query, src))
 	}
-	return e.render(a, r, query, src)
+	return e.dialect(r, a.bare(query))
 }
 
 // view is what a renderer that reads the state sees of a request.
@@ -132,28 +138,8 @@ func (a *Answers) bare(query string) *View {
 	return &View{Cfg: a.cfg, State: a.empty, Query: query}
 }
 
-// render is a row's renderer; dialect renders one of a dialect's routes
-// from a view of the request.
-type (
-	render  func(a *Answers, r *Route, query string, src Source) Reply
-	dialect func(r *Route, v *View) Reply
-)
-
-// withState renders from the request's state, stateless from none.
-func withState(f dialect) render {
-	return func(a *Answers, r *Route, q string, src Source) Reply { return f(r, a.view(q, src)) }
-}
-
-func stateless(f dialect) render {
-	return func(a *Answers, r *Route, q string, _ Source) Reply { return f(r, a.bare(q)) }
-}
-
-// byEndpoint adapts a renderer that only needs to know the endpoint.
-func byEndpoint(f func(Endpoint, *View) Reply) dialect {
-	return func(r *Route, v *View) Reply { return f(r.Endpoint, v) }
-}
-
-func kubernetesCheck(r *Route, v *View) Reply { return KubernetesCheck(r.Endpoint, r.Check, v) }
+// render is a row's renderer when it needs more than a view.
+type render func(a *Answers, r *Route, query string, src Source) Reply
 
 // EndpointLabel names a route for metrics: dialect/endpoint, one label for all
 // single-check Kubernetes routes.

@@ -53,9 +53,8 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	if err := object(field, r, checkFields...); err != nil {
 		return c, err
 	}
-	o := checkObject{field, r}
-	timing := func(o checkObject, c *Check) error { return parseTiming(o, c, interval) }
-	for _, step := range []func(checkObject, *Check) error{parseTarget, parseRequest, timing, parsePolicy, parseExpectation} {
+	o := checkObject{field, r, interval}
+	for _, step := range []func(checkObject, *Check) error{parseTarget, parseRequest, parseTiming, parsePolicy, parseExpectation} {
 		if err := step(o, &c); err != nil {
 			return c, err
 		}
@@ -63,10 +62,12 @@ func parseCheck(field string, r gjson.Result, interval time.Duration) (Check, er
 	return c, nil
 }
 
-// checkObject is one check's JSON object and its field path.
+// checkObject is one check's JSON object, its field path, and the
+// default interval (refresh.interval).
 type checkObject struct {
-	field string
-	r     gjson.Result
+	field    string
+	r        gjson.Result
+	interval time.Duration
 }
 
 func (o checkObject) get(k string) gjson.Result { return o.r.Get(k) }
@@ -180,9 +181,9 @@ func parseRequest(o checkObject, c *Check) error {
 }
 
 // parseTiming reads the interval (default: refresh.interval) and timeout.
-func parseTiming(o checkObject, c *Check, interval time.Duration) error {
+func parseTiming(o checkObject, c *Check) error {
 	var err error
-	if c.Interval, err = duration(o.f("interval"), o.get("interval"), interval); err != nil {
+	if c.Interval, err = duration(o.f("interval"), o.get("interval"), o.interval); err != nil {
 		return err
 	}
 	if c.Timeout, err = duration(o.f("timeout"), o.get("timeout"), min(DefaultTimeout, c.Interval)); err != nil {

@@ -4,7 +4,8 @@ package checks
 
 // Amsdal renders /api/probes/liveness/ and /api/probes/readiness/. Its
 // liveness fails when a hard check is down: that convention's own rule.
-func Amsdal(e Endpoint, v *View) Reply {
+func Amsdal(r *Route, v *View) Reply {
+	e := r.Endpoint
 	ok := v.ready()
 	if e == AmsdalLiveness {
 		ok = v.State.Aggregate(v.Cfg) != AggDown

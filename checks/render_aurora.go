@@ -3,7 +3,8 @@ package checks
 // Aurora's /health/liveness and /health/readiness (docs/dialects.md).
 
 // Aurora renders /health/liveness and /health/readiness.
-func Aurora(e Endpoint, v *View) Reply {
+func Aurora(r *Route, v *View) Reply {
+	e := r.Endpoint
 	if e == AuroraLiveness {
 		return jsonReply(200, `{"status":"alive"}`)
 	}

@@ -83,7 +83,8 @@ func k8sQuery(query string) (verbose bool, excluded map[string]bool) {
 }
 
 // Kubernetes renders /livez, /readyz or /healthz.
-func Kubernetes(e Endpoint, v *View) Reply {
+func Kubernetes(r *Route, v *View) Reply {
+	e := r.Endpoint
 	verbose, excluded := k8sQuery(v.Query)
 	var b strings.Builder
 	failed := false
@@ -118,7 +119,8 @@ func Kubernetes(e Endpoint, v *View) Reply {
 }
 
 // KubernetesCheck renders /livez/<check> or /readyz/<check>.
-func KubernetesCheck(e Endpoint, name string, v *View) Reply {
+func KubernetesCheck(r *Route, v *View) Reply {
+	e, name := r.Endpoint, r.Check
 	list := K8sReadyz
 	if e == K8sLivezCheck {
 		list = K8sLivez

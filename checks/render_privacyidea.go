@@ -10,7 +10,8 @@ func okFail(up bool) string {
 }
 
 // PrivacyIDEA renders the /healthz family.
-func PrivacyIDEA(e Endpoint, v *View) Reply {
+func PrivacyIDEA(r *Route, v *View) Reply {
+	e := r.Endpoint
 	switch e {
 	case PrivacyIDEALivez:
 		return jsonReply(200, `{"status":"OK"}`)

@@ -56,7 +56,7 @@ func (s *Answers) up(_ *Route, _ string, src Source) Reply {
 	b := make([]byte, 0, len(s.upPrefix)+40)
 	b = append(b, s.upPrefix...)
 	b = append(b, '"')
-	b = src.Now().UTC().AppendFormat(b, time.RFC3339)
+	b = time.UnixMilli(src.Now()).UTC().AppendFormat(b, time.RFC3339)
 	b = append(b, '"', '}')
 	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
 }

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"time"
-
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -78,7 +76,7 @@ func (s source) Summary() checks.Summary          { return s.p.summary() }
 func (s source) State() *checks.State             { return s.p.state() }
 func (s source) Details() bool                    { return s.p.cfg.Details.Allows(peer{}) }
 func (s source) ProbeCounts() []checks.ProbeCount { return s.p.stats.probeCounts() }
-func (s source) Now() time.Time                   { return now() }
+func (s source) Now() int64                       { return now().UnixMilli() }
 
 // HealthJSON: the client asked for the IETF health check format.
 func (s source) HealthJSON() bool {
