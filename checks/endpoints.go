@@ -35,6 +35,9 @@ type endpoint struct {
 	// asIs: reads results as they are, even when on_request refresh would
 	// renew stale ones first (a scrape must not set off checks).
 	asIs bool
+	// fixed: the answer is the same whatever the state, built once
+	// (Answers.fixed); liveness takes no call beyond the lookup.
+	fixed bool
 	// The renderer: dialect, from a view of the request (its state if the
 	// row reads it, else every check unknown: see bare); or render, for an
 	// answer that needs more than a view.
@@ -44,8 +47,8 @@ type endpoint struct {
 
 // endpoints is the endpoint table. Adding an endpoint means a row here,
 // its path in buildRoutes and its renderer: nothing in plugin/.
-var endpoints = [...]endpoint{
-	StdLiveness:  {label: "liveness", render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.live }},
+var endpoints = [endpointCount]endpoint{
+	StdLiveness:  {label: "liveness", fixed: true},
 	StdReadiness: {label: "readiness", reads: ReadsSummary, healthJSON: true, render: (*Answers).readiness},
 	StdStartup:   {label: "startup", reads: ReadsSummary, render: (*Answers).startup},
 	StdUp:        {label: "up", reads: ReadsClock, render: (*Answers).up},
@@ -57,7 +60,7 @@ var endpoints = [...]endpoint{
 		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
 			return Metrics(&View{Cfg: a.cfg, State: src.State(), ShowDetails: true}, a.svc, src.ProbeCounts())
 		}},
-	StdInfo:  {label: "info", details: true, render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.info }},
+	StdInfo:  {label: "info", details: true, fixed: true},
 	StdDrain: {label: "drain"}, // a write: plugin/ serves it (drain.go)
 	StdStatus: {label: "status", reads: ReadsState | ReadsClock,
 		render: func(a *Answers, _ *Route, q string, src Source) Reply {
@@ -82,8 +85,8 @@ var endpoints = [...]endpoint{
 	AmsdalLiveness:  {label: "liveness", reads: ReadsState, dialect: Amsdal},
 	AmsdalReadiness: {label: "readiness", reads: ReadsState, dialect: Amsdal},
 
-	LibertyHealth: {label: "health", render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.libertyHealth }},
-	LibertyInfo:   {label: "info", details: true, render: func(a *Answers, _ *Route, _ string, _ Source) Reply { return a.info }},
+	LibertyHealth: {label: "health", fixed: true},
+	LibertyInfo:   {label: "info", details: true, fixed: true},
 }
 
 // WantsFresh reports whether e's answer depends on check results that, in
@@ -96,15 +99,13 @@ func (e Endpoint) WantsFresh() bool {
 // Answers renders one configuration's endpoints for one service identity.
 // Everything that depends on neither state nor time is built once here.
 type Answers struct {
-	cfg           *Config
-	svc           Service
-	empty         *State // what a renderer that reads no state sees: every check unknown
-	live          Reply
-	notReady      map[string]Reply
-	upPrefix      []byte // `{"status":"up",<identity fields>,` without the timestamp
-	info          Reply
-	libertyHealth Reply
-	depsNames     [][]byte // `"name":{"name":"name","type":"hard","status":` per check
+	cfg       *Config
+	svc       Service
+	empty     *State               // what a renderer that reads no state sees: every check unknown
+	fixed     [endpointCount]Reply // the fixed rows' answers
+	notReady  map[string]Reply
+	upPrefix  []byte   // `{"status":"up",<identity fields>,` without the timestamp
+	depsNames [][]byte // `"name":{"name":"name","type":"hard","status":` per check
 }
 
 // Answer renders the answer to a read (GET or HEAD) of route r with the raw
@@ -112,12 +113,16 @@ type Answers struct {
 func (a *Answers) Answer(r *Route, query string, src Source) Reply {
 	e := &endpoints[r.Endpoint]
 	switch {
-	case e.render == nil && e.dialect == nil:
+	case e.fixed && !e.details:
+		return a.fixed[r.Endpoint]
+	case e.render == nil && e.dialect == nil && !e.fixed:
 		return ReplyNotFound
 	case e.healthJSON && src.HealthJSON():
 		return HealthJSON(r.Endpoint, a.view(query, src), a.svc)
 	case e.details && !src.Details():
 		return ReplyForbidden
+	case e.fixed:
+		return a.fixed[r.Endpoint]
 	case e.dialect == nil:
 		return e.render(a, r, query, src)
 	case e.reads&ReadsState != 0:

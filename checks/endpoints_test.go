@@ -169,7 +169,7 @@ func TestEndpointReads(t *testing.T) {
 					a.Answer(r, "", src)
 					want := row.reads
 					switch {
-					case row.render == nil && row.dialect == nil: // a write, served by plugin/
+					case row.render == nil && row.dialect == nil: // fixed, or a write (plugin/ serves it)
 						want = 0
 					case row.healthJSON && healthJSON:
 						want = ReadsState

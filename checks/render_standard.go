@@ -13,8 +13,10 @@ var (
 
 // NewAnswers prepares the answers of configuration c for identity svc.
 func NewAnswers(c *Config, svc Service) *Answers {
-	s := &Answers{cfg: c, svc: svc, empty: NewState(c), live: replyUp, notReady: map[string]Reply{},
-		libertyHealth: libertyHealthReply(svc)}
+	s := &Answers{cfg: c, svc: svc, empty: NewState(c), notReady: map[string]Reply{}}
+	info := Reply{Status: 200, ContentType: ContentJSON, Body: infoBody(c, svc)}
+	s.fixed[StdLiveness], s.fixed[StdInfo] = replyUp, info
+	s.fixed[LibertyHealth], s.fixed[LibertyInfo] = libertyHealthReply(svc), info
 	for _, r := range []string{ReasonStarting, ReasonDraining, ReasonDependencies} {
 		s.notReady[r] = jsonReply(503, `{"status":"down","reason":"`+r+`"}`)
 	}
@@ -31,7 +33,6 @@ func NewAnswers(c *Config, svc Service) *Answers {
 		n = append(n, `,"type":"`+ch.Type()+`","status":`...)
 		s.depsNames = append(s.depsNames, n)
 	}
-	s.info = Reply{Status: 200, ContentType: ContentJSON, Body: infoBody(c, svc)}
 	return s
 }
 

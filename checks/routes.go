@@ -66,6 +66,7 @@ const (
 	AmsdalReadiness
 	LibertyHealth
 	LibertyInfo
+	endpointCount // one past the last
 )
 
 // Route is one path the plugin answers.
