@@ -248,3 +248,31 @@ func TestEndpointLabelsAndFreshness(t *testing.T) {
 		}
 	}
 }
+
+// A check added to a ready proxy is in grace until its status is decided:
+// no dialect's readiness fails on it meanwhile, and each does once it is
+// decided down.
+func TestGraceInEveryDialect(t *testing.T) {
+	paths := []string{"/health/probes/readiness", "/readyz", "/healthz", "/readyz/app", "/health/readiness", "/api/probes/readiness"}
+	for _, set := range dialectcases.Sets {
+		cfg := mustParse(t, dialectcases.Config(set.Dialects, "5s", ""))
+		a, router := NewAnswers(cfg, cfg.Service), NewRouter(cfg.Routes)
+		for _, down := range []bool{false, true} {
+			s := answerState(cfg, dialectcases.Up)
+			s.Checks[0] = CheckState{Grace: true} // app, hard: added by a push, not decided yet
+			want := 200
+			if down {
+				s.Checks[0].Status, want = StatusDown, 503
+			}
+			for _, p := range append(paths, "/healthz/readyz") {
+				r := router.Match(p)
+				if r == nil || (set.Name == "privacyidea") != (r.Dialect == DialectPrivacyIDEA) {
+					continue
+				}
+				if got := a.Answer(r, "", &fakeSource{state: s, cfg: cfg}); got.Status != want {
+					t.Errorf("%s %s, app in grace (down %v): %d %s; want %d", set.Name, p, down, got.Status, got.Body, want)
+				}
+			}
+		}
+	}
+}

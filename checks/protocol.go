@@ -101,7 +101,7 @@ func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 // status is decided, so adding a check never fails readiness on a running
 // proxy. A record no configuration has run for two intervals (a check
 // removed and added back, a secret rotated back) is stale: it starts anew
-// the same way rather than serve an old result. The check records are
+// the same way rather than serve an old result (see CheckState.stale). The check records are
 // created before the proxy record, so a VM that finds the proxy record
 // knows that every check of the first configuration exists.
 func Prepare(st Store, k Keys, c *Config, now int64) error {
@@ -114,9 +114,9 @@ func Prepare(st Store, k Keys, c *Config, now int64) error {
 		if err := Ensure(st, key, EncodeCheck(&fresh)); err != nil {
 			return err
 		}
-		stale := 2 * c.Checks[i].Interval.Milliseconds()
+		interval := c.Checks[i].Interval.Milliseconds()
 		if _, err := update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool {
-			if last := max(cs.ClaimedAt, cs.CheckedAt); last == 0 || now-last <= stale {
+			if !cs.stale(interval, now) {
 				return false
 			}
 			*cs = fresh

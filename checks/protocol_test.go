@@ -519,3 +519,32 @@ func FuzzReadinessAfterAWrite(f *testing.F) {
 		}
 	})
 }
+
+// A record is stale after two of its own periods without a run, judged by
+// the longer of its last claimer's schedule and the new interval; a record
+// never claimed (on_request refresh) never is.
+func TestStaleRecord(t *testing.T) {
+	const s = int64(1000)
+	claimed := func(at, next, checked int64) CheckState {
+		return CheckState{ClaimedAt: at, NextDue: next, CheckedAt: checked}
+	}
+	for _, c := range []struct {
+		name          string
+		cs            CheckState
+		interval, now int64
+		want          bool
+	}{
+		{"on_request, checked long ago", CheckState{CheckedAt: 1 * s}, 10 * s, 3600 * s, false},
+		{"never run", CheckState{}, 10 * s, 3600 * s, false},
+		{"claimed a moment ago", claimed(100*s, 110*s, 101*s), 10 * s, 115 * s, false},
+		{"two periods without a run", claimed(100*s, 110*s, 101*s), 10 * s, 122 * s, true},
+		{"interval shortened: the old 60 s schedule counts", claimed(100*s, 160*s, 101*s), 10 * s, 150 * s, false},
+		{"interval shortened, and two old periods gone", claimed(100*s, 160*s, 101*s), 10 * s, 222 * s, true},
+		{"interval lengthened: the new 60 s counts", claimed(100*s, 110*s, 101*s), 60 * s, 150 * s, false},
+		{"a late result counts as a run", claimed(100*s, 110*s, 118*s), 10 * s, 130 * s, false},
+	} {
+		if got := c.cs.stale(c.interval, c.now); got != c.want {
+			t.Errorf("%s: stale = %v; want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -36,6 +36,21 @@ type CheckState struct {
 	Message string
 }
 
+// stale reports whether no configuration has run this check for two of
+// its periods by unix ms now: the period its last claimer scheduled, or
+// interval (the new configuration's) if longer, so a push that shortens
+// the interval does not find the old configuration's last claim stale.
+// Only a record that runs on a schedule (claimed in background refresh)
+// is judged: on_request refresh runs a check when probes come, however
+// seldom, and renews results older than refresh.ttl itself.
+func (s *CheckState) stale(interval, now int64) bool {
+	if s.ClaimedAt == 0 {
+		return false
+	}
+	period := max(s.NextDue-s.ClaimedAt, interval)
+	return now-max(s.ClaimedAt, s.CheckedAt) > 2*period
+}
+
 // gating reports whether the check may hold a probe back: every check
 // does, except one added to a running proxy whose results have not yet
 // decided its status (its thresholds not reached either way).

@@ -90,8 +90,11 @@ func (p *pluginContext) record(i int, o checks.Outcome) {
 			proxywasm.LogInfof("meshprobe: check %s is %s: %s", ch.Name, after, o.Message)
 		}
 	}
-	if errors.Is(p.updateCheck(p.keys.Checks[i], merge), checks.ErrContended) {
-		p.pending = append(p.pending, pendingUpdate{p.keys.Checks[i], merge, landed}) // a result is never dropped
+	key := p.keys.Checks[i]
+	// A result is never dropped, and never lands before an older one of
+	// the same check that is still queued.
+	if p.queued(key) || errors.Is(p.updateCheck(key, merge), checks.ErrContended) {
+		p.pending = append(p.pending, pendingUpdate{key, merge, landed})
 		return
 	}
 	landed()

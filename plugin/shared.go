@@ -95,13 +95,17 @@ func (p *pluginContext) flushPending() {
 	pending := p.pending
 	p.pending = nil
 	for _, u := range pending {
-		if slices.ContainsFunc(p.pending, func(q pendingUpdate) bool { return q.key == u.key }) ||
-			errors.Is(p.updateCheck(u.key, u.fn), checks.ErrContended) {
+		if p.queued(u.key) || errors.Is(p.updateCheck(u.key, u.fn), checks.ErrContended) {
 			p.pending = append(p.pending, u)
 		} else if u.after != nil {
 			u.after()
 		}
 	}
+}
+
+// queued reports whether a merge into record key is waiting to be retried.
+func (p *pluginContext) queued(key string) bool {
+	return slices.ContainsFunc(p.pending, func(q pendingUpdate) bool { return q.key == key })
 }
 
 // state reads the whole shared state (for renderers that list checks).
