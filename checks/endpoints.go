@@ -113,22 +113,20 @@ type Answers struct {
 func (a *Answers) Answer(r *Route, query string, src Source) Reply {
 	e := &endpoints[r.Endpoint]
 	switch {
-	case e.fixed && !e.details:
-		return a.fixed[r.Endpoint]
-	case e.render == nil && e.dialect == nil && !e.fixed:
-		return ReplyNotFound
 	case e.healthJSON && src.HealthJSON():
 		return HealthJSON(r.Endpoint, a.view(query, src), a.svc)
 	case e.details && !src.Details():
 		return ReplyForbidden
 	case e.fixed:
 		return a.fixed[r.Endpoint]
-	case e.dialect == nil:
-		return e.render(a, r, query, src)
-	case e.reads&ReadsState != 0:
+	case e.dialect != nil && e.reads&ReadsState != 0:
 		return e.dialect(r, a.view(query, src))
+	case e.dialect != nil:
+		return e.dialect(r, a.bare(query))
+	case e.render != nil:
+		return e.render(a, r, query, src)
 	}
-	return e.dialect(r, a.bare(query))
+	return ReplyNotFound // a write: plugin/ serves it
 }
 
 // view is what a renderer that reads the state sees of a request.

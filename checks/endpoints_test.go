@@ -169,7 +169,7 @@ func TestEndpointReads(t *testing.T) {
 					a.Answer(r, "", src)
 					want := row.reads
 					switch {
-					case row.render == nil && row.dialect == nil: // fixed, or a write (plugin/ serves it)
+					case row.render == nil && row.dialect == nil: // fixed, or a write (plugin/ serves it): reads nothing
 						want = 0
 					case row.healthJSON && healthJSON:
 						want = ReadsState
