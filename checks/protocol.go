@@ -130,7 +130,7 @@ func Prepare(st Store, k Keys, c *Config, now int64) error {
 	}
 	// A configuration starting again (rolled back to, re-added) is no
 	// longer torn down, even before its instances join at their first tick.
-	if _, err := update(st, k.Instances, DecodeInstances, func(in *Instances) []byte { return EncodeInstances(*in) },
+	if _, err := update(st, k.Instances, DecodeInstances, encodeInstances,
 		func(in *Instances) bool {
 			was := in.Teardown
 			in.Teardown = false
@@ -199,9 +199,11 @@ func UpdateProxy(st Store, key string, fn func(*Proxy)) (corrupt bool, err error
 
 // UpdateInstances merges fn into a configuration's instances record.
 func UpdateInstances(st Store, key string, fn func(*Instances)) (corrupt bool, err error) {
-	return update(st, key, DecodeInstances, func(in *Instances) []byte { return EncodeInstances(*in) },
-		func(in *Instances) bool { fn(in); return true })
+	return update(st, key, DecodeInstances, encodeInstances, func(in *Instances) bool { fn(in); return true })
 }
+
+// encodeInstances is EncodeInstances in the merge loop's shape.
+func encodeInstances(in *Instances) []byte { return EncodeInstances(*in) }
 
 // UpdateCheck merges fn into one check's record.
 func UpdateCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err error) {

@@ -90,7 +90,9 @@ func (p *pluginContext) configure() error {
 	if err := checks.Prepare(sharedData{}, p.keys, cfg, now().UnixMilli()); err != nil {
 		return fmt.Errorf("creating shared state: %w", err)
 	}
-	p.summarize(false) // a configuration rolled back to was torn down: no more
+	// The summary from the records as they are now: one left by an earlier
+	// teardown of this configuration (rolled back to, re-added) drains no more.
+	p.summarize(false)
 
 	// Ticks join the instance, keep the summary current, run background
 	// checks and retry merges that lost their races.
@@ -124,8 +126,11 @@ func (p *pluginContext) OnPluginDone() bool {
 	p.flushPending()
 	if p.joined {
 		var live uint32
-		p.updateInstances(func(in *checks.Instances) { in.Leave(); live = in.Live })
-		proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
+		if err := p.updateInstances(func(in *checks.Instances) { in.Leave(); live = in.Live }); err != nil {
+			proxywasm.LogWarnf("meshprobe: plugin instance stopped; it could not leave the count of live instances: %v", err)
+		} else {
+			proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
+		}
 	}
 	if err := checks.Release(sharedData{}, p.keys.Lease, p.owner); err != nil {
 		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
