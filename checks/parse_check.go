@@ -266,16 +266,26 @@ func parseExpectation(o checkObject, c *Check) error {
 const GRPCHealthPath = "/grpc.health.v1.Health/Check"
 
 // defaultAuthority is the cluster name, except for Istio's
-// "outbound|PORT|SUBSET|HOST" names, whose HOST:PORT is what the peer expects.
+// "DIRECTION|PORT|SUBSET|HOST" names: HOST:PORT is what the peer expects,
+// and the app behind an inbound cluster without a host ("inbound|8080||")
+// gets localhost:PORT. A "|" is no valid host character: Go's and Tomcat's
+// servers answer such an authority with 400.
 func defaultAuthority(cluster string) string {
 	parts := strings.Split(cluster, "|")
-	if len(parts) == 4 && parts[3] != "" && (parts[0] == "outbound" || parts[0] == "inbound") {
-		if parts[1] != "" {
-			return parts[3] + ":" + parts[1]
-		}
-		return parts[3]
+	if len(parts) != 4 || (parts[0] != "outbound" && parts[0] != "inbound") {
+		return cluster
 	}
-	return cluster
+	host := parts[3]
+	if host == "" && parts[0] == "inbound" && parts[1] != "" {
+		host = "localhost"
+	}
+	switch {
+	case host == "":
+		return cluster
+	case parts[1] != "":
+		return host + ":" + parts[1]
+	}
+	return host
 }
 
 func validName(s string) bool {

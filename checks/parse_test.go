@@ -128,7 +128,7 @@ func TestParseDefaults(t *testing.T) {
 	app, db, hsm, ledger := cfg.Checks[0], cfg.Checks[1], cfg.Checks[2], cfg.Checks[3]
 	if app.Method != "GET" || app.Path != "/" || app.Timeout != 2*time.Second || app.Interval != 10*time.Second ||
 		app.Soft || app.Gates != GateReadiness|GateStartup || app.FailureThreshold != 3 || app.SuccessThreshold != 1 ||
-		!reflect.DeepEqual(app.ExpectStatus, []StatusRange{{200, 299}}) || app.ExpectJSON != nil || app.Authority != "inbound|8080||" {
+		!reflect.DeepEqual(app.ExpectStatus, []StatusRange{{200, 299}}) || app.ExpectJSON != nil || app.Authority != "localhost:8080" {
 		t.Errorf("http defaults wrong: %+v", app)
 	}
 	if !db.Soft || db.Gates != 0 || db.Group != "sql" || db.Authority != "pg.db.svc.cluster.local:9187" {
