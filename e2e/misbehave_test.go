@@ -42,7 +42,7 @@ func buildMisbehave(t *testing.T, ldflags string) string {
 // A plugin that calls a host function while _initialize runs is refused
 // with "restricted_callback": Envoy fails the VM and will not load the
 // configuration, and internal/host, which mirrors the rule, refuses it too. The log check after every Envoy run
-// (envoyLogProblems) looks for exactly this line, so meshprobe's own runs
+// (envoyrun.LogProblems) looks for exactly this line, so meshprobe's own runs
 // prove it makes no such call.
 func TestRestrictedCallAtInitialize(t *testing.T) {
 	wasm := buildMisbehave(t, "-X main.initCall=get_property")
@@ -79,8 +79,8 @@ func TestRestrictedCallAtInitialize(t *testing.T) {
 		if !strings.Contains(err.Error(), "restricted_callback") {
 			t.Errorf("Envoy refused the plugin, but not for restricted_callback:\n%v", err)
 		}
-		if len(envoyLogProblems(err.Error())) == 0 {
-			t.Error("envoyLogProblems does not flag Envoy's restricted_callback error")
+		if len(envoyrun.LogProblems(err.Error())) == 0 {
+			t.Error("envoyrun.LogProblems does not flag Envoy's restricted_callback error")
 		}
 	})
 }

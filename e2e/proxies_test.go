@@ -212,7 +212,7 @@ func stopEnvoyAtCleanup(t testing.TB, version string, e *envoyrun.Envoy, wasmErr
 			t.Errorf("Envoy %s did not stop cleanly: %v", version, err)
 		}
 		if !wasmErrorsExpected {
-			for _, bad := range envoyLogProblems(e.Log()) {
+			for _, bad := range envoyrun.LogProblems(e.Log()) {
 				t.Errorf("Envoy's log: %s", bad)
 			}
 		}
@@ -225,19 +225,3 @@ func stopEnvoyAtCleanup(t testing.TB, version string, e *envoyrun.Envoy, wasmErr
 	})
 }
 
-// envoyLogProblems are the lines of an Envoy log that show the plugin or
-// its VM in trouble: a wasm error or critical line, a host call Envoy
-// refused as restricted, a crash.
-func envoyLogProblems(log string) []string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		switch {
-		case strings.Contains(l, "restricted_callback"),
-			strings.Contains(l, "][error][wasm]"), strings.Contains(l, "][critical]"),
-			strings.Contains(l, "Caught Segmentation fault"), strings.Contains(l, "Caught Aborted"),
-			strings.Contains(l, "Wasm VM failed"), strings.Contains(l, "panic:"), strings.Contains(l, "fatal error:"):
-			out = append(out, l)
-		}
-	}
-	return out
-}

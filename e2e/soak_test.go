@@ -160,7 +160,7 @@ func TestEnvoyGarbageCollections(t *testing.T) {
 			case strings.Contains(l, "fatal error") || strings.Contains(l, "panic"):
 				crash = append(crash, l)
 			case vmStderr.MatchString(l): // gctrace
-			case len(envoyLogProblems(l)) > 0:
+			case len(envoyrun.LogProblems(l)) > 0:
 				t.Errorf("Envoy's log: %s", l)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -92,12 +93,17 @@ type Options struct {
 	// CPUs, if set, pins Envoy to those CPUs (taskset -c CPUs), and
 	// LogLevel replaces the tests' info with wasm at debug: benchmarks.
 	CPUs, LogLevel string
+	// Command, if set, makes the process (for Envoy in a pod's network
+	// namespace as Istio's proxy user); Dial then reaches its admin address.
+	Command func(name string, args ...string) *exec.Cmd
+	Dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Envoy is one running Envoy process.
 type Envoy struct {
 	Admin   string // http://host:port of the admin interface
 	LogPath string
+	admin   *http.Client
 	cmd     *exec.Cmd
 	done    chan struct{}
 	err     error
@@ -117,7 +123,10 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 		return nil, err
 	}
 	addrFile := filepath.Join(o.Dir, "admin-address")
-	e := &Envoy{LogPath: filepath.Join(o.Dir, "envoy.log"), done: make(chan struct{})}
+	e := &Envoy{LogPath: filepath.Join(o.Dir, "envoy.log"), admin: adminClient, done: make(chan struct{})}
+	if o.Dial != nil {
+		e.admin = &http.Client{Timeout: adminClient.Timeout, Transport: &http.Transport{DialContext: o.Dial}}
+	}
 	logLevel := []string{"--log-level", "info", "--component-log-level", "wasm:debug"}
 	if o.LogLevel != "" {
 		logLevel = []string{"--log-level", o.LogLevel}
@@ -130,10 +139,17 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 	if o.CPUs != "" { // taskset execs Envoy: the process stays the same
 		bin, args = "taskset", append([]string{"-c", o.CPUs, o.Binary}, args...)
 	}
-	e.cmd = exec.CommandContext(ctx, bin, args...)
+	if o.Command != nil {
+		e.cmd = o.Command(bin, args...)
+	} else {
+		e.cmd = exec.CommandContext(ctx, bin, args...)
+	}
 	// Envoy dies with the process that started it, even one killed by a
 	// test timeout before any cleanup ran.
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if e.cmd.SysProcAttr == nil {
+		e.cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	e.cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	// The log goes to stderr, which Envoy writes line by line (a --log-path
 	// file is flushed only every few seconds).
 	out, err := os.Create(e.LogPath)
@@ -175,7 +191,7 @@ func Start(ctx context.Context, o Options) (*Envoy, error) {
 var adminClient = &http.Client{Timeout: 10 * time.Second}
 
 func (e *Envoy) get(path string) (int, string, error) {
-	resp, err := adminClient.Get(e.Admin + path)
+	resp, err := e.admin.Get(e.Admin + path)
 	if err != nil {
 		return 0, "", err
 	}
@@ -255,4 +271,23 @@ func (e *Envoy) Stop() error {
 		return nil
 	}
 	return e.err
+}
+
+// LogProblems are the lines of an Envoy log that show the plugin or its VM
+// in trouble: a wasm error or critical line, a host call Envoy refused as
+// restricted, a crash. It reads Envoy's default log format and the one
+// Istio's bootstrap sets ("TIME\tLEVEL\tenvoy COMPONENT ...").
+func LogProblems(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.Contains(l, "restricted_callback"),
+			strings.Contains(l, "][error][wasm]"), strings.Contains(l, "][critical]"),
+			strings.Contains(l, "\terror\tenvoy wasm"), strings.Contains(l, "\tcritical\t"),
+			strings.Contains(l, "Caught Segmentation fault"), strings.Contains(l, "Caught Aborted"),
+			strings.Contains(l, "Wasm VM failed"), strings.Contains(l, "panic:"), strings.Contains(l, "fatal error:"):
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -22,18 +22,26 @@ import (
 // checks call, listening where the bootstrap's clusters point, plus the app
 // behind the listener. Each can be told to fail through a control server.
 type Demo struct {
-	deps    map[string]*demoDep // by cluster
-	names   map[string]string   // check name -> cluster
+	deps    map[string]*Dependency // by cluster
+	names   map[string]string      // check name -> cluster
 	control *http.Server
 	Control string // control server address
 	closers []func()
 }
 
-type demoDep struct {
+// Dependency is one stand-in dependency: it answers as a healthy or a
+// failing service of its check kind (an HSM status document for hsm, gRPC
+// health for grpc), until told otherwise with Set.
+type Dependency struct {
 	cluster, kind string
 	failing       atomic.Bool
 	health        *health.Server // grpc
 	services      []string       // grpc services checked
+}
+
+// NewDependency is a healthy stand-in for cluster, checked as kind.
+func NewDependency(cluster string, kind checks.Kind) *Dependency {
+	return &Dependency{cluster: cluster, kind: kind.String()}
 }
 
 // StartDemo starts the demo dependencies for s and a control server on
@@ -41,7 +49,7 @@ type demoDep struct {
 // proxy's certificate files where the bootstrap names them, and serves
 // that dependency with mTLS.
 func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
-	d := &Demo{deps: map[string]*demoDep{}, names: map[string]string{}}
+	d := &Demo{deps: map[string]*Dependency{}, names: map[string]string{}}
 	kinds := map[string]checks.Kind{}
 	for _, c := range s.Config.Checks {
 		d.names[c.Name] = c.Cluster
@@ -56,7 +64,7 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 		if !ok {
 			continue // a check on an unknown cluster: the plugin reports it, as with Envoy
 		}
-		dep := &demoDep{cluster: cluster, kind: kind.String()}
+		dep := NewDependency(cluster, kind)
 		d.deps[cluster] = dep
 		var serverTLS *tls.Config
 		if cl.TLS != nil {
@@ -83,7 +91,13 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 			return nil, fmt.Errorf("demo dependency for cluster %s: %w", cluster, err)
 		}
 		if kind == checks.KindGRPC {
-			d.serveGRPC(dep, ln, serverTLS, s.Config)
+			var services []string
+			for _, c := range s.Config.Checks {
+				if c.Cluster == cluster {
+					services = append(services, c.GRPCService)
+				}
+			}
+			d.closers = append(d.closers, dep.ServeGRPC(ln, serverTLS, services))
 			continue
 		}
 		if serverTLS != nil {
@@ -105,26 +119,24 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 	return d, nil
 }
 
-func (d *Demo) serveGRPC(dep *demoDep, ln net.Listener, serverTLS *tls.Config, cfg *checks.Config) {
+// ServeGRPC serves gRPC health on ln (with TLS if serverTLS is set) for
+// the services checked, until the returned stop is called.
+func (dep *Dependency) ServeGRPC(ln net.Listener, serverTLS *tls.Config, services []string) (stop func()) {
 	var opts []grpc.ServerOption
 	if serverTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(serverTLS)))
 	}
 	srv := grpc.NewServer(opts...)
 	dep.health = health.NewServer()
-	for _, c := range cfg.Checks {
-		if c.Cluster == dep.cluster {
-			dep.services = append(dep.services, c.GRPCService)
-		}
-	}
+	dep.services = services
 	healthpb.RegisterHealthServer(srv, dep.health)
-	dep.set(false)
+	dep.Set(false)
 	go srv.Serve(ln)
-	d.closers = append(d.closers, srv.Stop)
+	return srv.Stop
 }
 
-// set makes the dependency fail or recover.
-func (dep *demoDep) set(fail bool) {
+// Set makes the dependency fail or recover.
+func (dep *Dependency) Set(fail bool) {
 	dep.failing.Store(fail)
 	if dep.health != nil {
 		st := healthpb.HealthCheckResponse_SERVING
@@ -139,7 +151,7 @@ func (dep *demoDep) set(fail bool) {
 
 // ServeHTTP answers as a healthy or failing dependency; the app cluster
 // also answers every other path, so pass-through traffic shows.
-func (dep *demoDep) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (dep *Dependency) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	switch {
 	case dep.failing.Load():
@@ -164,7 +176,7 @@ func (d *Demo) serveControl(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "POST /fail/NAME or /recover/NAME, NAME one of: %s\n", strings.Join(d.Names(), ", "))
 		return
 	}
-	dep.set(action == "fail")
+	dep.Set(action == "fail")
 	fmt.Fprintf(w, "%s: %s\n", name, map[bool]string{true: "failing", false: "healthy"}[action == "fail"])
 }
 
