@@ -45,6 +45,8 @@ type Outcome struct {
 	HasObserved bool
 }
 
+const maxQuotedCluster = 200
+
 // Refused is the outcome of check i's callout that the proxy would not
 // dispatch: the cluster is unknown to it, or the request was malformed.
 func (c *Config) Refused(i int, reason string) Outcome {
@@ -52,10 +54,13 @@ func (c *Config) Refused(i int, reason string) Outcome {
 		quoteCluster(c.Checks[i].Cluster) + " (" + reason + ")")}
 }
 
-// quoteCluster quotes a (configured, not secret) cluster name, bounded.
+// quoteCluster quotes a (configured, not secret) cluster name, bounded so
+// that a whole Istio name fits: "outbound|PORT||HOST" with a Service's
+// host (name and namespace up to 63 each, ".svc.cluster.local") is under
+// 180 runes, and a message that cuts it no longer names the cluster.
 func quoteCluster(s string) string {
-	if utf8.RuneCountInString(s) > 40 {
-		s = string([]rune(s)[:40]) + "…"
+	if utf8.RuneCountInString(s) > maxQuotedCluster {
+		s = string([]rune(s)[:maxQuotedCluster]) + "…"
 	}
 	return strconv.Quote(s)
 }

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -170,4 +171,21 @@ func secretIn(cfg *Config, s string) string {
 		}
 	}
 	return ""
+}
+
+// A refused call names its cluster whole, up to Istio's longest Service
+// names; past the bound it is cut, never unbounded.
+func TestRefusedNamesTheCluster(t *testing.T) {
+	longest := "outbound|65535||" + strings.Repeat("n", 63) + "." + strings.Repeat("s", 63) + ".svc.cluster.local"
+	for _, c := range []struct{ cluster, quoted string }{
+		{"outbound|8080||ghost.shop.svc.cluster.local", `"outbound|8080||ghost.shop.svc.cluster.local"`},
+		{longest, strconv.Quote(longest)},
+		{strings.Repeat("x", 300), `"` + strings.Repeat("x", maxQuotedCluster) + `…"`},
+	} {
+		cfg := &Config{Checks: []Check{{Name: "a", Cluster: c.cluster}}}
+		want := "mesh: the proxy refused the call to cluster " + c.quoted + " (unknown cluster)"
+		if got := cfg.Refused(0, "unknown cluster").Message; got != want {
+			t.Errorf("Refused(%.20s…) = %q, want %q", c.cluster, got, want)
+		}
+	}
 }
