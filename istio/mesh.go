@@ -53,6 +53,9 @@ type meshOptions struct {
 	// manifests are the files of envoy/istio applied (the Deployment and
 	// its Service always are).
 	manifests []string
+	// edit, if set, changes a manifest document before it is applied
+	// (the tests that break a claim on purpose).
+	edit func(doc string) string
 }
 
 // harness is one pod of the shipped setup: its sidecar Envoy configured by
@@ -119,11 +122,11 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 		t.Fatalf("the plugin (make build): %v", err)
 	}
 
-	deployment, err := os.ReadFile(filepath.Join(manifestDir, "deployment-catalog.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if o.edit == nil {
+		o.edit = func(doc string) string { return doc }
 	}
-	m.pod, err = InjectPod(deployment, "catalog-5d8f7c9b4-x2x7q", podAddr, nodeAddr)
+	deployment := strings.Join(readManifests(t, "deployment-catalog.yaml"), "\n---\n")
+	m.pod, err = InjectPod([]byte(o.edit(deployment)), "catalog-5d8f7c9b4-x2x7q", podAddr, nodeAddr)
 	if err != nil {
 		t.Fatalf("Istio's injection: %v", err)
 	}
@@ -157,6 +160,7 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 		}
 	}
 	for _, doc := range readManifests(t, o.manifests...) {
+		doc = o.edit(doc)
 		if _, kind := kindOf(t, doc); kind == "WasmPlugin" {
 			doc = withWasmURL(doc, "file://"+m.wasm)
 			configs = append(configs, m.startDependencies(doc)...)
