@@ -224,4 +224,3 @@ func stopEnvoyAtCleanup(t testing.TB, version string, e *envoyrun.Envoy, wasmErr
 		}
 	})
 }
-
