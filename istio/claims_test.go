@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestIstioClaimsBreak(t *testing.T) {
 		}},
 		{"no PeerAuthentication (STRICT mTLS)", dropKind("PeerAuthentication", "catalog-probes"), func(m *harness) (bool, string) {
 			code, body, err := probe("/health/probes/liveness")
-			return err != nil, strings.TrimSpace(body) + " " + errString(err) + " " + string(rune('0'+code/100))
+			return err != nil, strconv.Itoa(code) + " " + strings.TrimSpace(body) + " " + errString(err)
 		}},
 		{"no Sidecar (ORIGINAL_DST inbound cluster)", dropKind("Sidecar", "catalog-inbound"), func(m *harness) (bool, string) {
 			msg := ""

@@ -61,7 +61,6 @@ type meshOptions struct {
 // harness is one pod of the shipped setup: its sidecar Envoy configured by
 // Istio's own code, its app, and its dependencies.
 type harness struct {
-	t     *testing.T
 	dir   string
 	wasm  string // the plugin the WasmPlugins' url names
 	pod   *corev1.Pod
@@ -106,7 +105,7 @@ var allManifests = []string{"wasmplugin-mesh-wide.yaml", "wasmplugin-catalog.yam
 // sidecar Envoy as the proxy user, ready when this returns.
 func startMesh(t *testing.T, o meshOptions) *harness {
 	t.Helper()
-	m := &harness{t: t, deps: map[string]*localrun.Dependency{}, seen: map[string]*atomic.Pointer[request]{}}
+	m := &harness{deps: map[string]*localrun.Dependency{}, seen: map[string]*atomic.Pointer[request]{}}
 	var err error
 	m.dir, err = os.MkdirTemp("", "meshprobe-istio-")
 	if err != nil {
@@ -163,7 +162,7 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 		doc = o.edit(doc)
 		if _, kind := kindOf(t, doc); kind == "WasmPlugin" {
 			doc = withWasmURL(doc, "file://"+m.wasm)
-			configs = append(configs, m.startDependencies(doc)...)
+			configs = append(configs, m.startDependencies(t, doc)...)
 		}
 		configs = append(configs, doc)
 	}
@@ -202,8 +201,7 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 // the ServiceEntries that make Istio generate those clusters. An hsm check
 // is served as a meshed workload: Istio's mTLS with the gateway's own
 // SPIFFE identity, chosen by Istio's auto-mTLS from the endpoint's label.
-func (m *harness) startDependencies(doc string) []string {
-	t := m.t
+func (m *harness) startDependencies(t *testing.T, doc string) []string {
 	cfg := pluginConfig(t, doc)
 	var out []string
 	for _, c := range cfg.Checks {
