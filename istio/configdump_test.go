@@ -97,7 +97,9 @@ func (d *dump) inboundChains(t *testing.T, port float64) []chain {
 type wasmExtension struct {
 	FailurePolicy string
 	Configuration string
+	Name          string // the plugin's name
 	VMID, RootID  string
+	Code          string // the module's file
 }
 
 // extension returns the wasm configuration Envoy holds for the ECDS
@@ -112,7 +114,8 @@ func (d *dump) extension(t *testing.T, name string) wasmExtension {
 		cfg := path(f, "ecds_filter", "typed_config", "config")
 		s := func(steps ...any) string { v, _ := path(cfg, steps...).(string); return v }
 		return wasmExtension{FailurePolicy: s("failure_policy"), Configuration: s("configuration", "value"),
-			VMID: s("vm_config", "vm_id"), RootID: s("root_id")}
+			Name: s("name"), VMID: s("vm_config", "vm_id"), RootID: s("root_id"),
+			Code: s("vm_config", "code", "local", "filename")}
 	}
 	t.Fatalf("Envoy holds no extension configuration %q", name)
 	return wasmExtension{}

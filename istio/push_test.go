@@ -70,6 +70,7 @@ func (m *harness) testPush(t *testing.T) {
 	t.Run("details by address", m.testDetailsByAddress)
 	t.Run("missing cluster", m.testMissingCluster)
 	t.Run("drain", m.testDrain)
+	t.Run("two plugins", m.testTwoPlugins)
 }
 
 // testDetailsByAddress: under Istio's inbound listener, source.address is
