@@ -244,3 +244,16 @@ func Query(path string) string {
 	}
 	return ""
 }
+
+// ExactPaths are the request paths, query removed, on which Match finds a
+// route: each route's path, and it with one trailing "/". A proxy that
+// runs the plugin only on these paths (in Envoy, one route per path with a
+// `path` match, which ignores the query) still sends it every request it
+// answers.
+func ExactPaths(routes []Route) []string {
+	out := make([]string, 0, 2*len(routes))
+	for i := range routes {
+		out = append(out, routes[i].Path, routes[i].Path+"/")
+	}
+	return out
+}

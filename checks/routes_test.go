@@ -3,6 +3,8 @@ package checks
 import (
 	"strings"
 	"testing"
+
+	"github.com/meshprobe/meshprobe/internal/dialectcases"
 )
 
 func mustParse(t testing.TB, s string) *Config {
@@ -105,4 +107,43 @@ func FuzzRouterMatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestExactPathsAreWhatMatchAnswers: a request reaches a route exactly
+// when its path, query removed as Envoy's `path` match removes it, is one
+// of ExactPaths; tried on every dialect case's configuration and on base
+// paths of every shape, with near misses of every route.
+func TestExactPathsAreWhatMatchAnswers(t *testing.T) {
+	var configs []string
+	for _, s := range dialectcases.Sets {
+		configs = append(configs, dialectcases.Config(s.Dialects, "1s", ""))
+	}
+	for _, base := range []string{"/health", "/a/b/", "/x"} {
+		configs = append(configs, `{"base_path":"`+base+`","dialects":["standard","liberty"],"drain":{"enabled":true},
+			"details":{"allow_cidrs":["10.0.0.0/8"]}}`)
+	}
+	for _, js := range configs {
+		cfg := mustParse(t, js)
+		exact := map[string]bool{}
+		for _, p := range ExactPaths(cfg.Routes) {
+			exact[p] = true
+		}
+		r := NewRouter(cfg.Routes)
+		var tried []string
+		for _, rt := range cfg.Routes {
+			p := rt.Path
+			tried = append(tried, p, p+"/", p+"//", p+"?", p+"?a=b", p+"/?x", p+"//?x", p+"x", p+"x/",
+				p[:len(p)-1], strings.ToUpper(p), "/"+p, p+"/"+p, p+"#", p+"%2F", strings.Repeat(p, 3)+"?x")
+		}
+		tried = append(tried, "", "/", "//", "?", "/?", "//?x", "/?x")
+		for _, p := range tried {
+			envoy := p
+			if i := strings.IndexByte(p, '?'); i >= 0 {
+				envoy = p[:i]
+			}
+			if got := r.Match(p) != nil; got != exact[envoy] {
+				t.Errorf("%s: Match(%q) found a route: %v; in ExactPaths: %v", js, p, got, exact[envoy])
+			}
+		}
+	}
 }
