@@ -65,6 +65,9 @@ type envoyOptions struct {
 	edit    func(*bootstrapv3.Bootstrap) error
 	wasm    string // another plugin than build/meshprobe.wasm (an absolute path)
 	workers int    // --concurrency, if not envoyWorkers
+	// unscoped runs the filter on every request, not only on the health
+	// routes envoy/envoy.yaml declares (envoyrun.Bootstrap.Unscoped).
+	unscoped bool
 	// wasmErrorsExpected: the scenario provokes wasm errors on purpose, so
 	// the log check after the run does not count them.
 	wasmErrorsExpected bool
@@ -186,7 +189,7 @@ func startEnvoy(t testing.TB, version, bin, config string, ups map[string]upstre
 		}
 	}
 	workers := cmp.Or(o.workers, envoyWorkers)
-	js, err := envoyrun.Bootstrap{Shipped: shipped, Wasm: wasm, PluginConfig: config, Clusters: ups, Edit: o.edit}.JSON()
+	js, err := envoyrun.Bootstrap{Shipped: shipped, Wasm: wasm, PluginConfig: config, Clusters: ups, Edit: o.edit, Unscoped: o.unscoped}.JSON()
 	if err != nil {
 		t.Fatalf("deriving the Envoy bootstrap: %v", err)
 	}

@@ -4,6 +4,8 @@
 //
 //	go run ./cmd/meshprobe-config check FILE...    # exit 1 on any problem
 //	go run ./cmd/meshprobe-config explain FILE...  # the effective configuration, as /info serves it
+//	go run ./cmd/meshprobe-config routes -cluster NAME [-filter NAME] FILE...
+//	    # Envoy routes that enable the filter on exactly the paths it answers
 //
 // A FILE is a plugin configuration (JSON, what the wasm filter's
 // configuration holds), Kubernetes manifests (each meshprobe WasmPlugin's
@@ -29,17 +31,25 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: meshprobe-config check|explain FILE..."
+const usage = "usage: meshprobe-config check|explain FILE...\n       meshprobe-config routes -cluster NAME [-filter NAME] FILE..."
 
 // run returns the exit status: 0 when every configuration is valid, 1 when
 // any is not, 2 for a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) < 2 || (args[0] != "check" && args[0] != "explain") {
+	if len(args) < 2 || (args[0] != "check" && args[0] != "explain" && args[0] != "routes") {
 		fmt.Fprintln(stderr, usage)
 		return 2
 	}
+	cmd, files := args[0], args[1:]
+	var r routesFlags
+	if cmd == "routes" {
+		if files = r.parse(files, stderr); files == nil {
+			fmt.Fprintln(stderr, usage)
+			return 2
+		}
+	}
 	status := 0
-	for _, file := range args[1:] {
+	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			fmt.Fprintf(stderr, "%v\n", err)
@@ -70,8 +80,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(stderr, "%s: warning: meshprobe: %s\n", where, w)
 			}
-			if args[0] == "check" {
+			switch cmd {
+			case "check":
 				fmt.Fprintf(stdout, "%s: ok (%d checks, %d routes)\n", where, len(cfg.Checks), len(cfg.Routes))
+				continue
+			case "routes":
+				if err := r.print(stdout, where, cfg); err != nil {
+					fmt.Fprintf(stderr, "%s: %v\n", where, err)
+					status = 1
+				}
 				continue
 			}
 			info := checks.InfoDocument(cfg)

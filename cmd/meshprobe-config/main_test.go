@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/encoding/protojson"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshprobe/meshprobe/checks"
@@ -140,5 +142,52 @@ func TestUsage(t *testing.T) {
 	}
 	if status, _, stderr := runIn(t, "check", filepath.Join(t.TempDir(), "missing.json")); status != 1 || !strings.Contains(stderr, "no such file") {
 		t.Errorf("missing file: status %d, %q", status, stderr)
+	}
+}
+
+// TestRoutesShipped: envoy/envoy.yaml holds exactly the routes the command
+// prints for its configuration, before its catch-all, and Envoy's types
+// accept every line.
+func TestRoutesShipped(t *testing.T) {
+	file := filepath.Join("..", "..", "envoy", "envoy.yaml")
+	status, stdout, stderr := runIn(t, "routes", "-cluster", "app", file)
+	if status != 0 || stderr != "" {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	shipped, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var printed []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
+		printed = append(printed, l)
+		var r routev3.Route
+		js, err := yaml.YAMLToJSON([]byte(strings.TrimPrefix(l, "- ")))
+		if err != nil || protojson.Unmarshal(js, &r) != nil || r.ValidateAll() != nil {
+			t.Errorf("not an Envoy route: %s", l)
+		}
+	}
+	want := strings.Join(printed, "\n") + "\n- match: {prefix: \"/\"}"
+	var got []string
+	for _, l := range strings.Split(string(shipped), "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "- {\"name\":\"meshprobe\"") || strings.HasPrefix(l, "- match:") {
+			got = append(got, l)
+		}
+	}
+	if strings.Join(got, "\n") != want {
+		t.Errorf("envoy/envoy.yaml's routes differ from `meshprobe-config routes -cluster app envoy/envoy.yaml`:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+func TestRoutesUsage(t *testing.T) {
+	file := write(t, "p.json", `{}`)
+	for _, args := range [][]string{{"routes", file}, {"routes", "-cluster", "app"}, {"routes", "-filter", "", "-cluster", "app", file}} {
+		if status, _, stderr := runIn(t, args...); status != 2 || !strings.Contains(stderr, "usage:") {
+			t.Errorf("%q: status %d, stderr %q; want 2 and the usage", args, status, stderr)
+		}
+	}
+	status, stdout, _ := runIn(t, "routes", "-cluster", "web", "-filter", "mp", file)
+	if status != 0 || !strings.Contains(stdout, `"match":{"path":"/health/up/"},"route":{"cluster":"web"},"typed_per_filter_config":{"mp":`) {
+		t.Errorf("status %d, stdout %s", status, stdout)
 	}
 }

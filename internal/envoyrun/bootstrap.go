@@ -19,6 +19,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyroutes"
 	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
@@ -46,6 +48,10 @@ type Bootstrap struct {
 	// ListenerPort binds the listener to that port; 0 lets the kernel
 	// pick (Envoy.Listener reads it back), which an LDS update cannot keep.
 	ListenerPort uint32
+	// Unscoped runs the filter on every request, as a configuration
+	// without the health routes does. Otherwise the shipped health
+	// routes are made anew for PluginConfig (envoyroutes.Scope).
+	Unscoped bool
 }
 
 // ListenerName is the shipped listener's name: Envoy.Listener finds its port.
@@ -94,28 +100,52 @@ func loopback(port uint32) *corev3.Address {
 		Address: "127.0.0.1", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port}}}}
 }
 
-// setPlugin points the listener's wasm filter at o.Wasm with o.PluginConfig.
+// setPlugin points the listener's wasm filter at o.Wasm with
+// o.PluginConfig, and scopes it to that configuration's paths (or to none).
 func (o Bootstrap) setPlugin(l *listenerv3.Listener) error {
 	found := false
-	err := EachHTTPFilter(l, func(f *hcmv3.HttpFilter) error {
-		var w wasmv3.Wasm
-		if f.GetTypedConfig().UnmarshalTo(&w) != nil {
-			return nil
+	err := EachConnectionManager(l, func(hcm *hcmv3.HttpConnectionManager) error {
+		for _, f := range hcm.GetHttpFilters() {
+			if err := o.setFilter(hcm, f); err != nil {
+				return err
+			}
+			found = found || f.GetName() == "meshprobe"
 		}
-		found = true
-		w.GetConfig().GetVmConfig().GetCode().GetLocal().Specifier = &corev3.DataSource_Filename{Filename: o.Wasm}
-		cfg, err := anypb.New(wrapperspb.String(o.PluginConfig))
-		if err != nil {
-			return err
-		}
-		w.Config.Configuration = cfg
-		f.ConfigType = &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&w)}
 		return nil
 	})
 	if err == nil && !found {
-		err = errors.New("the shipped listener has no wasm filter")
+		err = errors.New("the shipped listener has no wasm filter named meshprobe")
 	}
 	return err
+}
+
+// setFilter loads o.Wasm with o.PluginConfig in f, if f is meshprobe's
+// wasm filter, and routes hcm's health paths to it.
+func (o Bootstrap) setFilter(hcm *hcmv3.HttpConnectionManager, f *hcmv3.HttpFilter) error {
+	var w wasmv3.Wasm
+	if f.GetName() != "meshprobe" || f.GetTypedConfig().UnmarshalTo(&w) != nil {
+		return nil
+	}
+	w.GetConfig().GetVmConfig().GetCode().GetLocal().Specifier = &corev3.DataSource_Filename{Filename: o.Wasm}
+	cfg, err := anypb.New(wrapperspb.String(o.PluginConfig))
+	if err != nil {
+		return err
+	}
+	w.Config.Configuration = cfg
+	f.ConfigType = &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(&w)}
+	if o.Unscoped {
+		f.Disabled = false
+		envoyroutes.Unscope(hcm)
+		return nil
+	}
+	if !f.GetDisabled() {
+		return nil
+	}
+	parsed, err := checks.Parse([]byte(o.PluginConfig))
+	if err != nil {
+		return nil // a test of a refused configuration: no paths to scope to
+	}
+	return envoyroutes.Scope(hcm, parsed, f.GetName())
 }
 
 // EachHTTPFilter calls f for every HTTP filter of l's connection managers,

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -218,5 +221,49 @@ func TestErrorsAreReported(t *testing.T) {
 				t.Errorf("reported %v; want an error mentioning %q", reported, tc.want)
 			}
 		})
+	}
+}
+
+// TestListenRoutes: a route that skips the filter goes to its cluster
+// without entering the plugin, even on a path the plugin answers; no
+// route is Envoy's 404.
+func TestListenRoutes(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "app: "+r.URL.Path)
+	}))
+	t.Cleanup(app.Close)
+	h := newHost(t, `{}`, Options{Upstreams: map[string]Upstream{"app": {Addr: strings.TrimPrefix(app.URL, "http://")}}})
+	l, err := h.ListenRoutes("127.0.0.1:0", func(path string) (string, bool) {
+		switch path {
+		case "/nowhere":
+			return "", false
+		case "/health/up":
+			return "app", false
+		}
+		return "app", true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	for _, c := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/health/probes/liveness", 200, `{"status":"up"}`},
+		{"/health/up", 200, "app: /health/up"},
+		{"/api", 200, "app: /api"},
+		{"/nowhere", 404, ""},
+	} {
+		resp, err := http.Get(l.URL() + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || string(body) != c.body {
+			t.Errorf("GET %s: %d %q, want %d %q", c.path, resp.StatusCode, body, c.code, c.body)
+		}
 	}
 }

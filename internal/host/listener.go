@@ -23,11 +23,31 @@ type Listener struct {
 // plugin continues is proxied to the Upstream of cluster, and its response
 // passes through proxy_on_response_headers on the way back.
 func (h *Host) Listen(addr, cluster string) (*Listener, error) {
+	return h.ListenRoutes(addr, func(string) (string, bool) { return cluster, true })
+}
+
+// Router picks a request's route as Envoy's route table does: the cluster
+// it goes to ("": no route, 404), and whether the plugin's filter runs on it (a filter
+// declared disabled runs only where a route enables it).
+type Router func(path string) (cluster string, filter bool)
+
+// ListenRoutes is Listen with a route table: a request whose route skips
+// the filter goes to its cluster without entering the plugin.
+func (h *Host) ListenRoutes(addr string, route Router) (*Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	l := &Listener{ln: ln, srv: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cluster, filter := route(r.RequestURI)
+		if cluster == "" {
+			w.WriteHeader(http.StatusNotFound) // Envoy's router: no route, no body
+			return
+		}
+		if !filter {
+			h.forward(w, r, nil, cluster)
+			return
+		}
 		h.serve(w, r, cluster)
 	})}}
 	go l.srv.Serve(ln)
@@ -98,15 +118,19 @@ func requestPairs(r *http.Request) [][2]string {
 }
 
 // forward proxies a continued request, with the headers as the plugin left
-// them, to the cluster's upstream. An unknown cluster or an unreachable
-// upstream is a 503, as Envoy's router answers.
+// them (as the client sent them when s is nil: the filter did not run), to
+// the cluster's upstream. An unknown cluster or an unreachable upstream is
+// a 503, as Envoy's router answers.
 func (h *Host) forward(w http.ResponseWriter, r *http.Request, s *Stream, cluster string) {
 	up, ok := h.opts.Upstreams[cluster]
 	if !ok {
 		http.Error(w, "no cluster "+cluster, http.StatusServiceUnavailable)
 		return
 	}
-	headers := s.RequestHeaders()
+	headers := requestPairs(r)
+	if s != nil {
+		headers = s.RequestHeaders()
+	}
 	scheme := "http"
 	if up.TLS != nil {
 		scheme = "https"
@@ -134,7 +158,10 @@ func (h *Host) forward(w http.ResponseWriter, r *http.Request, s *Stream, cluste
 		return
 	}
 	defer resp.Body.Close()
-	status, out := s.responseHeaders(resp)
+	status, out := resp.StatusCode, pairsOf(resp.Header)
+	if s != nil {
+		status, out = s.responseHeaders(resp)
+	}
 	for _, p := range out {
 		w.Header().Add(p[0], p[1])
 	}

@@ -45,6 +45,9 @@ func LoadBootstrap(data []byte) (*bootstrapv3.Bootstrap, []*checks.Config, error
 	}
 	var found []*checks.Config
 	err = walkAnys(b.ProtoReflect(), func(a *anypb.Any) error {
+		if a.GetTypeUrl() == "" && len(a.GetValue()) == 0 {
+			return nil // an empty config (a route's FilterConfig that only enables a filter)
+		}
 		m, err := a.UnmarshalNew()
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.GetTypeUrl(), err)

@@ -54,7 +54,7 @@ func StartLocal(ctx context.Context, s *Setup, workers int, logs io.Writer) (*Lo
 			return nil, fmt.Errorf("the plugin refused its configuration: %s", strings.Join(lines, "; "))
 		}
 	}
-	l, err := h.Listen(s.Listener, s.RouteCluster)
+	l, err := h.ListenRoutes(s.Listener, s.Route)
 	if err != nil {
 		h.Close()
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyroutes"
 )
 
 // Setup is what the local host needs from a bootstrap: its first listener,
@@ -29,7 +31,19 @@ type Setup struct {
 	Properties   map[string]string // plugin_name, plugin_root_id, xds.node.metadata.*
 	Clusters     map[string]Cluster
 
-	b *bootstrapv3.Bootstrap
+	b      *bootstrapv3.Bootstrap
+	vhost  *routev3.VirtualHost // the listener's routes
+	filter *hcmv3.HttpFilter    // meshprobe's
+}
+
+// Route picks a request's route as Envoy would: its cluster ("" when no
+// route matches), and whether meshprobe's filter runs on it.
+func (s *Setup) Route(path string) (cluster string, filter bool) {
+	r := envoyroutes.Match(s.vhost, path)
+	if r == nil {
+		return "", false
+	}
+	return r.GetRoute().GetCluster(), envoyroutes.Runs(s.filter, r)
 }
 
 // Cluster is one static cluster with a single endpoint.
@@ -60,6 +74,10 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 				continue
 			}
 			if vh := hcm.GetRouteConfig().GetVirtualHosts(); len(vh) > 0 && len(vh[0].GetRoutes()) > 0 {
+				if err := envoyroutes.Modelled(vh[0]); err != nil {
+					return nil, err
+				}
+				s.vhost = vh[0]
 				s.RouteCluster = vh[0].GetRoutes()[0].GetRoute().GetCluster()
 			}
 			for _, hf := range hcm.GetHttpFilters() {
@@ -72,6 +90,7 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 					return nil, err
 				}
 				s.PluginConfig = raw
+				s.filter = hf
 				s.Wasm = w.GetConfig().GetVmConfig().GetCode().GetLocal().GetFilename()
 				s.Properties["plugin_name"] = w.GetConfig().GetName()
 				s.Properties["plugin_root_id"] = w.GetConfig().GetRootId()
