@@ -49,29 +49,32 @@ type setup struct {
 }
 
 // base has the clusters "app" (pass-through) and dep00 to dep(deps-1),
-// all on the upstream.
-func (s *setup) base(wasm, config string, deps int, edit func(*bootstrapv3.Bootstrap) error) envoyrun.Bootstrap {
+// all on the upstream. The wasm filter runs on every request unless
+// scoped, where it runs on the health routes envoy/envoy.yaml ships.
+func (s *setup) base(wasm, config string, deps int, scoped bool, edit func(*bootstrapv3.Bootstrap) error) envoyrun.Bootstrap {
 	shipped, _ := os.ReadFile(filepath.Join(s.root, "envoy", "envoy.yaml"))
 	clusters := map[string]envoyrun.Cluster{"app": {Addr: s.upstream}}
 	for i := range deps {
 		clusters[fmt.Sprintf("dep%02d", i)] = envoyrun.Cluster{Addr: s.upstream}
 	}
 	return envoyrun.Bootstrap{Shipped: shipped, Wasm: filepath.Join(s.root, "build", wasm+".wasm"), PluginConfig: config,
-		Clusters: clusters, Edit: edit}
+		Clusters: clusters, Edit: edit, Unscoped: !scoped}
 }
 
-// meshprobe with n checks, all up.
-func (s *setup) meshprobe(n int) bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", checksConfig(n), n, nil) }
+// meshprobe with n checks, all up, scoped to its health routes as
+// envoy/envoy.yaml ships it, or on every request.
+func (s *setup) meshprobe(n int, scoped bool) bootstrap {
+	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", checksConfig(n), n, scoped, nil) }
 }
 
+// floor is a floor module on every request.
 func (s *setup) floor(name string) bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base(name, "", 0, nil) }
+	return func(s *setup) envoyrun.Bootstrap { return s.base(name, "", 0, false, nil) }
 }
 
 // noFilter is the shipped listener without the wasm filter.
 func (s *setup) noFilter() bootstrap {
-	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", "", 0, replaceWasm(nil)) }
+	return func(s *setup) envoyrun.Bootstrap { return s.base("meshprobe", "", 0, false, replaceWasm(nil)) }
 }
 
 // healthCheck answers path with Envoy's health_check filter (not in
@@ -91,7 +94,7 @@ func (s *setup) healthCheck(path string, clusters int) bootstrap {
 		}
 	}
 	return func(s *setup) envoyrun.Bootstrap {
-		return s.base("meshprobe", "", clusters, replaceWasm(&hcmv3.HttpFilter{Name: "envoy.filters.http.health_check",
+		return s.base("meshprobe", "", clusters, false, replaceWasm(&hcmv3.HttpFilter{Name: "envoy.filters.http.health_check",
 			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mustAny(hc)}}))
 	}
 }
@@ -100,7 +103,7 @@ func (s *setup) healthCheck(path string, clusters int) bootstrap {
 // but the router.
 func (s *setup) directResponse() bootstrap {
 	return func(s *setup) envoyrun.Bootstrap {
-		return s.base("meshprobe", "", 0, func(b *bootstrapv3.Bootstrap) error {
+		return s.base("meshprobe", "", 0, false, func(b *bootstrapv3.Bootstrap) error {
 			if err := replaceWasm(nil)(b); err != nil {
 				return err
 			}

@@ -30,7 +30,7 @@ func (s *setup) memory(p printf) ([]string, error) {
 	}{
 		{"no wasm filter", s.noFilter()},
 		{"floor-continue wasm", s.floor("floor-continue")},
-		{"meshprobe, 10 checks", s.meshprobe(10)},
+		{"meshprobe, 10 checks", s.meshprobe(10, true)},
 	}
 	p("#### Envoy's resident memory at idle (MiB)\n\n| configuration |")
 	for _, w := range workers {
@@ -145,7 +145,7 @@ var mixed = []string{livenessPath, readinessPath, apiPath, livenessPath, readine
 // memoryUnderLoad starts meshprobe (10 checks) with 2 workers and returns
 // its resident memory at idle and after each cumulative count of requests.
 func (s *setup) memoryUnderLoad(counts []int) (float64, []float64, error) {
-	e, url, err := s.start(s.meshprobe(10), 2, "0-1")
+	e, url, err := s.start(s.meshprobe(10, true), 2, "0-1")
 	if err != nil {
 		return 0, nil, err
 	}
