@@ -174,6 +174,12 @@ func (s *istioSetup) add(where string, doc []byte) (bool, error) {
 			return true, err
 		}
 		s.sidecars = append(s.sidecars, &sidecarDoc{where: where, meta: meta, spec: &spec})
+	case "networking.istio.io/v1alpha3 EnvoyFilter":
+		// What it makes of the sidecar is proven in istio/ (TestIstioScoped).
+		var spec networkingv1alpha3.EnvoyFilter
+		if _, _, err := decodeIstio(where, js, &spec); err != nil {
+			return true, err
+		}
 	case "apps/v1 Deployment":
 		var d appsv1.Deployment
 		if err := decodeKubernetesStrict(js, &d); err != nil {
@@ -195,7 +201,7 @@ func (s *istioSetup) add(where string, doc []byte) (bool, error) {
 		}
 		s.services = append(s.services, &serviceDoc{where: where, obj: &svc})
 	default:
-		return true, fmt.Errorf("%s: unexpected object %q: expected a WasmPlugin, PeerAuthentication, Sidecar, Deployment or Service", where, gvk)
+		return true, fmt.Errorf("%s: unexpected object %q: expected a WasmPlugin, PeerAuthentication, Sidecar, EnvoyFilter, Deployment or Service", where, gvk)
 	}
 	return true, nil
 }

@@ -15,8 +15,16 @@ import (
 // found is one meshprobe configuration in a file: where it is, and the
 // bytes the plugin would receive.
 type found struct {
-	where string
-	raw   []byte
+	where  string
+	raw    []byte
+	plugin *wasmPluginMeta // for a WasmPlugin
+}
+
+// wasmPluginMeta is what Istio names a WasmPlugin's filter after, and
+// where it applies.
+type wasmPluginMeta struct {
+	namespace, name string
+	selector        map[string]any // spec.selector.matchLabels; nil: every workload in reach
 }
 
 // configurations finds the meshprobe configurations in a file. A file
@@ -126,7 +134,12 @@ func wasmPlugin(obj map[string]any) (found, bool) {
 	if !namesMeshprobe(meta["name"], spec["url"], spec["pluginName"]) {
 		return found{}, false
 	}
-	f := found{where: "WasmPlugin " + printable(meta["name"])}
+	f := found{where: "WasmPlugin " + printable(meta["name"]), plugin: &wasmPluginMeta{}}
+	f.plugin.namespace, _ = meta["namespace"].(string)
+	f.plugin.name, _ = meta["name"].(string)
+	if sel, ok := spec["selector"].(map[string]any); ok {
+		f.plugin.selector, _ = sel["matchLabels"].(map[string]any)
+	}
 	if cfg, ok := spec["pluginConfig"]; ok {
 		f.raw, _ = json.Marshal(cfg) // it came from JSON: it goes back
 	}

@@ -6,6 +6,8 @@
 //	go run ./cmd/meshprobe-config explain FILE...  # the effective configuration, as /info serves it
 //	go run ./cmd/meshprobe-config routes -cluster NAME [-filter NAME] FILE...
 //	    # Envoy routes that enable the filter on exactly the paths it answers
+//	go run ./cmd/meshprobe-config envoyfilter -port PORT FILE...
+//	    # the same for one workload's WasmPlugins under Istio, as an EnvoyFilter
 //
 // A FILE is a plugin configuration (JSON, what the wasm filter's
 // configuration holds), Kubernetes manifests (each meshprobe WasmPlugin's
@@ -31,11 +33,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: meshprobe-config check|explain FILE...\n       meshprobe-config routes -cluster NAME [-filter NAME] FILE..."
+const usage = "usage: meshprobe-config check|explain FILE...\n       meshprobe-config routes -cluster NAME [-filter NAME] FILE...\n       meshprobe-config envoyfilter -port PORT WASMPLUGIN-FILE..."
 
 // run returns the exit status: 0 when every configuration is valid, 1 when
 // any is not, 2 for a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "envoyfilter" {
+		return runEnvoyFilter(args[1:], stdout, stderr)
+	}
 	if len(args) < 2 || (args[0] != "check" && args[0] != "explain" && args[0] != "routes") {
 		fmt.Fprintln(stderr, usage)
 		return 2

@@ -191,3 +191,32 @@ func TestRoutesUsage(t *testing.T) {
 		t.Errorf("status %d, stdout %s", status, stdout)
 	}
 }
+
+// TestEnvoyFilterShipped: envoy/istio's EnvoyFilter is what the command
+// makes of the shipped WasmPlugins; a set with no plugin or two plugins
+// with a selector is refused.
+func TestEnvoyFilterShipped(t *testing.T) {
+	dir := filepath.Join("..", "..", "envoy", "istio")
+	wide, catalog := filepath.Join(dir, "wasmplugin-mesh-wide.yaml"), filepath.Join(dir, "wasmplugin-catalog.yaml")
+	status, stdout, stderr := runIn(t, "envoyfilter", "-port", "8080", wide, catalog)
+	shipped, err := os.ReadFile(filepath.Join(dir, "envoyfilter-catalog-health-routes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != 0 || stderr != "" || stdout != string(shipped) {
+		t.Errorf("status %d, stderr %q; envoy/istio/envoyfilter-catalog-health-routes.yaml differs from the output:\n%s", status, stderr, stdout)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"envoyfilter", "-port", "8080", wide}, "no WasmPlugin with a selector"},
+		{[]string{"envoyfilter", "-port", "8080", catalog, catalog}, "more than one WasmPlugin with a selector"},
+		{[]string{"envoyfilter", catalog}, "usage:"},
+		{[]string{"envoyfilter", "-port", "70000", catalog}, "usage:"},
+	} {
+		if status, _, stderr := runIn(t, c.args...); status == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%q: status %d, stderr %q; want %q", c.args, status, stderr, c.want)
+		}
+	}
+}
