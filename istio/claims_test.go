@@ -18,17 +18,18 @@ func TestIstioClaimsBreak(t *testing.T) {
 		edit func(doc string) string
 		// broken says whether the symptom shows, and what was seen.
 		broken func(m *harness) (bool, string)
+		url    string // the WasmPlugins' url, if not the harness registry's
 	}{
 		{"probe rewriting left on", drop("sidecar.istio.io/rewriteAppHTTPProbers"), func(m *harness) (bool, string) {
 			// The injector moved the probes to its agent (absent here): the
 			// pod's readiness probe no longer names meshprobe's path.
 			p := m.pod.Spec.Containers[0].ReadinessProbe.HTTPGet
 			return p.Path != "/health/probes/readiness", p.Path + " on " + p.Port.String()
-		}},
+		}, ""},
 		{"no PeerAuthentication (STRICT mTLS)", dropKind("PeerAuthentication", "catalog-probes"), func(m *harness) (bool, string) {
 			code, body, err := probe("/health/probes/liveness")
 			return err != nil, strconv.Itoa(code) + " " + strings.TrimSpace(body) + " " + errString(err)
-		}},
+		}, ""},
 		{"no Sidecar (ORIGINAL_DST inbound cluster)", dropKind("Sidecar", "catalog-inbound"), func(m *harness) (bool, string) {
 			msg := ""
 			for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
@@ -38,14 +39,26 @@ func TestIstioClaimsBreak(t *testing.T) {
 				}
 			}
 			return false, msg
-		}},
+		}, ""},
 		{"phase STATS (after Istio's RBAC)", replace("phase: AUTHN", "phase: STATS"), func(m *harness) (bool, string) {
 			code, body, err := probe("/health/probes/liveness")
 			return code == 403, strings.TrimSpace(body) + " " + errString(err)
-		}},
+		}, ""},
+		// failStrategy FAIL_OPEN: a module the agent cannot pull becomes
+		// an allow-all filter, not a deny-all: the app's traffic flows.
+		{"module not pullable (FAIL_OPEN)", nil, func(m *harness) (bool, string) {
+			for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+				code, body, err := get(m.meshClient(t, frontendID), "/catalog/items")
+				pcode, pbody, _ := probe("/health/probes/liveness")
+				if err == nil && code == 200 && pcode == 403 && strings.Contains(pbody, "RBAC") {
+					return true, "app: " + body + "; probe: " + pbody
+				}
+			}
+			return false, "no allow-all in meshprobe's place"
+		}, "oci://127.0.0.1:1/meshprobe/meshprobe:0.1.0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := startMesh(t, meshOptions{release: r, manifests: allManifests, edit: c.edit})
+			m := startMesh(t, meshOptions{release: r, manifests: allManifests, edit: c.edit, wasmURL: c.url})
 			time.Sleep(time.Second) // the listeners and extensions are pushed
 			if ok, seen := c.broken(m); !ok {
 				t.Errorf("the harness did not see this break: %s", seen)

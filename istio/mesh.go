@@ -1,6 +1,7 @@
 package istio
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -56,13 +57,17 @@ type meshOptions struct {
 	// edit, if set, changes a manifest document before it is applied
 	// (the tests that break a claim on purpose).
 	edit func(doc string) string
+	// wasmURL, if set, is the WasmPlugins' url instead of the harness
+	// registry's.
+	wasmURL string
 }
 
 // harness is one pod of the shipped setup: its sidecar Envoy configured by
 // Istio's own code, its app, and its dependencies.
 type harness struct {
 	dir   string
-	wasm  string // the plugin the WasmPlugins' url names
+	code  []byte // build/meshprobe.wasm: make oci's image of it is what the WasmPlugins' url names
+	url   string // that url: oci://, served by the harness's registry
 	pod   *corev1.Pod
 	net   *PodNet
 	cp    *xds.FakeDiscoveryServer
@@ -116,10 +121,17 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 	if err := os.Chmod(m.dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	m.wasm = filepath.Join(m.dir, "meshprobe.wasm")
-	if err := copyFile(filepath.Join(projectRoot, "build", "meshprobe.wasm"), m.wasm); err != nil {
+	// The shipped url names ghcr.io/meshprobe/meshprobe:0.1.0; the
+	// harness's registry serves that repository and tag.
+	if m.code, err = os.ReadFile(filepath.Join(projectRoot, "build", "meshprobe.wasm")); err != nil {
 		t.Fatalf("the plugin (make build): %v", err)
 	}
+	url, stopRegistry, err := Registry(m.code, "meshprobe/meshprobe", "0.1.0")
+	if err != nil {
+		t.Fatalf("the plugin's image: %v", err)
+	}
+	t.Cleanup(stopRegistry)
+	m.url = cmp.Or(o.wasmURL, url)
 
 	if o.edit == nil {
 		o.edit = func(doc string) string { return doc }
@@ -161,12 +173,18 @@ func startMesh(t *testing.T, o meshOptions) *harness {
 	for _, doc := range readManifests(t, o.manifests...) {
 		doc = o.edit(doc)
 		if _, kind := kindOf(t, doc); kind == "WasmPlugin" {
-			doc = withWasmURL(doc, "file://"+m.wasm)
+			doc = withWasmURL(doc, m.url)
 			configs = append(configs, m.startDependencies(t, doc)...)
 		}
 		configs = append(configs, doc)
 	}
-	m.cp = controlPlane(t, filepath.Join(m.dir, "etc", "istio", "proxy", "XDS"), kube, configs)
+	istiod := filepath.Join(m.dir, "istiod.sock")
+	m.cp = controlPlane(t, istiod, kube, configs)
+	agent, err := StartAgentXDS(filepath.Join(m.dir, "etc", "istio", "proxy", "XDS"), istiod, filepath.Join(m.dir, "wasm-cache"))
+	if err != nil {
+		t.Fatalf("the agent's xDS proxy: %v", err)
+	}
+	t.Cleanup(agent.Stop)
 
 	boot := agentBootstrap(t, m.dir, m.pod)
 	m.envoy, err = envoyrun.Start(context.Background(), envoyrun.Options{
@@ -451,12 +469,4 @@ func (m *harness) dialPod(ctx context.Context, network, addr string) (net.Conn, 
 		return err
 	})
 	return c, err
-}
-
-func copyFile(from, to string) error {
-	b, err := os.ReadFile(from)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(to, b, 0o644)
 }

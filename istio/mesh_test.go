@@ -1,8 +1,10 @@
 package istio
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -107,6 +109,11 @@ func (m *harness) testConfigAccepted(t *testing.T) {
 		ext := dump.extension(t, chain[pluginFilter(chain, name)])
 		if ext.FailurePolicy != "FAIL_OPEN" {
 			t.Errorf("%s: failure policy %q, want FAIL_OPEN (failStrategy: FAIL_OPEN)", name, ext.FailurePolicy)
+		}
+		// The agent's conversion pulled make oci's image from the registry
+		// and points the filter at the plugin it held.
+		if got, err := os.ReadFile(ext.Code); err != nil || !strings.HasPrefix(ext.Code, filepath.Join(m.dir, "wasm-cache")) || !bytes.Equal(got, m.code) {
+			t.Errorf("%s: the module Envoy loads is %q (%v), want build/meshprobe.wasm pulled into the agent's cache", name, ext.Code, err)
 		}
 		var shipped, got any
 		js, _ := json.Marshal(pluginConfigMap(t, readManifests(t, want)[0]))

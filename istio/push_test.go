@@ -56,7 +56,7 @@ func (m *harness) testPush(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	m.apply(t, pushedCatalog(t, "file://"+m.wasm))
+	m.apply(t, pushedCatalog(t, m.url))
 	waitFor(t, "/readyz", 200, 20*time.Second) // the kubernetes dialect: the new configuration serves
 	time.Sleep(time.Second)                    // and keeps serving
 	stop.Store(true)

@@ -54,7 +54,7 @@ func TestIstioScoped(t *testing.T) {
 			// The catalog plugin moves to /hc: without a new EnvoyFilter its
 			// probes never reach it (RBAC answers); the regenerated one
 			// routes them to it.
-			moved := strings.Replace(withWasmURL(readManifests(t, "wasmplugin-catalog.yaml")[0], "file://"+m.wasm),
+			moved := strings.Replace(withWasmURL(readManifests(t, "wasmplugin-catalog.yaml")[0], m.url),
 				"base_path: /health\n", "base_path: /hc\n", 1)
 			m.apply(t, moved)
 			waitUntil(t, "/health/dependencies", 20*time.Second, func(_ int, body string) bool {

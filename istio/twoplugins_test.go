@@ -26,7 +26,7 @@ func (m *harness) testTwoPlugins(t *testing.T) {
 
 	// Move the mesh-wide plugin to a base path of its own, so that both
 	// answer: draining one leaves the other ready.
-	wideDoc := withWasmURL(readManifests(t, "wasmplugin-mesh-wide.yaml")[0], "file://"+m.wasm)
+	wideDoc := withWasmURL(readManifests(t, "wasmplugin-mesh-wide.yaml")[0], m.url)
 	if !strings.Contains(wideDoc, "base_path: /health\n") {
 		t.Fatal("wasmplugin-mesh-wide.yaml no longer sets base_path /health")
 	}
