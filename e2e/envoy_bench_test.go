@@ -41,7 +41,7 @@ func BenchmarkEnvoyPollShim(b *testing.B) {
 	config := `{"refresh":{"interval":"1s"},"checks":[{"name":"app","kind":"http","cluster":"app"}]}`
 	ups := map[string]upstream{"app": {Addr: app.addr()}}
 	start := func(wasm string) string {
-		px := startEnvoy(b, rel.Version, rel.Binary, config, ups, envoyOptions{wasm: wasm, workers: 1})
+		px := startEnvoy(b, rel.Version, rel.Binary, config, ups, envoyOptions{wasm: wasm, workers: 1, unscoped: true})
 		waitStatus(b, px.base+"/health/probes/readiness", 200, 5*time.Second)
 		return px.base
 	}

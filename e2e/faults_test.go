@@ -17,12 +17,14 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyroutes"
 	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
 // faultListener adds a listener "faults" whose wasm filter runs the
-// misbehave plugin (wasm) under meshprobe's vm_id: Envoy keeps shared data
-// per vm_id, so its /shared endpoint reads and writes meshprobe's.
+// misbehave plugin (wasm) under meshprobe's vm_id, on every request: Envoy
+// keeps shared data per vm_id, so its /shared endpoint reads and writes
+// meshprobe's.
 func faultListener(wasm string) func(*bootstrapv3.Bootstrap) error {
 	return func(b *bootstrapv3.Bootstrap) error {
 		l := proto.Clone(b.GetStaticResources().GetListeners()[0]).(*listenerv3.Listener)
@@ -34,12 +36,19 @@ func faultListener(wasm string) func(*bootstrapv3.Bootstrap) error {
 			if f.GetTypedConfig().UnmarshalTo(&w) != nil {
 				return nil
 			}
+			f.Disabled = false
 			w.GetConfig().Name, w.GetConfig().RootId = "faults", "faults"
 			w.GetConfig().GetVmConfig().GetCode().GetLocal().Specifier = &corev3.DataSource_Filename{Filename: wasm}
 			a, err := anypb.New(&w)
 			f.ConfigType = &hcmv3.HttpFilter_TypedConfig{TypedConfig: a}
 			return err
 		})
+		if err == nil {
+			err = envoyrun.EachConnectionManager(l, func(hcm *hcmv3.HttpConnectionManager) error {
+				envoyroutes.Unscope(hcm)
+				return nil
+			})
+		}
 		b.StaticResources.Listeners = append(b.StaticResources.Listeners, l)
 		return err
 	}

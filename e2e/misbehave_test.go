@@ -94,7 +94,7 @@ func TestEnvoyFailurePolicyOfTheShippedConfig(t *testing.T) {
 		app := newHTTPPeer(t, "app", "")
 		// One worker, one VM: the crash takes the plugin out for every request.
 		px := rt.envoy(t, "{}", map[string]upstream{"app": {Addr: app.addr()}},
-			envoyOptions{wasm: wasm, workers: 1, wasmErrorsExpected: true})
+			envoyOptions{wasm: wasm, workers: 1, wasmErrorsExpected: true, unscoped: true})
 		if code, body := get(t, px.base+"/health/probes/liveness"); code != 200 || body != "misbehave" {
 			t.Fatalf("before the crash, liveness = %d %q; want the plugin's 200", code, body)
 		}

@@ -463,42 +463,58 @@ func TestRealPassThroughUnchanged(t *testing.T) {
 		}))
 		t.Cleanup(app.Close)
 		config := `{"dialects":["standard"],"checks":[]}`
-		base := rt.start(t, 2, config, map[string]upstream{"app": {Addr: app.Listener.Addr().String()}}).base
-
-		body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
-		for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
-			req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer secret-token")
-			req.Header.Set("X-Trace", "abc")
-			req.Header.Add("X-Multi", "1")
-			req.Header.Add("X-Multi", "2")
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 201 || resp.Header.Get("X-Upstream") != "app" ||
-				!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
-				t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
-			}
-			mu.Lock()
-			s := seen
-			mu.Unlock()
-			if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
-				t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
-			}
-			for _, k := range []string{"Authorization", "X-Trace", "Content-Type", "Content-Length"} {
-				if s.header.Get(k) != req.Header.Get(k) && !(k == "Content-Length" && s.header.Get(k) == fmt.Sprint(len(body))) {
-					t.Errorf("PUT %s: upstream header %s = %q, sent %q", path, k, s.header.Get(k), req.Header.Get(k))
-				}
-			}
-			if !slices.Equal(s.header.Values("X-Multi"), []string{"1", "2"}) {
-				t.Errorf("PUT %s: upstream X-Multi = %v", path, s.header.Values("X-Multi"))
-			}
+		ups := map[string]upstream{"app": {Addr: app.Listener.Addr().String()}}
+		// In Envoy, with the filter on the health routes only (as shipped)
+		// and on every request.
+		bases := map[string]string{"": ""}
+		if rt.envoy != nil {
+			bases = map[string]string{"scoped": rt.envoy(t, config, ups, envoyOptions{}).base,
+				"unscoped": rt.envoy(t, config, ups, envoyOptions{unscoped: true}).base}
+		} else {
+			bases[""] = rt.start(t, 2, config, ups).base
+		}
+		for form, base := range bases {
+			t.Run(form, func(t *testing.T) { passThroughUnchanged(t, base, &mu, &seen) })
 		}
 	})
+}
+
+// passThroughUnchanged sends requests the plugin does not answer to base
+// and compares what the app saw (seen, under mu) with what was sent.
+func passThroughUnchanged(t *testing.T, base string, mu *sync.Mutex, seen *recorded) {
+	body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
+	for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
+		req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret-token")
+		req.Header.Set("X-Trace", "abc")
+		req.Header.Add("X-Multi", "1")
+		req.Header.Add("X-Multi", "2")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || resp.Header.Get("X-Upstream") != "app" ||
+			!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
+			t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
+		}
+		mu.Lock()
+		s := *seen
+		mu.Unlock()
+		if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
+			t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
+		}
+		for _, k := range []string{"Authorization", "X-Trace", "Content-Type", "Content-Length"} {
+			if s.header.Get(k) != req.Header.Get(k) && !(k == "Content-Length" && s.header.Get(k) == fmt.Sprint(len(body))) {
+				t.Errorf("PUT %s: upstream header %s = %q, sent %q", path, k, s.header.Get(k), req.Header.Get(k))
+			}
+		}
+		if !slices.Equal(s.header.Values("X-Multi"), []string{"1", "2"}) {
+			t.Errorf("PUT %s: upstream X-Multi = %v", path, s.header.Values("X-Multi"))
+		}
+	}
 }
 
 // on_request with a dependency slower than the probe client's own timeout:

@@ -13,8 +13,8 @@ import (
 // TestScopedRoutes: in Envoy, with the filter enabled only on the routes
 // envoyrun makes for the configuration (as envoy/envoy.yaml ships it),
 // every path the plugin answers, with a trailing "/" or a query, reaches
-// the plugin, and near misses reach the app; the unscoped form answers
-// the same.
+// the plugin, near misses reach the app, and other paths never enter the
+// plugin; the unscoped form answers the same.
 func TestScopedRoutes(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,7 +30,9 @@ func TestScopedRoutes(t *testing.T) {
 	ups := map[string]upstream{dialectcases.App: {Addr: ln.Addr().String()},
 		dialectcases.Cache: {Addr: ln.Addr().String()}, dialectcases.HSM: {Addr: ln.Addr().String()}}
 
+	misbehave := buildMisbehave(t, "")
 	eachEnvoy(t, func(t *testing.T, rt runtimeCase) {
+		t.Run("entered", func(t *testing.T) { scopeEntered(t, rt, misbehave, ups) })
 		for _, set := range dialectcases.Sets {
 			config := dialectcases.Config(set.Dialects, "1s", "")
 			cfg, err := checks.Parse([]byte(config))
@@ -43,8 +45,9 @@ func TestScopedRoutes(t *testing.T) {
 					for _, r := range cfg.Routes {
 						p := r.Path
 						for _, path := range []string{p, p + "/", p + "?x=1", p + "/?x"} {
-							if got := request(t, nil, "GET", px.base+path); got.header.Get("x-app") != "" || got.status == 404 {
-								t.Errorf("GET %s: %d from the app, want meshprobe's answer", path, got.status)
+							// meshprobe's replies, and only they, carry no-store.
+							if got := request(t, nil, "GET", px.base+path); got.header.Get("x-app") != "" || got.header.Get("cache-control") != "no-store" {
+								t.Errorf("GET %s: %d %q, want meshprobe's answer", path, got.status, got.body)
 							}
 						}
 						for _, path := range []string{p + "x", strings.ToUpper(p), p + "//", p + "/x"} {
@@ -57,4 +60,24 @@ func TestScopedRoutes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// scopeEntered tells the forms apart by what runs: the misbehave plugin
+// traps on GET /crash. Scoped to meshprobe's paths, /crash never enters it
+// and reaches the app, and the plugin answers liveness after; on every
+// request, /crash traps the VM and Envoy (FAIL_OPEN) skips the filter from
+// then on, so liveness reaches the app.
+func scopeEntered(t *testing.T, rt runtimeCase, misbehave string, ups map[string]upstream) {
+	for _, c := range []struct {
+		unscoped              bool
+		crashToApp, liveToApp bool
+	}{{false, true, false}, {true, false, true}} {
+		px := rt.envoy(t, "{}", ups, envoyOptions{wasm: misbehave, workers: 1, unscoped: c.unscoped, wasmErrorsExpected: c.unscoped})
+		crash := request(t, nil, "GET", px.base+"/crash")
+		live := request(t, nil, "GET", px.base+"/health/probes/liveness")
+		if (crash.header.Get("x-app") != "") != c.crashToApp || (live.header.Get("x-app") != "") != c.liveToApp {
+			t.Errorf("unscoped %v: /crash %d from the app: %v, then liveness %d %q from the app: %v; want %v and %v",
+				c.unscoped, crash.status, crash.header.Get("x-app") != "", live.status, live.body, live.header.Get("x-app") != "", c.crashToApp, c.liveToApp)
+		}
+	}
 }

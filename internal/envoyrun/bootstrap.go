@@ -139,11 +139,11 @@ func (o Bootstrap) setFilter(hcm *hcmv3.HttpConnectionManager, f *hcmv3.HttpFilt
 		return nil
 	}
 	if !f.GetDisabled() {
-		return nil
+		return errors.New("the shipped meshprobe filter is not disabled: true, so it cannot be scoped to its routes (or set Unscoped)")
 	}
 	parsed, err := checks.Parse([]byte(o.PluginConfig))
 	if err != nil {
-		return nil // a test of a refused configuration: no paths to scope to
+		return fmt.Errorf("scoping the filter to the configuration's paths: %w (set Unscoped for a configuration the plugin refuses)", err)
 	}
 	return envoyroutes.Scope(hcm, parsed, f.GetName())
 }
