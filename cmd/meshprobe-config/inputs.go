@@ -113,6 +113,21 @@ var documentSplit = regexp.MustCompile(`(?m)^---[ \t]*$`)
 var envoyKeys = []string{"static_resources", "staticResources", "dynamic_resources", "admin", "node",
 	"filter_chains", "filterChains", "resources", "@type"}
 
+// isBootstrap: data is one document, an Envoy bootstrap with static
+// listeners.
+func isBootstrap(data []byte) bool {
+	js, err := yaml.YAMLToJSON(data)
+	var obj map[string]any
+	if err != nil || json.Unmarshal(js, &obj) != nil {
+		return false
+	}
+	_, ok := obj["static_resources"]
+	if !ok {
+		_, ok = obj["staticResources"]
+	}
+	return ok
+}
+
 func looksLikeEnvoy(obj map[string]any) bool {
 	for _, k := range envoyKeys {
 		if _, ok := obj[k]; ok {

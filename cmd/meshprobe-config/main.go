@@ -4,8 +4,9 @@
 //
 //	go run ./cmd/meshprobe-config check FILE...    # exit 1 on any problem
 //	go run ./cmd/meshprobe-config explain FILE...  # the effective configuration, as /info serves it
-//	go run ./cmd/meshprobe-config routes -cluster NAME [-filter NAME] FILE...
+//	go run ./cmd/meshprobe-config routes [-cluster NAME] [-filter NAME] FILE...
 //	    # Envoy routes that enable the filter on exactly the paths it answers
+//	    # (for a bootstrap: its filter's name and its catch-all's action)
 //	go run ./cmd/meshprobe-config envoyfilter -port PORT FILE...
 //	    # the same for one workload's WasmPlugins under Istio, as an EnvoyFilter
 //
@@ -27,13 +28,14 @@ import (
 	"os"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = "usage: meshprobe-config check|explain FILE...\n       meshprobe-config routes -cluster NAME [-filter NAME] FILE...\n       meshprobe-config envoyfilter -port PORT WASMPLUGIN-FILE..."
+const usage = "usage: meshprobe-config check|explain FILE...\n       meshprobe-config routes [-cluster NAME] [-filter NAME] FILE...\n       meshprobe-config envoyfilter -port PORT WASMPLUGIN-FILE..."
 
 // run returns the exit status: 0 when every configuration is valid, 1 when
 // any is not, 2 for a usage error.
@@ -60,6 +62,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%v\n", err)
 			status = 1
 			continue
+		}
+		if b, _, err := localrun.LoadBootstrap(data); err == nil && isBootstrap(data) {
+			// A bootstrap Envoy takes: its routes can be checked and made.
+			switch cmd {
+			case "routes":
+				if err := r.printBootstrap(stdout, file, b); err != nil {
+					fmt.Fprintf(stderr, "%s: %v\n", file, err)
+					status = 1
+				}
+				continue
+			case "check":
+				for _, p := range unreached(b) {
+					fmt.Fprintf(stderr, "%s: %s\n", file, p)
+					status = 1
+				}
+			}
 		}
 		found, err := configurations(data)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/meshprobe/meshprobe/checks"
 	"github.com/meshprobe/meshprobe/internal/configcases"
+	"github.com/meshprobe/meshprobe/internal/envoyroutes"
+	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 func runIn(t *testing.T, args ...string) (status int, stdout, stderr string) {
@@ -145,18 +147,25 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// TestRoutesShipped: envoy/envoy.yaml holds exactly the routes the command
-// prints for its configuration, before its catch-all, and Envoy's types
-// accept every line.
+// TestRoutesShipped: envoy/envoy.yaml declares its filter disabled and
+// holds exactly the routes the command prints for it, before its
+// catch-all; Envoy's types accept every line.
 func TestRoutesShipped(t *testing.T) {
 	file := filepath.Join("..", "..", "envoy", "envoy.yaml")
-	status, stdout, stderr := runIn(t, "routes", "-cluster", "app", file)
+	status, stdout, stderr := runIn(t, "routes", file)
 	if status != 0 || stderr != "" {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
 	shipped, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
+	}
+	b, _, err := localrun.LoadBootstrap(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := envoyroutes.Filters(b); len(fs) != 1 || !fs[0].Filter.GetDisabled() {
+		t.Errorf("envoy/envoy.yaml: want one meshprobe filter, declared disabled: true")
 	}
 	var printed []string
 	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n")[1:] {
@@ -175,16 +184,49 @@ func TestRoutesShipped(t *testing.T) {
 		}
 	}
 	if strings.Join(got, "\n") != want {
-		t.Errorf("envoy/envoy.yaml's routes differ from `meshprobe-config routes -cluster app envoy/envoy.yaml`:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+		t.Errorf("envoy/envoy.yaml's routes differ from `meshprobe-config routes envoy/envoy.yaml`:\n%s\nwant\n%s", strings.Join(got, "\n"), want)
+	}
+}
+
+// TestRoutesOfABootstrap: the routes take the bootstrap's filter name and
+// catch-all action; check finds the paths no route brings to a disabled
+// filter, and nothing to say of one on every request.
+func TestRoutesOfABootstrap(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "envoy", "envoy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := string(b)
+	renamed := write(t, "renamed.yaml", strings.ReplaceAll(strings.ReplaceAll(shipped, `{"meshprobe":`, `{"envoy.filters.http.wasm":`),
+		"- name: meshprobe\n", "- name: envoy.filters.http.wasm\n"))
+	status, stdout, _ := runIn(t, "routes", renamed)
+	if status != 0 || !strings.Contains(stdout, `"typed_per_filter_config":{"envoy.filters.http.wasm":`) || strings.Contains(stdout, `{"meshprobe":`) {
+		t.Errorf("routes of a filter named envoy.filters.http.wasm: %d\n%s", status, stdout)
+	}
+	if status, _, stderr := runIn(t, "check", renamed); status != 0 {
+		t.Errorf("check of the renamed bootstrap: %d %s", status, stderr)
+	}
+	stale := write(t, "stale.yaml", strings.Replace(shipped, `"base_path": "/health"`, `"base_path": "/hc"`, 1))
+	status, _, stderr := runIn(t, "check", stale)
+	if status != 1 || !strings.Contains(stderr, "wasm filter meshprobe: /hc/probes/liveness would reach the app") {
+		t.Errorf("check with base_path moved and the routes not: %d %q", status, stderr)
+	}
+	unscoped := write(t, "unscoped.yaml", strings.Replace(strings.Replace(shipped, `"base_path": "/health"`, `"base_path": "/hc"`, 1),
+		"disabled: true\n", "\n", 1))
+	if status, _, stderr := runIn(t, "check", unscoped); status != 0 {
+		t.Errorf("check of a filter on every request: %d %q", status, stderr)
 	}
 }
 
 func TestRoutesUsage(t *testing.T) {
 	file := write(t, "p.json", `{}`)
-	for _, args := range [][]string{{"routes", file}, {"routes", "-cluster", "app"}, {"routes", "-filter", "", "-cluster", "app", file}} {
+	for _, args := range [][]string{{"routes"}, {"routes", "-cluster", "app"}, {"routes", "-filter", "", "-cluster", "app", file}} {
 		if status, _, stderr := runIn(t, args...); status != 2 || !strings.Contains(stderr, "usage:") {
 			t.Errorf("%q: status %d, stderr %q; want 2 and the usage", args, status, stderr)
 		}
+	}
+	if status, _, stderr := runIn(t, "routes", file); status != 1 || !strings.Contains(stderr, "-cluster names the app's cluster") {
+		t.Errorf("a plugin configuration without -cluster: %d %q", status, stderr)
 	}
 	status, stdout, _ := runIn(t, "routes", "-cluster", "web", "-filter", "mp", file)
 	if status != 0 || !strings.Contains(stdout, `"match":{"path":"/health/up/"},"route":{"cluster":"web"},"typed_per_filter_config":{"mp":`) {

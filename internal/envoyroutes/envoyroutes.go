@@ -11,10 +11,13 @@ import (
 	"slices"
 	"strings"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/wasm/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/meshprobe/meshprobe/checks"
 )
@@ -55,8 +58,7 @@ func Routes(cfg *checks.Config, filter string, action *routev3.Route) []*routev3
 
 // Scope puts Routes for cfg first in every virtual host of hcm's route
 // configuration, in place of those Routes made before. Each takes its
-// action from the first other route that would match the health paths
-// (in practice the catch-all).
+// action from the virtual host's catch-all route (prefix "/").
 func Scope(hcm *hcmv3.HttpConnectionManager, cfg *checks.Config, filter string) error {
 	vhs := hcm.GetRouteConfig().GetVirtualHosts()
 	if len(vhs) == 0 {
@@ -102,9 +104,13 @@ func Match(vh *routev3.VirtualHost, path string) *routev3.Route {
 	return nil
 }
 
-// Modelled refuses a virtual host whose routes Match would get wrong:
-// matchers other than a case-sensitive path or prefix.
+// Modelled refuses a virtual host whose routes Match would get wrong
+// (matchers other than a case-sensitive path or prefix), or Runs (a filter
+// configured per virtual host, which routes fall back to).
 func Modelled(vh *routev3.VirtualHost) error {
+	if len(vh.GetTypedPerFilterConfig()) > 0 {
+		return fmt.Errorf("virtual host %s: per-filter configuration on the virtual host is not modelled", vh.GetName())
+	}
 	for i, r := range vh.GetRoutes() {
 		m := r.GetMatch()
 		cs := m.GetCaseSensitive()
@@ -139,4 +145,50 @@ func Unscope(hcm *hcmv3.HttpConnectionManager) {
 	for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
 		vh.Routes = slices.DeleteFunc(vh.Routes, func(r *routev3.Route) bool { return r.GetName() == RouteName })
 	}
+}
+
+// Filter is a wasm filter of a static listener, with the connection
+// manager it sits in and the plugin configuration it carries.
+type Filter struct {
+	HCM    *hcmv3.HttpConnectionManager
+	Filter *hcmv3.HttpFilter
+	Config []byte // the filter's configuration (a StringValue's text)
+}
+
+// Filters are the wasm filters, carrying a StringValue configuration, of
+// b's static listeners.
+func Filters(b *bootstrapv3.Bootstrap) []Filter {
+	var out []Filter
+	for _, l := range b.GetStaticResources().GetListeners() {
+		for _, chain := range l.GetFilterChains() {
+			for _, nf := range chain.GetFilters() {
+				var hcm hcmv3.HttpConnectionManager
+				if nf.GetTypedConfig().UnmarshalTo(&hcm) != nil {
+					continue
+				}
+				for _, hf := range hcm.GetHttpFilters() {
+					var w wasmv3.Wasm
+					var s wrapperspb.StringValue
+					if hf.GetTypedConfig().UnmarshalTo(&w) == nil && w.GetConfig().GetConfiguration().UnmarshalTo(&s) == nil {
+						out = append(out, Filter{HCM: &hcm, Filter: hf, Config: []byte(s.GetValue())})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Unreached are the paths cfg answers that a request would not bring to
+// the filter f in hcm's routes: none when f runs on every request.
+func Unreached(hcm *hcmv3.HttpConnectionManager, f *hcmv3.HttpFilter, cfg *checks.Config) []string {
+	var out []string
+	for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
+		for _, p := range checks.ExactPaths(cfg.Routes) {
+			if r := Match(vh, p); r == nil || !Runs(f, r) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

@@ -74,6 +74,9 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 				continue
 			}
 			if vh := hcm.GetRouteConfig().GetVirtualHosts(); len(vh) > 0 && len(vh[0].GetRoutes()) > 0 {
+				if len(hcm.GetRouteConfig().GetTypedPerFilterConfig()) > 0 {
+					return nil, errors.New("per-filter configuration on the route configuration is not modelled")
+				}
 				if err := envoyroutes.Modelled(vh[0]); err != nil {
 					return nil, err
 				}
