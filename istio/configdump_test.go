@@ -55,7 +55,6 @@ func path(v any, steps ...any) any {
 type chain struct {
 	name, transport string   // transport: "tls" or "raw_buffer" (either when unset)
 	filters         []string // the HTTP filters, none for a TCP chain
-	disabled        []string // those declared disabled (run only where a route enables them)
 	routes          []any    // the routes of the connection manager's inline route configuration
 }
 
@@ -83,9 +82,6 @@ func (d *dump) inboundChains(t *testing.T, port float64) []chain {
 				for _, h := range hf {
 					n, _ := path(h, "name").(string)
 					ch.filters = append(ch.filters, n)
-					if path(h, "disabled") == true {
-						ch.disabled = append(ch.disabled, n)
-					}
 				}
 				vhs, _ := path(f, "typed_config", "route_config", "virtual_hosts").([]any)
 				for _, vh := range vhs {

@@ -86,10 +86,17 @@ func TestIstioScoped(t *testing.T) {
 // disables both plugins' filters, and before it come the n health routes,
 // routed as the default route is, leaving the filters on.
 func (m *harness) checkScopedConfig(t *testing.T, n int) {
+	checked := 0
+	defer func() {
+		if checked != 2 {
+			t.Errorf("%d HTTP chains on port 8080 checked, want 2 (mTLS and plaintext)", checked)
+		}
+	}()
 	for _, c := range m.configDump(t).inboundChains(t, 8080) {
 		if len(c.filters) == 0 {
 			continue
 		}
+		checked++
 		if len(c.routes) != n+1 {
 			t.Fatalf("chain %s: %d routes, want %d health routes and Istio's default", c.name, len(c.routes), n)
 		}

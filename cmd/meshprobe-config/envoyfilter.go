@@ -20,10 +20,15 @@ import (
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
 )
 
-// istioFilterName is the HTTP filter Istio makes of a WasmPlugin (this
-// snapshot of Istio translates WasmPlugins to TrafficExtensions).
-func istioFilterName(p *wasmPluginMeta) string {
-	return "extensions.istio.io/trafficextension/" + p.namespace + "." + p.name + "~istio-translated-wasmplugin"
+// istioFilterNames are the names of the HTTP filter Istio makes of a
+// WasmPlugin: the snapshot the tests run translates WasmPlugins to
+// TrafficExtensions, released Istio names them as WasmPlugins. A route's
+// FilterConfig that disables a filter of no such name is taken and does
+// nothing, so both are given.
+func istioFilterNames(p *wasmPluginMeta) []string {
+	nsName := p.namespace + "." + p.name
+	return []string{"extensions.istio.io/trafficextension/" + nsName + "~istio-translated-wasmplugin",
+		"extensions.istio.io/wasmplugin/" + nsName}
 }
 
 // runEnvoyFilter prints an Istio EnvoyFilter that runs the meshprobe
@@ -54,6 +59,10 @@ func runEnvoyFilter(args []string, stdout, stderr io.Writer) int {
 		for _, f := range found {
 			if f.plugin == nil {
 				continue
+			}
+			if f.plugin.namespace == "" {
+				fmt.Fprintf(stderr, "%s: %s: metadata.namespace is missing: Istio names the filter after it\n", file, f.where)
+				return 1
 			}
 			cfg, err := checks.Parse(f.raw)
 			if err != nil {
@@ -104,11 +113,15 @@ func envoyFilter(plugins []istioPlugin, port int) (map[string]any, error) {
 	}
 	skip := &routev3.Route{TypedPerFilterConfig: map[string]*anypb.Any{}}
 	for _, p := range plugins {
-		skip.TypedPerFilterConfig[istioFilterName(p.meta)] = disable
+		for _, n := range istioFilterNames(p.meta) {
+			skip.TypedPerFilterConfig[n] = disable
+		}
 	}
 	routeMatch := func(route string) map[string]any {
+		// The port picks the route configuration (inbound|PORT||); its one
+		// virtual host is named after the Service's port, which may differ.
 		return map[string]any{"context": "SIDECAR_INBOUND", "routeConfiguration": map[string]any{"portNumber": port,
-			"vhost": map[string]any{"name": "inbound|http|" + strconv.Itoa(port), "route": map[string]any{"name": route}}}}
+			"vhost": map[string]any{"route": map[string]any{"name": route}}}}
 	}
 	value, err := jsonMap(skip)
 	if err != nil {
