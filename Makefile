@@ -9,6 +9,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # What the plugin is built from: main.go, checks/ and plugin/.
 SOURCES := main.go $(filter-out %_test.go,$(wildcard checks/*.go plugin/*.go)) go.mod go.sum
 SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim/*.go))
+# Floor plugins the benchmarks compare meshprobe with. Defined before the
+# rules that name them: make expands a prerequisite list where it reads it.
+FLOORS  := build/floor-continue.wasm build/floor-reply.wasm
 
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
@@ -114,8 +117,6 @@ lint:
 # file. RUN_ARGS e.g. "-free-ports -workers 4".
 run: build
 	$(GO) run ./cmd/run $(RUN_ARGS)
-
-FLOORS := build/floor-continue.wasm build/floor-reply.wasm
 
 # Floor plugins for the benchmarks (e2e/testdata/floor-*), built exactly like the plugin.
 .SECONDARY: build/floor-continue.go.wasm build/floor-reply.go.wasm
