@@ -86,6 +86,7 @@ func tables() []table {
 			{"Envoy health_check filter", live("health_check")},
 			{"direct_response route", live("direct_response")},
 			{"floor-reply wasm", live("floor-reply")},
+			{"runtime-free wasm (WAT) reply", live("floor-reply-wat")},
 		}},
 		{"readiness, 10 checks up", 1, []row{
 			{"meshprobe", ready("meshprobe-10")},
@@ -102,6 +103,7 @@ func tables() []table {
 			{"no filter, 10 request headers", api("no-filter", 10)},
 			{"meshprobe on every request, 10 request headers", api("meshprobe-10-unscoped", 10)},
 			{"floor-continue wasm, 10 request headers", api("floor-continue", 10)},
+			{"runtime-free wasm (WAT) continue, 10 request headers", api("floor-continue-wat", 10)},
 			{"meshprobe on every request, 100 request headers", api("meshprobe-10-unscoped", 100)},
 		}},
 		{"status documents (details allowed)", 4, []row{
@@ -125,6 +127,8 @@ func (s *setup) configurations() map[string]bootstrap {
 		"direct_response":       s.directResponse(),
 		"floor-reply":           s.floor("floor-reply"),
 		"floor-continue":        s.floor("floor-continue"),
+		"floor-reply-wat":       s.floor("floor-reply-wat"),
+		"floor-continue-wat":    s.floor("floor-continue-wat"),
 		"no-filter":             s.noFilter(),
 		"meshprobe-10-unscoped": s.meshprobe(10, false),
 	}

@@ -34,9 +34,10 @@ func (s *setup) startUp(p printf) error {
 	}{
 		{"no wasm filter (direct_response route)", s.directResponse(), false},
 		{"floor-reply wasm (startup); floor-continue wasm (push)", s.floor("floor-reply"), false},
+		{"runtime-free wasm (WAT): reply (startup); continue (push)", s.floor("floor-reply-wat"), false},
 		{"meshprobe, 10 checks", s.meshprobe(10, true), true},
 	}
-	pushed := []bootstrap{s.noFilter(), s.floor("floor-continue"), s.meshprobe(10, true)}
+	pushed := []bootstrap{s.noFilter(), s.floor("floor-continue"), s.floor("floor-continue-wat"), s.meshprobe(10, true)}
 	for i, r := range rows {
 		paths := []string{livenessPath}
 		if r.readiness {
