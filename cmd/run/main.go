@@ -107,7 +107,10 @@ func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, 
 		}
 		defer os.Remove(config)
 	}
-	cmd := exec.Command(envoy, "-c", config, "--concurrency", fmt.Sprint(workers))
+	// Envoy's own start-up log is long: warnings only, so the banner and
+	// meshprobe's lines (the wasm component, at info) are what shows.
+	cmd := exec.Command(envoy, "-c", config, "--concurrency", fmt.Sprint(workers),
+		"--log-level", "warning", "--component-log-level", "wasm:info")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	// Envoy goes when this command goes, even when it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -171,6 +174,7 @@ Try:
   curl -i %[1]s/health/probes/liveness
   curl -i %[1]s/health/dependencies
   curl -i %[1]s/health/metrics
+  open %[1]s/health/status in a browser (the status page)
   curl -i %[1]s/api/anything            (not a health path: passes through to the app)
 Make a demo dependency fail, then recover (checks: %[3]s):
   curl -X POST http://%[4]s/fail/%[5]s
