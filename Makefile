@@ -77,10 +77,11 @@ envoy: $(call envoy_bins,$(ENVOY_TESTED))
 envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
 
 # meshprobe in Envoy next to Envoy's own health_check filter, a
-# direct_response route and the floor plugins (cmd/envoybench): one
-# worker on CPU 0, wrk (Debian package wrk) on CPU 1, and Envoy's memory
-# with 1 to 8 workers, start-up and LDS push. Prints the tables (about 11
-# minutes); make bench runs it first and puts them in BENCHMARKS.md.
+# direct_response route and the floor plugins, Go and runtime-free
+# (cmd/envoybench): one worker on CPU 0, wrk (Debian package wrk) on CPU 1,
+# and Envoy's memory with 1 to 8 workers, start-up and LDS push. Prints the
+# tables (about 13 minutes); make bench runs it first and puts them in
+# BENCHMARKS.md.
 bench-envoy: build $(FLOORS) envoy wrk
 	taskset -c 1 $(GO) run ./cmd/envoybench
 
