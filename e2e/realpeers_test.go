@@ -445,45 +445,63 @@ func TestRealDrainFlipsEveryWorker(t *testing.T) {
 // (method, path and query, headers, body) and its response comes back
 // unchanged (status, headers, body), paths close to health ones included.
 func TestRealPassThroughUnchanged(t *testing.T) {
+	paths := []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"}
 	eachProxy(t, func(t *testing.T, rt runtimeCase) {
-		var (
-			mu   sync.Mutex
-			seen recorded
-		)
-		app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			body, _ := io.ReadAll(r.Body)
-			mu.Lock()
-			seen = recorded{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body}
-			mu.Unlock()
-			w.Header().Set("X-Upstream", "app")
-			w.Header().Add("Set-Cookie", "a=1")
-			w.Header().Add("Set-Cookie", "b=2")
-			w.WriteHeader(http.StatusCreated)
-			w.Write(append([]byte("echo:"), body...))
-		}))
-		t.Cleanup(app.Close)
+		app := newEchoApp(t)
 		config := `{"dialects":["standard"],"checks":[]}`
-		ups := map[string]upstream{"app": {Addr: app.Listener.Addr().String()}}
+		ups := map[string]upstream{"app": {Addr: app.addr()}}
 		// In Envoy, with the filter on the health routes only (as shipped)
 		// and on every request.
-		bases := map[string]string{"": ""}
-		if rt.envoy != nil {
-			bases = map[string]string{"scoped": rt.envoy(t, config, ups, envoyOptions{}).base,
-				"unscoped": rt.envoy(t, config, ups, envoyOptions{unscoped: true}).base}
-		} else {
-			bases[""] = rt.start(t, 2, config, ups).base
+		if rt.envoy == nil {
+			passThroughUnchanged(t, rt.start(t, 2, config, ups).base, app, paths)
+			return
 		}
-		for form, base := range bases {
-			t.Run(form, func(t *testing.T) { passThroughUnchanged(t, base, &mu, &seen) })
+		for form, o := range map[string]envoyOptions{"scoped": {}, "unscoped": {unscoped: true}} {
+			t.Run(form, func(t *testing.T) { passThroughUnchanged(t, rt.envoy(t, config, ups, o).base, app, paths) })
 		}
 	})
 }
 
-// passThroughUnchanged sends requests the plugin does not answer to base
-// and compares what the app saw (seen, under mu) with what was sent.
-func passThroughUnchanged(t *testing.T, base string, mu *sync.Mutex, seen *recorded) {
+// echoApp is an upstream that records the last request it saw and answers
+// 201 with two cookies, a marker header and the body echoed.
+type echoApp struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen recorded
+	hits int
+}
+
+func newEchoApp(t *testing.T) *echoApp {
+	a := &echoApp{}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		a.mu.Lock()
+		a.seen, a.hits = recorded{method: r.Method, uri: r.RequestURI, host: r.Host, header: r.Header.Clone(), body: body}, a.hits+1
+		a.mu.Unlock()
+		w.Header().Set("X-Upstream", "app")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.WriteHeader(http.StatusCreated)
+		w.Write(append([]byte("echo:"), body...))
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *echoApp) addr() string { return a.srv.Listener.Addr().String() }
+
+// last is the last request the app saw, and how many it saw.
+func (a *echoApp) last() (recorded, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.seen, a.hits
+}
+
+// passThroughUnchanged PUTs to each path through base and requires app to
+// see the request, and the client the app's response, unchanged.
+func passThroughUnchanged(t *testing.T, base string, app *echoApp, paths []string) {
 	body := []byte("{\"order\":42,\"note\":\"\xff binary \x00 bytes\"}")
-	for _, path := range []string{"/api/orders/42?q=a%20b&x=1", "/healthz", "/health/probes/livenessX", "/Health/probes/liveness", "//"} {
+	for _, path := range paths {
 		req, _ := http.NewRequest("PUT", base+path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer secret-token")
 		req.Header.Set("X-Trace", "abc")
@@ -500,9 +518,7 @@ func passThroughUnchanged(t *testing.T, base string, mu *sync.Mutex, seen *recor
 			!slices.Equal(resp.Header.Values("Set-Cookie"), []string{"a=1", "b=2"}) || !bytes.Equal(got, append([]byte("echo:"), body...)) {
 			t.Errorf("PUT %s: the response changed on its way back: %d %v %q", path, resp.StatusCode, resp.Header, got)
 		}
-		mu.Lock()
-		s := *seen
-		mu.Unlock()
+		s, _ := app.last()
 		if s.method != "PUT" || s.uri != path || s.host != req.URL.Host || !bytes.Equal(s.body, body) {
 			t.Errorf("PUT %s: upstream saw %s %s host %s body %q", path, s.method, s.uri, s.host, s.body)
 		}
