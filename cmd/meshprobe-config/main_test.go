@@ -256,9 +256,20 @@ func TestEnvoyFilterShipped(t *testing.T) {
 		{[]string{"envoyfilter", "-port", "8080", catalog, catalog}, "more than one WasmPlugin with a selector"},
 		{[]string{"envoyfilter", catalog}, "usage:"},
 		{[]string{"envoyfilter", "-port", "70000", catalog}, "usage:"},
+		{[]string{"envoyfilter", "-port", "8080", write(t, "nons.yaml", strings.Replace(mustRead(t, catalog), "  namespace: shop\n", "", 1))},
+			"metadata.namespace is missing"},
 	} {
 		if status, _, stderr := runIn(t, c.args...); status == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: status %d, stderr %q; want %q", c.args, status, stderr, c.want)
 		}
 	}
+}
+
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

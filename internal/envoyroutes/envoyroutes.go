@@ -65,7 +65,7 @@ func Scope(hcm *hcmv3.HttpConnectionManager, cfg *checks.Config, filter string) 
 		return fmt.Errorf("the connection manager with filter %q has no inline route configuration to scope it in", filter)
 	}
 	for _, vh := range vhs {
-		rest := slices.DeleteFunc(slices.Clone(vh.GetRoutes()), func(r *routev3.Route) bool { return r.GetName() == RouteName })
+		rest := others(vh.GetRoutes())
 		var action *routev3.Route
 		for _, r := range rest {
 			if p, ok := r.GetMatch().GetPathSpecifier().(*routev3.RouteMatch_Prefix); ok && p.Prefix == "/" {
@@ -143,8 +143,13 @@ func Runs(f *hcmv3.HttpFilter, r *routev3.Route) bool {
 // Unscope removes the routes Routes made from hcm's route configuration.
 func Unscope(hcm *hcmv3.HttpConnectionManager) {
 	for _, vh := range hcm.GetRouteConfig().GetVirtualHosts() {
-		vh.Routes = slices.DeleteFunc(vh.Routes, func(r *routev3.Route) bool { return r.GetName() == RouteName })
+		vh.Routes = others(vh.Routes)
 	}
+}
+
+// others are the routes Routes did not make, in a new slice.
+func others(rs []*routev3.Route) []*routev3.Route {
+	return slices.DeleteFunc(slices.Clone(rs), func(r *routev3.Route) bool { return r.GetName() == RouteName })
 }
 
 // Filter is a wasm filter of a static listener, with the connection

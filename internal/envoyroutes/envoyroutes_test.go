@@ -121,4 +121,8 @@ func TestModelled(t *testing.T) {
 			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
 		}
 	}
+	perHost := &routev3.VirtualHost{TypedPerFilterConfig: map[string]*anypb.Any{"meshprobe": enable}}
+	if Modelled(perHost) == nil {
+		t.Error("per-filter configuration on the virtual host: accepted, but Runs does not fall back to it")
+	}
 }
