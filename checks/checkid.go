@@ -1,9 +1,7 @@
 package checks
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"math"
 	"strconv"
 )
@@ -19,12 +17,10 @@ import (
 // same identity for the same check, or a push of it forgets every result:
 // the encoding is part of the shared-state protocol (docs/design.md).
 func (ch *Check) Identity() string {
-	h := sha256.New()
-	var n [8]byte
+	var h []byte
 	field := func(s string) { // length-prefixed: no two lists encode alike
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
+		h = binary.BigEndian.AppendUint64(h, uint64(len(s)))
+		h = append(h, s...)
 	}
 	field(ch.Kind.String())
 	field(ch.Cluster)
@@ -35,7 +31,7 @@ func (ch *Check) Identity() string {
 	field(ch.Observe)
 	field(strconv.Itoa(len(ch.Headers)))
 	for _, kv := range ch.Headers {
-		sum := sha256.Sum256([]byte(kv[1]))
+		sum := sha256sum([]byte(kv[1]))
 		field(kv[0])
 		field(string(sum[:]))
 	}
@@ -51,5 +47,6 @@ func (ch *Check) Identity() string {
 			field(strconv.Itoa(int(a.Type)) + ":" + a.Text + ":" + strconv.FormatUint(math.Float64bits(a.Num), 16))
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256sum(h)
+	return hexEncode(sum[:16])
 }

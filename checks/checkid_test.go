@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,28 @@ func TestIdentity(t *testing.T) {
 		if got := id(c); got == want {
 			t.Errorf("changing the %s kept the identity", name)
 		}
+	}
+}
+
+// The keys of one configuration, as the builds before this one wrote them:
+// check identities and configuration hashes are part of the shared-state
+// protocol, so a build that computed them differently would forget every
+// result at an upgrade.
+func TestKeysAcrossBuilds(t *testing.T) {
+	const config = `{"checks":[{"name":"a","kind":"http","cluster":"c","authority":"x.local","method":"HEAD","path":"/p",` +
+		`"headers":{"authorization":"Bearer s1","x-a":"b"},"expect":{"status":["200","3xx"],"json":{"ok":true,"n":1.5,"s":"up"}},"observe":"load"},` +
+		`{"name":"g","kind":"grpc","cluster":"d","grpc_service":"x.Health"}]}`
+	k := SharedKeys("mp", mustParse(t, config), []byte(config))
+	const conf = "meshprobe/mp/v3/config/7c4d911d00e47a754dca265329aeb688/"
+	want := Keys{
+		Proxy: "meshprobe/mp/v3/proxy",
+		Checks: []string{
+			"meshprobe/mp/v3/check/605b73135d1cc859316cd12f11c8cb9e",
+			"meshprobe/mp/v3/check/35e1ca6b0823b41c18d35496b37e5909",
+		},
+		Instances: conf + "instances", Summary: conf + "summary", Lease: conf + "lease",
+	}
+	if !reflect.DeepEqual(k, want) {
+		t.Errorf("keys\n%#v\nwant\n%#v", k, want)
 	}
 }

@@ -1,8 +1,6 @@
 package checks
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -223,8 +221,8 @@ var unsetTokenHashes = []struct {
 	sum     [32]byte
 	problem string
 }{
-	{sha256.Sum256(nil), "is the sha256 of the empty string: was $TOKEN unset? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
-	{sha256.Sum256([]byte("\n")), "is the sha256 of a lone newline: was $TOKEN unset, and echo used? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
+	{sha256sum(nil), "is the sha256 of the empty string: was $TOKEN unset? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
+	{sha256sum([]byte("\n")), "is the sha256 of a lone newline: was $TOKEN unset, and echo used? Hash the token with printf %s \"${TOKEN:?}\" | sha256sum"},
 }
 
 func parseDetails(r gjson.Result) (Details, error) {
@@ -263,12 +261,10 @@ func parseDetails(r gjson.Result) (Details, error) {
 		return d, err
 	}
 	for i, h := range hashes {
-		var sum [32]byte
-		b, herr := hex.DecodeString(h)
-		if herr != nil || len(b) != len(sum) {
+		sum, ok := parseHex32(h)
+		if !ok {
 			return d, errf(fmt.Sprintf("details.token_sha256[%d]", i), "bad token hash: must be 64 hex characters (sha256 of the token, not the token)")
 		}
-		copy(sum[:], b)
 		for _, m := range unsetTokenHashes {
 			if sum == m.sum {
 				return d, errf(fmt.Sprintf("details.token_sha256[%d]", i), "%s", m.problem)

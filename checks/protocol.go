@@ -2,9 +2,7 @@ package checks
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"strconv"
 )
@@ -75,8 +73,8 @@ type Keys struct {
 // sha256, and no key is ever logged or served.
 func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(protocolVersion) + "/"
-	sum := sha256.Sum256(config)
-	own := base + "config/" + hex.EncodeToString(sum[:16]) + "/"
+	sum := sha256sum(config)
+	own := base + "config/" + hexEncode(sum[:16]) + "/"
 	k := Keys{Proxy: base + "proxy", Instances: own + "instances", Summary: own + "summary", Lease: own + "lease",
 		Checks: make([]string, len(c.Checks))}
 	seen := make(map[string]int, len(c.Checks))
