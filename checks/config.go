@@ -5,7 +5,6 @@
 package checks
 
 import (
-	"net/netip"
 	"time"
 )
 
@@ -142,7 +141,7 @@ func (e Expose) String() string { return exposeNames[e] }
 // Details says who may see per-check details.
 type Details struct {
 	Expose          Expose
-	AllowCIDRs      []netip.Prefix
+	AllowCIDRs      []CIDR
 	TokenSHA256     [][32]byte
 	AllowPrincipals []string
 }

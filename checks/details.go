@@ -1,10 +1,5 @@
 package checks
 
-import (
-	"net/netip"
-	"slices"
-)
-
 // Peer is what the details policy may ask about a request. The plugin reads
 // each value from the proxy only when the policy asks, so a probe that needs
 // no details costs no property lookups.
@@ -45,7 +40,9 @@ func (d *Details) Allows(p Peer) bool {
 // to everyone, never the power to take a replica out of rotation.
 func (d *Details) InAllowLists(p Peer) bool {
 	if len(d.AllowCIDRs) > 0 {
-		if a, ok := socketPeer(p.SourceAddress()); ok {
+		// A source address with port 0 came from a request header: whoever
+		// sent it chose it, and it never matches (see Peer).
+		if a, ok := parseSocketPeer(p.SourceAddress()); ok {
 			for _, pfx := range d.AllowCIDRs {
 				if pfx.Contains(a) {
 					return true
@@ -68,37 +65,12 @@ func (d *Details) InAllowLists(p Peer) bool {
 	return false
 }
 
-// socketPeer is the IP of a source address that is a real TCP peer: "ip:port"
-// with a non-zero port. Envoy parses an address it takes from a request
-// header (x-forwarded-for, an original-IP detection extension) without a
-// port, so it reports port 0: whoever sent the header chose that address,
-// and it never matches allow_cidrs, whatever the header. A bare IP or
-// anything else that is not "ip:port" (a pipe path) never matches either.
-func socketPeer(s string) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil || ap.Port() == 0 {
-		return netip.Addr{}, false
-	}
-	return ap.Addr().Unmap(), true
-}
-
-// unmapPrefix turns an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) into
-// the IPv4 prefix it means (10.0.0.0/8): socketPeer unmaps the peer, and an
-// IPv4 address is never in an IPv6 prefix, so as written it would match
-// nothing.
-func unmapPrefix(p netip.Prefix) netip.Prefix {
-	if p.Addr().Is4In6() && p.Bits() >= 96 {
-		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-	}
-	return p
-}
-
-// everyAddress says which family the prefixes (masked, unmapped) cover
-// whole, together: "IPv4", "IPv6", "IPv4 and IPv6", or "" for neither.
-// 0.0.0.0/0 does, and so do 0.0.0.0/1 with 128.0.0.0/1.
-func everyAddress(prefixes []netip.Prefix) string {
-	v4 := covers(prefixes, netip.IPv4Unspecified())
-	v6 := covers(prefixes, netip.IPv6Unspecified())
+// everyAddress says which family the prefixes cover whole, together:
+// "IPv4", "IPv6", "IPv4 and IPv6", or "" for neither. 0.0.0.0/0 does, and
+// so do 0.0.0.0/1 with 128.0.0.0/1.
+func everyAddress(prefixes []CIDR) string {
+	v4 := covers(prefixes, true)
+	v6 := covers(prefixes, false)
 	switch {
 	case v4 && v6:
 		return "IPv4 and IPv6"
@@ -110,39 +82,34 @@ func everyAddress(prefixes []netip.Prefix) string {
 	return ""
 }
 
-// covers reports whether the prefixes of zero's family leave no address of
-// that family out: sorted by first address, each must start at or before
-// the first address not yet covered, until the last address is.
-func covers(prefixes []netip.Prefix, zero netip.Addr) bool {
-	var ranges [][2]netip.Addr
-	for _, p := range prefixes {
-		if p.Addr().BitLen() == zero.BitLen() {
-			ranges = append(ranges, [2]netip.Addr{p.Addr(), lastAddr(p)})
-		}
+// covers reports whether the prefixes of one family leave no address of it
+// out: from the family's first address on, some prefix must hold the first
+// address not yet covered, and the one reaching furthest moves it on, until
+// the family's last address is covered. Lists are short; no sort needed.
+func covers(prefixes []CIDR, v4 bool) bool {
+	whole := CIDR{addr: ip{v4: v4}}
+	if v4 {
+		whole.addr.lo = mapped
 	}
-	slices.SortFunc(ranges, func(a, b [2]netip.Addr) int { return a[0].Compare(b[0]) })
-	next := zero // the first address not covered yet
-	for _, r := range ranges {
-		if r[0].Compare(next) > 0 {
-			return false // a gap before r
-		}
-		if r[1].Compare(next) >= 0 {
-			if next = r[1].Next(); !next.IsValid() {
-				return true // covered through the family's last address
+	next, end := whole.addr, whole.last() // the first address not covered yet
+	for {
+		reach, found := ip{}, false
+		for _, p := range prefixes {
+			if p.addr.v4 == v4 && !next.less(p.addr) && !p.last().less(next) && (!found || reach.less(p.last())) {
+				reach, found = p.last(), true
 			}
 		}
+		if !found {
+			return false // no prefix holds next
+		}
+		if reach == end {
+			return true
+		}
+		next = reach
+		if next.lo++; next.lo == 0 {
+			next.hi++
+		}
 	}
-	return false
-}
-
-// lastAddr is the highest address of a masked prefix.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // bearerToken is the token of RFC 6750 §2.1 credentials: "Bearer"

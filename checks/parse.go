@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -246,15 +245,11 @@ func parseDetails(r gjson.Result) (Details, error) {
 		return d, err
 	}
 	for i, s := range cidrs {
-		p, perr := netip.ParsePrefix(s)
-		if perr != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return d, errf(fmt.Sprintf("details.allow_cidrs[%d]", i), "bad CIDR %s: use a prefix like \"10.0.0.0/8\" or an address", short(s))
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
+		p, ok := parseCIDR(s)
+		if !ok {
+			return d, errf(fmt.Sprintf("details.allow_cidrs[%d]", i), "bad CIDR %s: use a prefix like \"10.0.0.0/8\" or an address", short(s))
 		}
-		d.AllowCIDRs = append(d.AllowCIDRs, unmapPrefix(p.Masked()))
+		d.AllowCIDRs = append(d.AllowCIDRs, p)
 	}
 	hashes, err := strList("details.token_sha256", r.Get("token_sha256"))
 	if err != nil {
