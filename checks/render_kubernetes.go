@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,13 +66,13 @@ func k8sQuery(query string) (verbose bool, excluded map[string]bool) {
 		}
 		k, val, _ := strings.Cut(pair, "=")
 		if k != "verbose" && k != "exclude" {
-			var err error
-			if k, err = url.QueryUnescape(k); err != nil || k != "verbose" && k != "exclude" {
+			var ok bool
+			if k, ok = queryUnescape(k); !ok || k != "verbose" && k != "exclude" {
 				continue
 			}
 		}
-		val, err := url.QueryUnescape(val)
-		if err != nil {
+		val, ok := queryUnescape(val)
+		if !ok {
 			continue
 		}
 		if k == "verbose" {

@@ -2,8 +2,6 @@ package checks
 
 import (
 	"bytes"
-	"html"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +24,11 @@ const (
 func statusRefresh(query string) (int, bool) {
 	for _, kv := range strings.Split(query, "&") {
 		k, v, _ := strings.Cut(kv, "=")
-		if k, err := url.QueryUnescape(k); err != nil || k != "refresh" {
+		if k, ok := queryUnescape(k); !ok || k != "refresh" {
 			continue
 		}
-		v, err := url.QueryUnescape(v)
-		if err != nil {
+		v, ok := queryUnescape(v)
+		if !ok {
 			return 0, false
 		}
 		n, err := strconv.Atoi(v)
@@ -58,7 +56,7 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	agg := v.State.Aggregate(v.Cfg)
 	b := pageWriter{bytes.NewBuffer(make([]byte, 0, 2048+900*len(v.Cfg.Checks)))}
 	w := b.put
-	esc := html.EscapeString
+	esc := htmlEscape
 	name := svc.Name
 	if name == "" {
 		name = "Service status"
@@ -120,7 +118,7 @@ func statusTable(b pageWriter, v *View, now int64) {
 		w(`<th scope="col">`, c, `</th>`)
 	}
 	w(`</tr></thead><tbody>`)
-	esc := html.EscapeString
+	esc := htmlEscape
 	for i := range v.Cfg.Checks {
 		ch, cs := &v.Cfg.Checks[i], &v.State.Checks[i]
 		st := cs.Status.String()
