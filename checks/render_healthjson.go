@@ -3,7 +3,6 @@ package checks
 import (
 	"math"
 	"strconv"
-	"time"
 )
 
 // The IETF health check response format (draft-inadarei-api-health-check),
@@ -78,7 +77,7 @@ func (v *View) appendHealthCheck(b []byte, first bool, i int, measurement string
 	}
 	b = appendField(b, false, "status", st)
 	if cs.CheckedAt != 0 {
-		b = appendField(b, false, "time", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
+		b = appendField(b, false, "time", formatUTC(cs.CheckedAt))
 	}
 	if v.ShowDetails && cs.CheckedAt != 0 {
 		if measurement == "responseTime" {

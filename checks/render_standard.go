@@ -3,7 +3,6 @@ package checks
 import (
 	"math"
 	"strconv"
-	"time"
 )
 
 var (
@@ -57,7 +56,7 @@ func (s *Answers) up(_ *Route, _ string, src Source) Reply {
 	b := make([]byte, 0, len(s.upPrefix)+40)
 	b = append(b, s.upPrefix...)
 	b = append(b, '"')
-	b = time.UnixMilli(src.Now()).UTC().AppendFormat(b, time.RFC3339)
+	b = appendUTC(b, src.Now(), 'T')
 	b = append(b, '"', '}')
 	return Reply{Status: 200, ContentType: ContentJSON, Body: b}
 }
@@ -96,7 +95,7 @@ func appendCheckDetails(b []byte, ch *Check, cs *CheckState) []byte {
 	}
 	b = append(b, `,"latency_ms":`...)
 	b = appendInt(b, int64(cs.LatencyMs))
-	b = appendField(b, false, "checked_at", time.UnixMilli(cs.CheckedAt).UTC().Format(time.RFC3339))
+	b = appendField(b, false, "checked_at", formatUTC(cs.CheckedAt))
 	b = appendField(b, false, "message", cs.Message)
 	if cs.HasObserved && !math.IsNaN(cs.Observed) && !math.IsInf(cs.Observed, 0) { // JSON has no NaN
 		b = append(b, `,"observed":`...)

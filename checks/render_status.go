@@ -91,7 +91,7 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 	} else {
 		statusTable(b, v, now)
 	}
-	w(`<p class="foot">meshprobe, `, time.UnixMilli(now).UTC().Format(time.RFC3339), `</p></main></body></html>`)
+	w(`<p class="foot">meshprobe, `, formatUTC(now), `</p></main></body></html>`)
 	return Reply{Status: 200, ContentType: ContentHTML, Body: b.Bytes()}
 }
 
@@ -152,8 +152,7 @@ func when(at, now int64) string {
 	if at == 0 {
 		return "never"
 	}
-	t := time.UnixMilli(at).UTC()
-	return age(now-at) + ` ago<br><time datetime="` + t.Format(time.RFC3339) + `">` + t.Format("2006-01-02 15:04:05Z") + `</time>`
+	return age(now-at) + ` ago<br><time datetime="` + formatUTC(at) + `">` + string(appendUTC(nil, at, ' ')) + `</time>`
 }
 
 func age(ms int64) string {
