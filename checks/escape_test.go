@@ -4,6 +4,7 @@ import (
 	"html"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,22 @@ func TestEscapesLikeTheStandardLibrary(t *testing.T) {
 		}
 		if got, want := htmlEscape(s), html.EscapeString(s); got != want {
 			t.Fatalf("htmlEscape(%q) = %q; html: %q", s, got, want)
+		}
+	}
+}
+
+func TestEscapeLabelLikeReplacer(t *testing.T) {
+	old := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	r := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"a", `\`, `"`, "\n", "\xff", "\xe2\x82", "€", "\uFFFD", "x\x80\x80y"}
+	for range 100000 {
+		var b strings.Builder
+		for range r.IntN(6) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := escapeLabel(s), old.Replace(strings.ToValidUTF8(s, "\uFFFD")); got != want {
+			t.Fatalf("escapeLabel(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

@@ -121,14 +121,36 @@ func (w *promWriter) sample(name string, v float64, labels ...string) {
 }
 
 // escapeLabel escapes a label value as the text format requires, and makes
-// it valid UTF-8. Most values (check names, kinds) need neither and are
-// returned as they are.
+// it valid UTF-8 (each run of invalid bytes one U+FFFD, as
+// strings.ToValidUTF8 does). Most values (check names, kinds) need neither
+// and are returned as they are.
 func escapeLabel(s string) string {
 	if utf8.ValidString(s) && !strings.ContainsAny(s, "\\\"\n") {
 		return s
 	}
-	return labelEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD"))
+	b := make([]byte, 0, len(s)+8)
+	invalid := false // the last byte was part of an invalid run
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			if !invalid {
+				b = append(b, "\uFFFD"...)
+			}
+			invalid, i = true, i+1
+			continue
+		}
+		invalid = false
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		case '\n':
+			b = append(b, `\n`...)
+		default:
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return string(b)
 }
-
-// labelEscaper is built once: a Replacer is costly to make.
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
