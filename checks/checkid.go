@@ -17,11 +17,8 @@ import (
 // same identity for the same check, or a push of it forgets every result:
 // the encoding is part of the shared-state protocol (docs/design.md).
 func (ch *Check) Identity() string {
-	var h []byte
-	field := func(s string) { // length-prefixed: no two lists encode alike
-		h = binary.BigEndian.AppendUint64(h, uint64(len(s)))
-		h = append(h, s...)
-	}
+	var h idFields
+	field := h.add
 	field(ch.Kind.String())
 	field(ch.Cluster)
 	field(ch.Authority)
@@ -49,4 +46,13 @@ func (ch *Check) Identity() string {
 	}
 	sum := sha256sum(h)
 	return hexEncode(sum[:16])
+}
+
+// idFields is what Identity hashes: each field length-prefixed, so no two
+// lists encode alike.
+type idFields []byte
+
+func (f *idFields) add(s string) {
+	*f = binary.BigEndian.AppendUint64(*f, uint64(len(s)))
+	*f = append(*f, s...)
 }
