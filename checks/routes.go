@@ -90,32 +90,46 @@ const (
 	BuiltinStarted  = "started" // fails until every startup-gating check was up once
 )
 
+// dialectPaths are the routes each dialect always has, in the order
+// buildRoutes lists them (the standard dialect's under base_path). A table
+// rather than a call per route: each call was inlined into buildRoutes.
+var dialectPaths = [...][]struct {
+	endpoint Endpoint
+	path     string
+}{
+	DialectStandard: {
+		{StdLiveness, "/probes/liveness"}, {StdReadiness, "/probes/readiness"}, {StdStartup, "/probes/startup"},
+		{StdUp, "/up"}, {StdMetrics, "/metrics"}, {StdDependencies, "/dependencies"}, {StdInfo, "/info"},
+		{StdStatus, "/status"},
+	},
+	DialectKubernetes: {{K8sLivez, "/livez"}, {K8sReadyz, "/readyz"}, {K8sHealthz, "/healthz"}},
+	DialectPrivacyIDEA: {
+		{PrivacyIDEAHealthz, "/healthz"}, {PrivacyIDEALivez, "/healthz/livez"}, {PrivacyIDEAReadyz, "/healthz/readyz"},
+		{PrivacyIDEAStartupz, "/healthz/startupz"}, {PrivacyIDEAResolversz, "/healthz/resolversz"},
+	},
+	DialectAurora:  {{AuroraLiveness, "/health/liveness"}, {AuroraReadiness, "/health/readiness"}},
+	DialectAmsdal:  {{AmsdalLiveness, "/api/probes/liveness/"}, {AmsdalReadiness, "/api/probes/readiness/"}},
+	DialectLiberty: {{LibertyHealth, "/health"}, {LibertyInfo, "/info"}},
+}
+
 // buildRoutes lists every route of the enabled dialects and refuses two that
 // share a path: a probe must never be answered by a convention it did not ask for.
 func buildRoutes(c *Config) ([]Route, error) {
 	var rs []Route
-	add := func(d Dialect, e Endpoint, path string) {
-		rs = append(rs, Route{Path: trimSlash(path), Endpoint: e, Dialect: d})
-	}
 	for _, d := range c.Dialects {
+		base := ""
+		if d == DialectStandard {
+			base = c.BasePath
+		}
+		for _, p := range dialectPaths[d] {
+			rs = append(rs, Route{Path: trimSlash(base + p.path), Endpoint: p.endpoint, Dialect: d})
+		}
 		switch d {
 		case DialectStandard:
-			b := c.BasePath
-			add(d, StdLiveness, b+"/probes/liveness")
-			add(d, StdReadiness, b+"/probes/readiness")
-			add(d, StdStartup, b+"/probes/startup")
-			add(d, StdUp, b+"/up")
-			add(d, StdMetrics, b+"/metrics")
-			add(d, StdDependencies, b+"/dependencies")
-			add(d, StdInfo, b+"/info")
-			add(d, StdStatus, b+"/status")
 			if c.DrainEnabled {
-				rs = append(rs, Route{Path: b + "/drain", Endpoint: StdDrain, Dialect: d, Write: true})
+				rs = append(rs, Route{Path: base + "/drain", Endpoint: StdDrain, Dialect: d, Write: true})
 			}
 		case DialectKubernetes:
-			add(d, K8sLivez, "/livez")
-			add(d, K8sReadyz, "/readyz")
-			add(d, K8sHealthz, "/healthz")
 			rs = append(rs, Route{Path: "/livez/" + BuiltinPing, Endpoint: K8sLivezCheck, Dialect: d, Check: BuiltinPing})
 			for _, n := range []string{BuiltinPing, BuiltinStarted, BuiltinShutdown} {
 				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
@@ -124,21 +138,6 @@ func buildRoutes(c *Config) ([]Route, error) {
 				n := c.Checks[i].Name
 				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
 			}
-		case DialectPrivacyIDEA:
-			add(d, PrivacyIDEAHealthz, "/healthz")
-			add(d, PrivacyIDEALivez, "/healthz/livez")
-			add(d, PrivacyIDEAReadyz, "/healthz/readyz")
-			add(d, PrivacyIDEAStartupz, "/healthz/startupz")
-			add(d, PrivacyIDEAResolversz, "/healthz/resolversz")
-		case DialectAurora:
-			add(d, AuroraLiveness, "/health/liveness")
-			add(d, AuroraReadiness, "/health/readiness")
-		case DialectAmsdal:
-			add(d, AmsdalLiveness, "/api/probes/liveness/")
-			add(d, AmsdalReadiness, "/api/probes/readiness/")
-		case DialectLiberty:
-			add(d, LibertyHealth, "/health")
-			add(d, LibertyInfo, "/info")
 		}
 	}
 	seen := make(map[string]int, len(rs))
