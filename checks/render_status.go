@@ -74,7 +74,7 @@ func StatusPage(v *View, svc Service, now int64) Reply {
 		`<h1>`, esc(name), `</h1><dl class="identity">`)
 	for _, f := range svc.fields() {
 		if f[0] != "service_name" { // the heading
-			w(`<dt>`, strings.ReplaceAll(f[0], "_", " "), `</dt><dd>`, esc(f[1]), `</dd>`)
+			w(`<dt>`, underscoresToSpaces(f[0]), `</dt><dd>`, esc(f[1]), `</dd>`)
 		}
 	}
 	w(`</dl><ul class="summary">`)
@@ -138,6 +138,18 @@ func statusTable(b pageWriter, v *View, now int64) {
 		w(`</tr>`)
 	}
 	w(`</tbody></table>`)
+}
+
+// underscoresToSpaces turns a field name into words: "service_version" is
+// "service version". strings.ReplaceAll would link strings.Replace for this.
+func underscoresToSpaces(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '_' {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
 func gateWords(g Gate) string {
