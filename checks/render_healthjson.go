@@ -71,9 +71,12 @@ func (v *View) appendHealthCheck(b []byte, first bool, i int, measurement string
 	b = append(b, '[', '{')
 	b = appendField(b, true, "componentId", ch.Name)
 	b = appendField(b, false, "componentType", ch.componentType())
-	st := map[Status]string{StatusUp: "pass", StatusDown: "fail", StatusUnknown: "warn"}[cs.Status]
-	if ch.Soft && cs.Status == StatusDown {
-		st = "warn"
+	st := "warn" // unknown, or a soft check down
+	switch {
+	case cs.Status == StatusUp:
+		st = "pass"
+	case cs.Status == StatusDown && !ch.Soft:
+		st = "fail"
 	}
 	b = appendField(b, false, "status", st)
 	if cs.CheckedAt != 0 {

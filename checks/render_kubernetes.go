@@ -115,7 +115,13 @@ func Kubernetes(r *Route, v *View) Reply {
 		}
 		b.WriteString("warn: some health checks cannot be excluded: no matches for " + strings.Join(names, ",") + "\n")
 	}
-	word := map[Endpoint]string{K8sLivez: "livez", K8sReadyz: "readyz", K8sHealthz: "healthz"}[e]
+	word := "healthz"
+	switch e {
+	case K8sLivez:
+		word = "livez"
+	case K8sReadyz:
+		word = "readyz"
+	}
 	switch {
 	case failed:
 		return textReply(503, b.String()+word+" check failed\n")
