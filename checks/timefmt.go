@@ -1,5 +1,7 @@
 package checks
 
+import "strconv"
+
 // appendUTC appends the UTC time of ms, milliseconds since the Unix epoch,
 // as time.RFC3339 formats it ("2006-01-02T15:04:05Z"), with sep in place
 // of the "T". time's layout interpreter and zone rules, which this
@@ -24,19 +26,16 @@ func appendUTC(b []byte, ms int64, sep byte) []byte {
 	if year < 0 {
 		b, year = append(b, '-'), -year
 	}
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, month, 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, sep)
-	b = appendDigits(b, sod/3600, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sod/60%60, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sod%60, 2)
-	return append(b, 'Z')
+	for p := int64(1000); p > 1 && year < p; p /= 10 {
+		b = append(b, '0') // at least four digits
+	}
+	b = strconv.AppendInt(b, year, 10)
+	h, m, sec := sod/3600, sod/60%60, sod%60
+	return append(b, '-', digit(month/10), digit(month%10), '-', digit(day/10), digit(day%10), sep,
+		digit(h/10), digit(h%10), ':', digit(m/10), digit(m%10), ':', digit(sec/10), digit(sec%10), 'Z')
 }
+
+func digit(v int64) byte { return byte('0' + v) }
 
 // formatUTC is appendUTC's "2006-01-02T15:04:05Z" as a string.
 func formatUTC(ms int64) string { return string(appendUTC(nil, ms, 'T')) }
@@ -47,18 +46,4 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
-}
-
-// appendDigits appends v (not negative) in decimal, zero-padded to width.
-func appendDigits(b []byte, v int64, width int) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 && len(buf)-i >= width {
-			return append(b, buf[i:]...)
-		}
-	}
 }
