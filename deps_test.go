@@ -55,11 +55,20 @@ var allowedDeps = map[string]string{
 	"encoding/json":   "only pretty.parsestr (json.Unmarshal), reached from gjson's modifiers table at init",
 	"encoding":        "encoding/json",
 	"encoding/base64": "encoding/json",
+	"crypto/rand":     "plugin: the lease identity's seed (its watchdog timer is what TestOldEnvoyPollOneoff's toolchain module dies of)",
+	"crypto":          "crypto/rand",
+	"crypto/fips140":  "crypto/rand (the FIPS 140 module)",
+	"crypto/subtle":   "crypto/rand (the FIPS 140 module)",
+	"crypto/cipher":   "crypto/rand (its DRBG's AES)",
+	"math/big":        "crypto/rand (Int and Prime)",
+	"math/rand":       "math/big",
+	"hash":            "crypto/rand's FIPS 140 module",
 }
 
 // allowedDepPrefixes admit whole trees of packages.
 var allowedDepPrefixes = map[string]string{
-	"internal/": "the standard library's own internals (runtime, maps, poll, godebug, strconv)",
+	"internal/":        "the standard library's own internals (runtime, maps, poll, godebug, strconv)",
+	"crypto/internal/": "crypto/rand's FIPS 140 module (DRBG, AES, SHA-2, SHA-3, self-tests)",
 }
 
 // TestDependencies lists the packages the plugin links for wasip1/wasm and
