@@ -16,7 +16,8 @@ import (
 
 // buildMisbehave builds e2e/testdata/misbehave with extra ldflags, like the
 // plugin (poll_oneoff provided, so it survives a collection in any claimed
-// Envoy), and returns the .wasm's absolute path.
+// Envoy), and returns the .wasm's absolute path; the toolchain's own output
+// stays beside it as misbehave.go.wasm.
 func buildMisbehave(t *testing.T, ldflags string) string {
 	t.Helper()
 	dir := t.TempDir()

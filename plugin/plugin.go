@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -76,12 +74,11 @@ func (p *pluginContext) configure() error {
 	p.inflight = make([]int64, len(cfg.Checks))
 	p.keys = checks.SharedKeys(property("plugin_name"), cfg, data)
 
-	var seed [16]byte
-	if _, err := rand.Read(seed[:]); err != nil {
-		return fmt.Errorf("reading random seed: %w", err)
-	}
-	p.owner = binary.LittleEndian.Uint64(seed[:]) | 1 // never 0, the released lease's owner
-	p.rnd = mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), binary.LittleEndian.Uint64(seed[8:])))
+	// The runtime seeds math/rand/v2 from the host's random_get, the source
+	// crypto/rand reads too; a lease identity must differ between VMs, not
+	// be secret, and crypto/rand would link the FIPS DRBG and AES.
+	p.owner = mrand.Uint64() | 1 // never 0, the released lease's owner
+	p.rnd = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
 
 	// Create the shared records now, before any VM has a result to merge:
 	// proxy-wasm has no create-if-absent (see checks.Prepare). Records a

@@ -6,6 +6,9 @@
 //     _initialize) calls proxy_get_property, which Envoy forbids there.
 //   - GET /crash panics: the VM traps, as a plugin bug would.
 //   - GET /health/probes/liveness is answered locally with 200 "misbehave".
+//   - GET /timer arms and stops a Go timer, as crypto/rand.Read does, and
+//     leaves 64 KiB of garbage: with a timer armed, Go's runtime calls
+//     poll_oneoff at a garbage collection (see TestOldEnvoyPollOneoff).
 //   - PUT /shared writes the shared data key named by header x-key with the
 //     value hex-encoded in header x-value (and x-pad zero bytes after it:
 //     a value too large for a header), unconditionally; GET /shared
@@ -18,6 +21,7 @@ package main
 import (
 	"encoding/hex"
 	"strconv"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -55,9 +59,17 @@ func (*httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	case "/shared":
 		shared()
 		return types.ActionPause
+	case "/timer":
+		time.AfterFunc(time.Minute, func() {}).Stop()
+		garbage = make([]byte, 64<<10)
+		proxywasm.SendHttpResponse(200, nil, nil, -1)
+		return types.ActionPause
 	}
 	return types.ActionContinue
 }
+
+// garbage keeps /timer's allocation from being optimized away.
+var garbage []byte
 
 func shared() {
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
