@@ -270,8 +270,8 @@ func duration(field string, r gjson.Result, def time.Duration) (time.Duration, e
 		}
 		d = time.Duration(r.Num) * time.Millisecond
 	case gjson.String:
-		var err error
-		if d, err = time.ParseDuration(r.Str); err != nil {
+		var ok bool
+		if d, ok = parseDuration(r.Str); !ok {
 			return 0, errf(field, "bad duration %s: use Go syntax like \"500ms\" or \"2s\", or integer milliseconds", short(r.Str))
 		}
 	default:
