@@ -50,7 +50,6 @@ var allowedDeps = map[string]string{
 	"iter":            "reflect, slices, bytes, strings",
 	"reflect":         "fmt (and encoding/binary's generic paths)",
 	"fmt":             "the SDK imports it; errors in checks and plugin",
-	"sort":            "pretty sorts object keys (sort.SliceStable)",
 	"encoding/binary": "the shared-state codec (checks), the SDK's ABI, reply headers",
 }
 

@@ -10,8 +10,6 @@
 // orders them by value), and the input is assumed valid (gjson validates before it applies a modifier).
 package pretty
 
-import "sort"
-
 // Options is how PrettyOptions lays out JSON.
 type Options struct {
 	Width    int    // widest line an array is kept on one line for
@@ -201,24 +199,32 @@ func (p *printer) room() int {
 }
 
 func (p *printer) object(n *node, depth int) {
-	pairs := make([][2]*node, 0, len(n.kids)/2)
-	for i := 0; i+1 < len(n.kids); i += 2 {
-		pairs = append(pairs, [2]*node{n.kids[i], n.kids[i+1]})
-	}
+	kv := n.kids // key, value, key, value...
 	if p.opts.SortKeys {
-		sort.SliceStable(pairs, func(i, j int) bool {
-			return string(unquote(pairs[i][0].raw)) < string(unquote(pairs[j][0].raw))
-		})
+		kv = sortedPairs(kv)
 	}
 	p.buf = append(p.buf, '{')
-	for i, kv := range pairs {
+	for i := 0; i+1 < len(kv); i += 2 {
 		p.newline(depth+1, i > 0)
-		p.buf = append(p.buf, kv[0].raw...)
+		p.buf = append(p.buf, kv[i].raw...)
 		p.buf = append(p.buf, ':', ' ')
-		p.value(kv[1], depth+1, true)
+		p.value(kv[i+1], depth+1, true)
 	}
 	p.newline(depth, false)
 	p.buf = append(p.buf, '}')
+}
+
+// sortedPairs orders key-value pairs by the keys' text, keeping equal keys
+// in their order (an insertion sort: objects are small, and package sort
+// would cost the module more than this).
+func sortedPairs(kv []*node) []*node {
+	kv = append([]*node(nil), kv[:len(kv)&^1]...)
+	for i := 2; i < len(kv); i += 2 {
+		for j := i; j > 0 && string(unquote(kv[j].raw)) < string(unquote(kv[j-2].raw)); j -= 2 {
+			kv[j], kv[j+1], kv[j-2], kv[j-1] = kv[j-2], kv[j-1], kv[j], kv[j+1]
+		}
+	}
+	return kv
 }
 
 // newline ends a line (after a comma if more follows) and indents the next.
