@@ -133,9 +133,9 @@ type printer struct {
 func (p *printer) value(n *node, depth int, tight bool) {
 	switch {
 	case n.open == 0:
-		p.buf = append(p.buf, n.raw...)
+		p.add(n.raw...)
 	case len(n.kids) == 0:
-		p.buf = append(p.buf, n.open, n.open+2) // '{'+2 is '}', '['+2 is ']'
+		p.add(n.open, n.open+2) // '{'+2 is '}', '['+2 is ']'
 	case n.open == '[':
 		p.array(n, depth, tight)
 	default:
@@ -153,17 +153,17 @@ func (p *printer) array(n *node, depth int, tight bool) {
 	}
 	if room > 3 {
 		if line := p.line(n); line != nil && len(line) <= room {
-			p.buf = append(p.buf, line...)
+			p.add(line...)
 			return
 		}
 	}
-	p.buf = append(p.buf, '[')
+	p.add('[')
 	for i, k := range n.kids {
 		p.newline(depth+1, i > 0)
 		p.value(k, depth+1, i == 0)
 	}
 	p.newline(depth, false)
-	p.buf = append(p.buf, ']')
+	p.add(']')
 }
 
 // line is n on one line, or nil if n holds an object, even an empty one.
@@ -203,15 +203,15 @@ func (p *printer) object(n *node, depth int) {
 	if p.opts.SortKeys {
 		kv = sortedPairs(kv)
 	}
-	p.buf = append(p.buf, '{')
+	p.add('{')
 	for i := 0; i+1 < len(kv); i += 2 {
 		p.newline(depth+1, i > 0)
-		p.buf = append(p.buf, kv[i].raw...)
-		p.buf = append(p.buf, ':', ' ')
+		p.add(kv[i].raw...)
+		p.add(':', ' ')
 		p.value(kv[i+1], depth+1, true)
 	}
 	p.newline(depth, false)
-	p.buf = append(p.buf, '}')
+	p.add('}')
 }
 
 // sortedPairs orders key-value pairs by the keys' text, keeping equal keys
@@ -227,12 +227,18 @@ func sortedPairs(kv []*node) []*node {
 	return kv
 }
 
+// add appends to the output. Not inlined: each inlined append costs the
+// module more code than the call.
+//
+//go:noinline
+func (p *printer) add(b ...byte) { p.buf = append(p.buf, b...) }
+
 // newline ends a line (after a comma if more follows) and indents the next.
 func (p *printer) newline(depth int, comma bool) {
 	if comma {
-		p.buf = append(p.buf, ',')
+		p.add(',')
 	}
-	p.buf = append(p.buf, '\n')
+	p.add('\n')
 	p.buf = append(p.buf, p.opts.Prefix...)
 	for range depth {
 		p.buf = append(p.buf, p.opts.Indent...)
