@@ -2,12 +2,13 @@
 // stands in for github.com/tidwall/pretty (go.mod's replace) with the three
 // names gjson calls: that package sorts keys with encoding/json, which the
 // plugin would otherwise link (with reflect, about 550 KB of the module)
-// although meshprobe never evaluates a gjson modifier.
+// for a modifier only an operator's expect or observe path would name.
 //
 // Output follows pretty's layout: one member per line, arrays on one line
 // when they fit Width, ", " and ": " separators, a final newline. It
 // differs in that SortKeys keeps duplicate keys in their order (pretty
-// orders them by value), and the input is assumed valid (gjson validates before it applies a modifier).
+// orders them by value). Input that is not JSON gets what can be laid out
+// of it, never a failure.
 package pretty
 
 // Options is how PrettyOptions lays out JSON.

@@ -1,6 +1,7 @@
 package pretty
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,4 +44,21 @@ func TestUgly(t *testing.T) {
 	if got, want := string(Ugly([]byte(in))), `{"a":[1,"x y\" z"]}`; got != want {
 		t.Errorf("Ugly = %q, want %q", got, want)
 	}
+}
+
+// FuzzPretty: any input is laid out without failing; valid JSON stays the
+// same JSON, only spaced.
+func FuzzPretty(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":null}],"c":"\u00e9"}`, `[`, `{"a":`, `"x`, `}}]]`, `[1,,2]`, `  `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := PrettyOptions([]byte(s), &Options{Width: 20, Indent: " "})
+		if !json.Valid([]byte(s)) {
+			return
+		}
+		if !json.Valid(out) || string(Ugly(out)) != string(Ugly([]byte(s))) {
+			t.Fatalf("PrettyOptions(%q) = %q", s, out)
+		}
+	})
 }
