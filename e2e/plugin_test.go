@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"testing"
 
 	"github.com/meshprobe/meshprobe/internal/host"
@@ -12,11 +11,7 @@ import (
 // `make build` cannot pass by checking nothing.
 func pluginWasm(t testing.TB) []byte {
 	t.Helper()
-	bin, err := os.ReadFile(pluginPath())
-	if err != nil {
-		t.Fatalf("cannot read the plugin (%v): run `make build` first, or set MESHPROBE_WASM to a built .wasm", err)
-	}
-	return bin
+	return host.Plugin(t, "..")
 }
 
 // pluginPath is where pluginWasm reads the plugin, and what Envoy loads.

@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,17 +103,6 @@ func bothRuntimes(t *testing.T, f func(t *testing.T, rt runtime)) {
 	for _, rt := range []runtime{{"native", startNative, false, false}, {"wasm", startWasm, true, true}} {
 		t.Run(rt.name, func(t *testing.T) { f(t, rt) })
 	}
-}
-
-var wasmBinary []byte
-
-func TestMain(m *testing.M) {
-	var err error
-	if wasmBinary, err = os.ReadFile(host.PluginPath("..")); err != nil {
-		fmt.Fprintf(os.Stderr, "plugin tests also run on the compiled plugin and cannot find it: %v\nrun `make build` (or `make test`) first\n", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
 }
 
 func headerMap(hs [][2]string) map[string]string {

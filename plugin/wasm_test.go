@@ -24,6 +24,7 @@ type wasmProxy struct {
 
 func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 	t.Helper()
+	wasm := host.Plugin(t, "..")
 	properties := map[string]string{"plugin_name": "meshprobe"}
 	for k, v := range p {
 		properties[k] = v
@@ -39,7 +40,7 @@ func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 		}
 	}
 	clock := host.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	h, err := host.New(context.Background(), host.Options{Wasm: wasmBinary, Workers: 1, PluginConfig: []byte(config), Properties: properties, Clock: clock, Clusters: clusters,
+	h, err := host.New(context.Background(), host.Options{Wasm: wasm, Workers: 1, PluginConfig: []byte(config), Properties: properties, Clock: clock, Clusters: clusters,
 		OnError: func(err error) { t.Errorf("wasm host: %v", err) }})
 	if err != nil {
 		t.Fatalf("loading the wasm plugin: %v", err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,21 +14,10 @@ import (
 	"time"
 )
 
-var wasm []byte
-
-func TestMain(m *testing.M) {
-	var err error
-	if wasm, err = os.ReadFile(PluginPath(filepath.Join("..", ".."))); err != nil {
-		fmt.Fprintf(os.Stderr, "internal/host runs the compiled plugin and cannot read it: %v\nrun `make build` first\n", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
-
 // newHost starts the plugin with config; any host error fails the test.
 func newHost(t *testing.T, config string, o Options) *Host {
 	t.Helper()
-	o.Wasm, o.PluginConfig = wasm, []byte(config)
+	o.Wasm, o.PluginConfig = Plugin(t, filepath.Join("..", "..")), []byte(config)
 	if o.Workers == 0 {
 		o.Workers = 1 // most tests here are about one VM
 	}
