@@ -13,11 +13,10 @@ import (
 
 func init() {
 	// A VM's linear memory never shrinks, and Go's smallest heap goal scales
-	// with GOGC (4 MiB at 100) while the plugin keeps well under 1 MiB live.
-	// At 50, the memory soak (make bench) plateaus at 7 MiB per VM within
-	// 10k requests instead of 9.4-10.2 MiB, with no measurable cost per request.
-	// A GOGC the VM's environment sets (Envoy's vm_config
-	// environment_variables) wins: the soak uses it to collect more often.
+	// with GOGC (4 MiB at 100) while the plugin keeps well under 1 MiB live,
+	// so 50 keeps each VM smaller (BENCHMARKS.md, "Memory", measures it). A
+	// GOGC the VM's environment sets (Envoy's vm_config environment_variables)
+	// wins: the soak uses it to collect more often.
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}

@@ -17,7 +17,7 @@ func TestBadConfigurationRefused(t *testing.T) {
 		{`{"checks":[{"name":"a","kind":"http","cluster":"c","timeout":"2 seconds"}]}`, "checks[0].timeout: bad duration"},
 		{`{"dialects":["kubernetes","privacyidea"]}`, "dialects: path collision: /healthz"},
 		{`{"checks":[{"name":"a","kind":"http","cluster":"c","headers":{"x-key":42}}]}`, `checks[0].headers.x-key: value must be a string`},
-		// issue 16: a mistake never opens a door
+		// a mistake never opens a door
 		{`{"details":{"token_sha256":["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]}}`,
 			"details.token_sha256[0]: is the sha256 of the empty string: was $TOKEN unset?"},
 		{`{"drain":{"enabled":true},"details":{"allow_cidrs":["0.0.0.0/0"]}}`, "details.allow_cidrs: "},

@@ -7,7 +7,7 @@ import (
 	"github.com/meshprobe/meshprobe/internal/dialectcases"
 )
 
-// Issue 16, "a mistake never opens a door": an operator's or a client's
+// "A mistake never opens a door": an operator's or a client's
 // mistake may fail closed, never open details or drain to anyone.
 
 // warnLogs are the warning-level lines the plugin logged.
