@@ -43,9 +43,9 @@ func (s *setup) footprintRows() []footprintRow {
 
 // footprints starts runs Envoys per configuration and worker count, one
 // at a time and in turn, and prints the medians: the time from exec to the
-// first 200 on liveness (Envoy on CPU 0 with one worker, on both CPUs with
-// more), then, after every worker has served requests for a second, the
-// resident memory once it has stopped moving.
+// first 200 on liveness (Envoy on both CPUs), then, after every worker has
+// served requests for a second, the resident memory once it has stopped
+// moving.
 func (s *setup) footprints(p printf, runs int) (map[string]map[int]footprint, error) {
 	rows := s.footprintRows()
 	type sample struct{ live, ready, rss []float64 }
@@ -110,11 +110,9 @@ func (s *setup) footprintOnce(r footprintRow, workers int) (live, ready, rss flo
 			return err
 		})
 	}
-	cpus := "0-1"
-	if workers == 1 {
-		cpus = "0"
-	}
-	e, err := s.exec(js, workers, cpus)
+	// Both CPUs at every worker count: V8 sizes its own threads to the
+	// CPUs it may use, which would otherwise count as workers' memory.
+	e, err := s.exec(js, workers, "0-1")
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -160,7 +158,7 @@ func printFootprints(p printf, rows []footprintRow, f map[string]map[int]footpri
 		}
 		p("\n")
 	}
-	p("\nWith one worker Envoy runs on CPU 0, with more on both CPUs. meshprobe answers readiness 200 from its checks'\n")
+	p("\nEnvoy runs on both CPUs; this command, which polls, on CPU 1. meshprobe answers readiness 200 from its checks'\n")
 	p("first results, after (ms)")
 	for _, w := range footprintWorkers {
 		p(" %.0f with %d worker(s);", f["meshprobe"][w].firstReady, w)
