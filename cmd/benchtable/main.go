@@ -37,7 +37,7 @@ const notesMarker = "<!-- benchtable: everything below this line is kept when th
 
 func main() {
 	rounds := flag.Int("rounds", 3, "rounds of the speed benchmarks (medians over them)")
-	envoy := flag.Bool("envoy", true, "run the Envoy comparison first (cmd/envoybench, about 11 minutes)")
+	envoy := flag.Bool("envoy", true, "run the Envoy comparison first (cmd/envoybench, about 10 minutes)")
 	benchtime := flag.String("benchtime", "200ms", "go test -benchtime of the speed benchmarks")
 	soak := flag.Int("soak", 2_000_000, "requests of the memory soak (0: no soak)")
 	in := flag.String("in", "", "read go test -bench output from this file (- for stdin) instead of running")

@@ -8,124 +8,27 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
-
-	"github.com/meshprobe/meshprobe/internal/benchdata"
 )
 
 type printf func(format string, a ...any)
 
-// memory prints Envoy's resident memory at idle for 1, 2, 4 and 8 workers,
-// without a wasm filter, with floor-continue in Go and in WAT (runtime-free)
-// and with meshprobe (10 checks), and what each worker adds (the slope from
-// 1 to 8 workers); then meshprobe's at 2 workers after 200k and 1M mixed
-// requests.
-func (s *setup) memory(p printf) ([]string, error) {
-	workers := []int{1, 2, 4, 8}
-	rows := []struct {
-		label string
-		boot  bootstrap
-	}{
-		{"no wasm filter", s.noFilter()},
-		{"floor-continue wasm", s.floor("floor-continue")},
-		{"runtime-free wasm (WAT) continue", s.floor("floor-continue-wat")},
-		{"meshprobe, 10 checks", s.meshprobe(10, true)},
-	}
-	const none, floorRow, watRow, ours = 0, 1, 2, 3 // rows' indices
-	p("#### Envoy's resident memory at idle (MiB)\n\n| configuration |")
-	for _, w := range workers {
-		p(" %d worker(s) |", w)
-	}
-	p(" per worker |\n|---|%s---:|\n", strings.Repeat("---:|", len(workers)))
-	slopes, oneWorker := make([]float64, len(rows)), make([]float64, len(rows))
-	for i, r := range rows {
-		// memoryRuns Envoys per worker count, a few started at once (each
-		// process's memory is its own).
-		samples := make([][]float64, len(workers))
-		var mu sync.Mutex
-		var g errgroup.Group
-		g.SetLimit(4) // more starting at once would each take over a minute on 2 CPUs
-		for j, w := range workers {
-			for range memoryRuns {
-				g.Go(func() error {
-					m, err := s.idleMemory(r.boot, w)
-					if err != nil {
-						return fmt.Errorf("%s, %d workers: %w", r.label, w, err)
-					}
-					mu.Lock()
-					samples[j] = append(samples[j], m)
-					mu.Unlock()
-					return nil
-				})
-			}
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		rss := make([]float64, len(workers))
-		for j := range samples {
-			rss[j] = benchdata.Median(samples[j])
-		}
-		slopes[i], oneWorker[i] = slope(workers, rss), rss[0]
-		p("| %s |", r.label)
-		for _, v := range rss {
-			p(" %.1f |", v)
-		}
-		p(" %.2f |\n", slopes[i])
-	}
-	over := func(i int) float64 { return slopes[i] - slopes[none] }
-	floor, wat, mine := over(floorRow), over(watRow), over(ours)
-	p("\nPer worker (the least-squares slope over 1 to 8 workers) over no wasm filter: floor-continue %.2f MiB,\n", floor)
-	p("the runtime-free floor-continue (WAT) %.2f MiB, meshprobe %.2f MiB (%.2f× the Go floor's). At one worker,\n", wat, mine, mine/floor)
-	p("the wasm runtime costs the process %.0f MiB with the Go floor, %.0f MiB with the WAT floor and %.0f MiB with meshprobe:\n",
-		oneWorker[floorRow]-oneWorker[none], oneWorker[watRow]-oneWorker[none], oneWorker[ours]-oneWorker[none])
-	p("Envoy keeps a base VM besides each worker's, and V8 compiles the module, whose code grows with its size\n")
-	p("(meshprobe's is about twice the Go floor's; the WAT floor's is a few hundred bytes).\n\n")
-
+// soak prints meshprobe's resident memory at 2 workers at idle, after
+// 200k mixed requests and after n, and returns the growth from 200k to n
+// (MiB).
+func (s *setup) soak(p printf, n int) (float64, error) {
 	began := time.Now()
-	idle, after, err := s.memoryUnderLoad([]int{200_000, 1_000_000})
-	fmt.Fprintf(os.Stderr, "envoybench: 1M mixed requests took %s\n", time.Since(began).Round(time.Second))
+	counts := []int{200_000, max(n, 200_000)}
+	idle, after, err := s.memoryUnderLoad(counts)
+	fmt.Fprintf(os.Stderr, "envoybench: %d mixed requests took %s\n", counts[1], time.Since(began).Round(time.Second))
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	p("#### meshprobe's resident memory under mixed requests, 2 workers (MiB)\n\n")
 	p("wrk sends `%s` in turn; 10 checks run every 5 s. Each figure is read once it stops moving.\n\n", strings.Join(mixed, "`, `"))
-	p("| idle | after 200k requests | after 1M requests | growth 200k → 1M |\n|---:|---:|---:|---:|\n")
+	p("| idle | after 200k requests | after %dk requests | growth |\n|---:|---:|---:|---:|\n", counts[1]/1000)
 	p("| %.1f | %.1f | %.1f | %+.2f |\n\n", idle, after[0], after[1], after[1]-after[0])
-	return []string{
-		verdict("meshprobe's resident memory per worker ≤ 1.25× the floor wasm's (both over no wasm filter)", mine/floor, 1.25, false),
-		verdict("resident memory after 1M requests ≤ after 200k + 1 MiB (growth, MiB)", after[1]-after[0], 1, false),
-	}, nil
-}
-
-// memoryRuns is how many Envoys each idle figure is the median of: one, so
-// that make bench stays under 15 minutes; a figure varies by about 2 MiB
-// from one Envoy to the next, so the per-worker slope by about 0.5 MiB.
-const memoryRuns = 1
-
-// idleMemory starts Envoy with the configuration and workers, has every
-// worker serve requests for a second (V8 compiles a function in a worker
-// when that worker first calls it, so a worker that never served a request
-// would cost less than one in service), and returns its resident memory
-// once it has stopped moving.
-func (s *setup) idleMemory(boot bootstrap, workers int) (float64, error) {
-	e, url, err := s.start(boot, workers, "0-1") // both CPUs: this command runs pinned to one
-	if err != nil {
-		return 0, err
-	}
-	defer e.Stop()
-	if err := ready(url + livenessPath); err != nil {
-		return 0, err
-	}
-	// 64 connections: the kernel spreads them over the workers' listening
-	// sockets, and leaves one of 8 workers without any in about 1% of runs.
-	if _, err := load(url+livenessPath, defaultHeaders, 1, 64); err != nil {
-		return 0, err
-	}
-	return settled(e.PID())
+	return after[1] - after[0], nil
 }
 
 // settled samples the resident memory every half second until two samples

@@ -13,55 +13,36 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/meshprobe/meshprobe/internal/benchdata"
 	"github.com/meshprobe/meshprobe/internal/envoyrun"
 )
 
-const startRuns = 3
-
-// startUp prints the time from Envoy's exec to the first 200 on a path,
-// and from an LDS push to the first answer of the pushed listener:
-// medians over startRuns, one worker pinned to CPU 0 as under load.
-func (s *setup) startUp(p printf) error {
-	p("#### Start-up and configuration push (ms, median of %d)\n\n", startRuns)
-	p("| configuration | exec → first 200 on liveness | exec → first 200 on readiness | LDS push → first answer of the new listener |\n|---|---:|---:|---:|\n")
-	rows := []struct {
-		label     string
-		boot      bootstrap
-		readiness bool
+// pushes prints the time from an LDS push to the first answer of the
+// pushed listener: medians over pushRuns, one worker pinned to CPU 0 as
+// under load.
+func (s *setup) pushes(p printf) error {
+	p("#### Configuration push (ms, median of %d)\n\n| configuration | LDS push → first answer of the new listener |\n|---|---:|\n", pushRuns)
+	for _, r := range []struct {
+		label string
+		boot  bootstrap
 	}{
-		{"no wasm filter (direct_response route)", s.directResponse(), false},
-		{"floor-reply wasm (startup); floor-continue wasm (push)", s.floor("floor-reply"), false},
-		{"runtime-free wasm (WAT): reply (startup); continue (push)", s.floor("floor-reply-wat"), false},
-		{"meshprobe, 10 checks", s.meshprobe(10, true), true},
-	}
-	pushed := []bootstrap{s.noFilter(), s.floor("floor-continue"), s.floor("floor-continue-wat"), s.meshprobe(10, true)}
-	for i, r := range rows {
-		paths := []string{livenessPath}
-		if r.readiness {
-			paths = append(paths, readinessPath)
-		}
-		firsts, err := s.firstAnswers(r.boot, paths)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.label, err)
-		}
-		live, readiness := firsts[0], "–"
-		if r.readiness {
-			readiness = fmt.Sprintf("%.0f", firsts[1])
-		}
-		push, err := s.pushTimes(pushed[i])
+		{"no wasm filter", s.noFilter()},
+		{"runtime-free wasm (WAT) continue", s.floor("floor-continue-wat")},
+		{"Go floor-continue wasm", s.floor("floor-continue")},
+		{"meshprobe, 10 checks", s.meshprobe(10, true)},
+	} {
+		push, err := s.pushTimes(r.boot)
 		if err != nil {
 			return fmt.Errorf("%s push: %w", r.label, err)
 		}
-		p("| %s | %.0f | %s | %.0f |\n", r.label, live, readiness, push)
+		p("| %s | %.0f |\n", r.label, push)
 	}
-	p("\nmeshprobe checks its dependencies once it has started and answers readiness 200 from their first results.\n")
-	p("A push changes the plugin's configuration (a new service version) and adds a route, so the new listener\n")
+	p("\nA push changes the plugin's configuration (a new service version) and adds a route, so the new listener\n")
 	p("is told apart by that route's answer; Envoy drains the old one.\n\n")
 	return nil
 }
+
+const pushRuns = 3
 
 // freePort is a loopback port nothing listens on right now.
 func freePort() (uint32, error) {
@@ -93,48 +74,8 @@ func poll(url, want string, limit time.Duration) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s: no 200 within %s", url, limit)
 }
 
-// firstAnswers is the median time from exec to the first 200 on each path.
-func (s *setup) firstAnswers(boot bootstrap, paths []string) ([]float64, error) {
-	ms := make([][]float64, len(paths))
-	for range startRuns {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		b := boot(s)
-		b.ListenerPort = port
-		js, err := b.JSON()
-		if err != nil {
-			return nil, err
-		}
-		var g errgroup.Group
-		start := time.Now()
-		for i, path := range paths {
-			g.Go(func() error {
-				t, err := poll(fmt.Sprintf("http://127.0.0.1:%d%s", port, path), "", 30*time.Second)
-				ms[i] = append(ms[i], float64(t.Sub(start).Microseconds())/1e3)
-				return err
-			})
-		}
-		e, err := s.exec(js, 1, "0")
-		if err != nil {
-			return nil, err
-		}
-		err = g.Wait()
-		e.Stop()
-		if err != nil {
-			return nil, err
-		}
-	}
-	out := make([]float64, len(paths))
-	for i := range ms {
-		out[i] = benchdata.Median(ms[i])
-	}
-	return out, nil
-}
-
 // pushTimes starts Envoy with its listener served by LDS from a file, then
-// pushes startRuns changed listeners, each with a route of its own, and
+// pushes pushRuns changed listeners, each with a route of its own, and
 // returns the median time from the file's swap to the route's answer.
 func (s *setup) pushTimes(boot bootstrap) (float64, error) {
 	port, err := freePort()
@@ -180,7 +121,7 @@ func (s *setup) pushTimes(boot bootstrap) (float64, error) {
 		return 0, err
 	}
 	var ms []float64
-	for n := 1; n <= startRuns; n++ {
+	for n := 1; n <= pushRuns; n++ {
 		start := time.Now()
 		if err := lds.Push(version(n)); err != nil {
 			return 0, err
