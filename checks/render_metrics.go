@@ -20,8 +20,7 @@ var ProbeCodes = []int{200, 403, 405, 503}
 // Metrics renders the Prometheus text format 0.0.4: every family with HELP
 // and TYPE, label values escaped as the format requires.
 func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
-	var w promWriter
-	w.Grow(4096 + 1024*len(v.Cfg.Checks))
+	w := promWriter{make([]byte, 0, 4096+1024*len(v.Cfg.Checks))}
 	w.family("meshprobe_build_info", "gauge", "Identity of the service behind this proxy (always 1).")
 	w.sample("meshprobe_build_info", 1, "service", svc.Name, "version", svc.Version, "commit", svc.Commit)
 	ready, _ := v.State.Ready(v.Cfg)
@@ -61,12 +60,17 @@ func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
 		{"meshprobe_check_failures_total", "counter", "Calls of the check that failed.",
 			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Fails), true }},
 	}
+	// Each check's labels, escaped once for all its families.
+	sets := make([]string, len(v.Cfg.Checks))
+	for i := range v.Cfg.Checks {
+		ch := &v.Cfg.Checks[i]
+		sets[i] = labelSet("check", ch.Name, "kind", ch.Kind.String(), "type", ch.Type())
+	}
 	for _, m := range perCheck {
 		w.family(m.name, m.typ, m.help)
 		for i := range v.Cfg.Checks {
-			ch := &v.Cfg.Checks[i]
-			if val, ok := m.value(ch, &v.State.Checks[i]); ok {
-				w.sample(m.name, val, "check", ch.Name, "kind", ch.Kind.String(), "type", ch.Type())
+			if val, ok := m.value(&v.Cfg.Checks[i], &v.State.Checks[i]); ok {
+				w.line(m.name, sets[i], val)
 			}
 		}
 	}
@@ -74,7 +78,7 @@ func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
 	for _, p := range probes {
 		w.sample("meshprobe_probe_requests_total", float64(p.Count), "endpoint", p.Endpoint, "code", strconv.Itoa(p.Code))
 	}
-	return Reply{Status: 200, ContentType: ContentPrometheus, Body: []byte(w.String())}
+	return Reply{Status: 200, ContentType: ContentPrometheus, Body: w.b}
 }
 
 func b2f(b bool) float64 {
@@ -84,40 +88,51 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-type promWriter struct{ strings.Builder }
+// promWriter appends the text format to b, which becomes the body.
+type promWriter struct{ b []byte }
 
 func (w *promWriter) family(name, typ, help string) {
 	for _, part := range [...]string{"# HELP ", name, " ", help, "\n# TYPE ", name, " ", typ, "\n"} {
-		w.WriteString(part)
+		w.b = append(w.b, part...)
 	}
 }
 
 // sample writes one line; labels are name/value pairs, empty values skipped.
 func (w *promWriter) sample(name string, v float64, labels ...string) {
-	w.WriteString(name)
-	first := true
+	w.line(name, labelSet(labels...), v)
+}
+
+// line writes one sample with a label set from labelSet.
+func (w *promWriter) line(name, set string, v float64) {
+	w.b = append(w.b, name...)
+	w.b = append(w.b, set...)
+	w.b = append(w.b, ' ')
+	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
+	w.b = append(w.b, '\n')
+}
+
+// labelSet is `{name="value",...}` from name/value pairs, values escaped and
+// empty ones skipped; "" when none is left.
+func labelSet(labels ...string) string {
+	var b []byte
 	for i := 0; i+1 < len(labels); i += 2 {
 		if labels[i+1] == "" {
 			continue
 		}
-		if first {
-			w.WriteByte('{')
+		if b == nil {
+			b = append(b, '{')
 		} else {
-			w.WriteByte(',')
+			b = append(b, ',')
 		}
-		first = false
-		w.WriteString(labels[i])
-		w.WriteString(`="`)
-		w.WriteString(escapeLabel(labels[i+1]))
-		w.WriteByte('"')
+		b = append(b, labels[i]...)
+		b = append(b, `="`...)
+		b = append(b, escapeLabel(labels[i+1])...)
+		b = append(b, '"')
 	}
-	if !first {
-		w.WriteByte('}')
+	if b == nil {
+		return ""
 	}
-	w.WriteByte(' ')
-	var num [32]byte
-	w.Write(strconv.AppendFloat(num[:0], v, 'g', -1, 64))
-	w.WriteByte('\n')
+	return string(append(b, '}'))
 }
 
 // escapeLabel escapes a label value as the text format requires, and makes
