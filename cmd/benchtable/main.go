@@ -70,7 +70,11 @@ func main() {
 	case envoyFailure != nil:
 		envoyDoc, envoyErr = nil, envoyFailure
 	}
-	cond := conditions{envoy: string(envoyDoc), envoyErr: envoyErr, rounds: *rounds, benchtime: *benchtime, soak: *soak, load: load + " → " + loadavg(),
+	sizes, sizesErr := exec.Command("go", "run", "./cmd/wasmsize", "-vs", "./e2e/testdata/floor-reply", "-top", "25").Output()
+	if sizesErr != nil {
+		sizes = []byte(fmt.Sprintf("**Not measured** (cmd/wasmsize: %v).\n", sizesErr))
+	}
+	cond := conditions{envoy: string(envoyDoc), envoyErr: envoyErr, sizes: string(sizes), rounds: *rounds, benchtime: *benchtime, soak: *soak, load: load + " → " + loadavg(),
 		took: time.Since(started).Round(time.Second), fromInput: *in != "", failure: err}
 	doc := render(r, cond)
 	fmt.Print(doc)
@@ -249,6 +253,7 @@ func (r results) runs(name, unit string) int { return len(r[name][unit]) }
 type conditions struct {
 	envoy     string // envoybench's tables
 	envoyErr  error  // why there are none
+	sizes     string // cmd/wasmsize's table against floor-reply
 	rounds    int
 	benchtime string
 	soak      int
@@ -284,6 +289,7 @@ func render(r results, c conditions) string {
 	w := &page{}
 	w.conditions(c)
 	w.envoy(c)
+	w.sizes(c)
 	w.wasm(r)
 	w.pollShim(r)
 	w.native(r)
@@ -328,6 +334,15 @@ func (w *page) envoy(c conditions) {
 		w.p("%s\n", strings.TrimSpace(strings.ReplaceAll(c.envoy, "#### ", "### ")))
 		w.p("\n\n")
 	}
+}
+
+// sizes writes the code section per package, against the Go floor.
+func (w *page) sizes(c conditions) {
+	w.p("## The module's size by package\n\n")
+	w.p("Code section bytes (KiB) per Go package of the plugin and of the Go floor-reply plugin, both built as\n")
+	w.p("`make build` builds them but keeping the name section (`go run ./cmd/wasmsize -vs ./e2e/testdata/floor-reply`;\n")
+	w.p("`TestFunctionsAgreeWithObjdump` holds its reading equal to wabt's `wasm-objdump`). The Envoy section's\n")
+	w.p("module sizes are the shipped, stripped modules.\n\n%s\n", c.sizes)
 }
 
 // wasm writes the compiled plugin on wazero against its floors, and instantiation.
