@@ -163,7 +163,7 @@ func parseRequest(o checkObject, c *Check) error {
 		if c.Method == "" {
 			c.Method = "GET"
 		}
-		if !validToken(c.Method) || strings.ToUpper(c.Method) != c.Method {
+		if !validToken(c.Method) || strings.ContainsAny(c.Method, "abcdefghijklmnopqrstuvwxyz") {
 			return errf(f("method"), "must be an upper-case HTTP method like GET")
 		}
 	}

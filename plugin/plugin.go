@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"errors"
-	"fmt"
 	mrand "math/rand/v2"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -49,10 +48,14 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	return types.OnPluginStartStatusOK
 }
 
+// failed is what configure returns when a step fails: a line to log.
+// Not fmt.Errorf, whose wrapping (never unwrapped here) links in a sort.
+func failed(step string, err error) error { return errors.New(step + ": " + err.Error()) }
+
 func (p *pluginContext) configure() error {
 	data, err := proxywasm.GetPluginConfiguration()
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
-		return fmt.Errorf("reading plugin configuration: %w", err)
+		return failed("reading plugin configuration", err)
 	}
 	cfg, err := checks.Parse(data)
 	if err != nil {
@@ -85,7 +88,7 @@ func (p *pluginContext) configure() error {
 	// running proxy already has (this configuration's on another worker,
 	// checks kept across a change, the drain) are left as they are.
 	if err := checks.Prepare(sharedData{}, p.keys, cfg, now().UnixMilli()); err != nil {
-		return fmt.Errorf("creating shared state: %w", err)
+		return failed("creating shared state", err)
 	}
 	// The summary from the records as they are now: one left by an earlier
 	// teardown of this configuration (rolled back to, re-added) drains no more.
@@ -94,7 +97,7 @@ func (p *pluginContext) configure() error {
 	// Ticks join the instance, keep the summary current, run background
 	// checks and retry merges that lost their races.
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(cfg.TickPeriod().Milliseconds())); err != nil {
-		return fmt.Errorf("setting tick period: %w", err)
+		return failed("setting tick period", err)
 	}
 	return nil
 }
