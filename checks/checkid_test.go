@@ -69,7 +69,7 @@ func TestKeysAcrossBuilds(t *testing.T) {
 			"meshprobe/mp/v3/check/605b73135d1cc859316cd12f11c8cb9e",
 			"meshprobe/mp/v3/check/35e1ca6b0823b41c18d35496b37e5909",
 		},
-		Instances: conf + "instances", Summary: conf + "summary", Lease: conf + "lease",
+		Instances: conf + "instances", Summary: conf + "summary", Snapshot: conf + "snapshot", Lease: conf + "lease",
 	}
 	if !reflect.DeepEqual(k, want) {
 		t.Errorf("keys\n%#v\nwant\n%#v", k, want)

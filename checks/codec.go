@@ -18,7 +18,9 @@ import (
 //	proxy record   8 bytes: fixed length, flags, reserved
 //	instances      8 bytes: fixed length, flags, reserved, live instances (u32)
 //	check record   fixed part (its length in byte 0; 76 in this build), then the message (at most 255 bytes)
-//	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64), reserved
+//	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64),
+//	               the snapshot's digest (u16; 0 from builds before the snapshot, which left it reserved)
+//	snapshot       see snapshot.go
 //
 // A configuration's summary is computed from the proxy record and its
 // checks' records at every write (Summarize): a probe answers from its 16
@@ -118,14 +120,19 @@ func EncodeCheck(cs *CheckState) []byte {
 
 // DecodeCheck reads a check record of this or a newer build (whose fixed
 // part may be longer: the fields this build does not know are skipped).
-func DecodeCheck(b []byte) (CheckState, error) {
+func DecodeCheck(b []byte) (cs CheckState, err error) {
+	return cs, decodeCheck(b, &cs)
+}
+
+// decodeCheck is DecodeCheck into cs, which it leaves as it was on error.
+func decodeCheck(b []byte, cs *CheckState) error {
 	if len(b) < checkFixed || int(b[0]) < checkFixed || int(b[0]) > len(b) || b[1] > byte(StatusDown) {
-		return CheckState{}, ErrCorrupt
+		return ErrCorrupt
 	}
 	if fixed := int(b[0]); len(b) != fixed+int(b[67]) {
-		return CheckState{}, ErrCorrupt
+		return ErrCorrupt
 	}
-	return CheckState{
+	*cs = CheckState{
 		Status:      Status(b[1]),
 		EverUp:      b[2]&checkEverUp != 0,
 		HasObserved: b[2]&checkHasObserved != 0,
@@ -142,7 +149,8 @@ func DecodeCheck(b []byte) (CheckState, error) {
 		Observed:    math.Float64frombits(binary.BigEndian.Uint64(b[59:])),
 		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
 		Message:     string(b[int(b[0]):]),
-	}, nil
+	}
+	return nil
 }
 
 // flags is bit if on, else 0.

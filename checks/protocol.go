@@ -17,8 +17,9 @@ import (
 //     a check kept across a configuration change keeps its result, and an
 //     old and a new configuration overlapping in the proxy share it;
 //   - per configuration, its live instances (teardown), its readiness
-//     summary (16 bytes, what a probe reads) and its lease (which VM looks
-//     for due checks).
+//     summary (16 bytes, what a probe reads), the snapshot of its records
+//     written with the summary (what a document reads) and its lease
+//     (which VM looks for due checks).
 //
 // Every write is a compare-and-swap merge (update): read, apply, write back
 // if nobody wrote in between, else again on the newer value. A merge that
@@ -63,6 +64,7 @@ type Keys struct {
 	Checks    []string // aligned with Config.Checks
 	Instances string
 	Summary   string
+	Snapshot  string
 	Lease     string
 }
 
@@ -75,8 +77,8 @@ func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 	base := "meshprobe/" + pluginName + "/v" + strconv.Itoa(protocolVersion) + "/"
 	sum := sha256sum(config)
 	own := base + "config/" + hexEncode(sum[:16]) + "/"
-	k := Keys{Proxy: base + "proxy", Instances: own + "instances", Summary: own + "summary", Lease: own + "lease",
-		Checks: make([]string, len(c.Checks))}
+	k := Keys{Proxy: base + "proxy", Instances: own + "instances", Summary: own + "summary",
+		Snapshot: own + "snapshot", Lease: own + "lease", Checks: make([]string, len(c.Checks))}
 	seen := make(map[string]int, len(c.Checks))
 	for i := range c.Checks {
 		// Two checks of one configuration that ask the same of the same
@@ -281,7 +283,8 @@ func load(st Store, k Keys, c *Config) (s *State, stored Proxy, corrupt bool, er
 // skipped could let an older reading land after it. So only a caller that
 // wrote nothing itself (the lease holder's tick) passes onlyIfChanged. It
 // also writes the started latch and ReadyOnce into the proxy record once
-// they hold. It returns the state it read.
+// they hold, and the snapshot documents read (snapshot.go) after the
+// summary. It returns the state it read.
 func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corrupt bool, err error) {
 	for range MaxCASAttempts {
 		old, cas, err := st.Get(k.Summary)
@@ -304,13 +307,15 @@ func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corru
 			}
 			s.ReadyOnce = s.ReadyOnce || readyOnce
 		}
-		rec := EncodeSummary(c, s)
-		if onlyIfChanged && bytes.Equal(old, rec) {
+		rec, snap := EncodeSummary(c, s), encodeSnapshot(s)
+		d := digest(snap)
+		binary.BigEndian.PutUint16(rec[14:], d)
+		if onlyIfChanged && bytes.Equal(old, rec) && snapshotHolds(st, k, d) {
 			return s, corrupt, nil
 		}
 		switch err := st.Set(k.Summary, rec, cas); {
 		case err == nil:
-			return s, corrupt, nil
+			return s, corrupt, writeSnapshot(st, k, c, snap, d)
 		case !errors.Is(err, ErrCASMismatch):
 			return s, corrupt, err
 		}

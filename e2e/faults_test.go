@@ -70,7 +70,7 @@ func TestEnvoySharedStateFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := checks.SharedKeys("meshprobe", cfg, []byte(config))
-	check, proxy, summary, lease := k.Checks[0], k.Proxy, k.Summary, k.Lease
+	check, proxy, summary, snapshot, lease := k.Checks[0], k.Proxy, k.Summary, k.Snapshot, k.Lease
 	hourAhead := func() uint64 { return uint64(time.Now().Add(time.Hour).UnixMilli()) }
 	eachEnvoy(t, func(t *testing.T, rt runtimeCase) {
 		p := newHTTPPeer(t, "ok", "")
@@ -110,6 +110,10 @@ func TestEnvoySharedStateFaults(t *testing.T) {
 			{"summary truncated", func() { write(summary, read(summary)[:9], 0) }},
 			{"summary empty", func() { write(summary, nil, 0) }},
 			{"summary of another version", func() { m := read(summary); m[0]++; write(summary, m, 0) }},
+			{"summary from a build before the snapshot", func() { m := read(summary); m[14], m[15] = 0, 0; write(summary, m, 0) }},
+			{"snapshot garbage", func() { write(snapshot, []byte("garbage"), 0) }},
+			{"snapshot truncated", func() { write(snapshot, read(snapshot)[:9], 0) }},
+			{"snapshot of several megabytes", func() { write(snapshot, read(snapshot), 4<<20) }},
 			{"next run an hour in the future", func() {
 				cs, err := checks.DecodeCheck(read(check))
 				if err != nil {

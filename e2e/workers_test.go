@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meshprobe/meshprobe/checks"
 	"github.com/meshprobe/meshprobe/internal/host"
 )
 
@@ -181,5 +183,76 @@ func TestWorkersRacingWritesLoseNothing(t *testing.T) {
 	s.Close()
 	if body != `{"status":"down","reason":"draining"}` {
 		t.Errorf("worker 1's drain was lost: readiness %s", body)
+	}
+}
+
+// Documents on every worker read one snapshot of the records, written with
+// the summary: all four workers serve the same /dependencies after each
+// write. A record changed behind the summary's back (as a write under
+// another configuration of the plugin is, for this one) shows at the lease
+// holder's next tick, and a corrupt snapshot sends readers to the records.
+func TestWorkersServeOneSnapshot(t *testing.T) {
+	const config = `{"refresh":{"interval":"2s","jitter":0},"details":{"allow_cidrs":["127.0.0.1/32"]},
+ "checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1},{"name":"b","kind":"http","cluster":"b","failure_threshold":1},
+ {"name":"c","kind":"http","cluster":"c","failure_threshold":1}]}`
+	cfg, err := checks.Parse([]byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := checks.SharedKeys("meshprobe", cfg, []byte(config))
+	h, clock := startWorkers(t, 4, config)
+	deps := func(w int) string {
+		s := h.VM(w).Request([][2]string{{":method", "GET"}, {":path", "/health/dependencies"}, {":authority", "svc"}})
+		defer s.Close()
+		return string(s.Reply().Body)
+	}
+	// agreed is the one /dependencies all workers serve.
+	agreed := func(when string) string {
+		t.Helper()
+		first := deps(0)
+		for w := 1; w < 4; w++ {
+			if got := deps(w); got != first {
+				t.Fatalf("%s: worker %d serves\n%s\nworker 0\n%s", when, w, got, first)
+			}
+		}
+		return first
+	}
+	for round, codes := range [][3]string{{"200", "500", "200"}, {"500", "500", "200"}, {"200", "200", "200"}} {
+		for w := range 4 {
+			h.VM(w).Tick()
+		}
+		for _, c := range h.Callouts() {
+			h.Respond(c.ID, [][2]string{{":status", codes[c.Cluster[0]-'a']}}, nil, nil)
+		}
+		body := agreed("round " + strconv.Itoa(round))
+		for i, code := range codes {
+			want := `"` + string(rune('a'+i)) + `":{"name":"` + string(rune('a'+i)) + `","type":"hard","status":"` + map[string]string{"200": "up", "500": "down"}[code] + `"`
+			if !strings.Contains(body, want) {
+				t.Fatalf("round %d: /dependencies lacks %s: %s", round, want, body)
+			}
+		}
+		clock.Advance(2 * time.Second)
+	}
+	before := agreed("before the change")
+	rec, _, _ := h.SharedData(k.Checks[1])
+	cs, err := checks.DecodeCheck(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs.Message = "written elsewhere"
+	h.SetSharedData(k.Checks[1], checks.EncodeCheck(&cs))
+	if got := agreed("after a write behind the summary"); got != before {
+		t.Errorf("the write showed before a summary named it: documents read the records, not the snapshot\n%s", got)
+	}
+	for w := range 4 {
+		h.VM(w).Tick() // the lease holder's summary brings the snapshot up to date
+	}
+	if got := agreed("after a tick"); !strings.Contains(got, "written elsewhere") {
+		t.Errorf("a tick later the write does not show: %s", got)
+	}
+	after := agreed("after a tick")
+	h.SetSharedData(k.Snapshot, []byte("garbage"))
+	if got := agreed("with a corrupt snapshot"); got != after {
+		t.Errorf("with a corrupt snapshot /dependencies reads\n%s\nthe records hold\n%s", got, after)
 	}
 }

@@ -108,9 +108,9 @@ func (p *pluginContext) queued(key string) bool {
 	return slices.ContainsFunc(p.pending, func(q pendingUpdate) bool { return q.key == key })
 }
 
-// state reads the whole shared state (for renderers that list checks).
+// state is what documents that list checks show (checks.ReadState).
 func (p *pluginContext) state() *checks.State {
-	s, corrupt, err := checks.Load(sharedData{}, p.keys, p.cfg)
+	s, corrupt, err := checks.ReadState(sharedData{}, p.keys, p.cfg)
 	p.noteCorrupt(corrupt)
 	if err != nil {
 		proxywasm.LogErrorf("meshprobe: reading shared state: %v", err)

@@ -56,7 +56,7 @@ func sharedKeys(t testing.TB, config string) (*checks.Config, checks.Keys) {
 func TestSharedStateFaults(t *testing.T) {
 	const config = `{"refresh":{"interval":"2s","jitter":0},"checks":[{"name":"a","kind":"http","cluster":"a","failure_threshold":1}]}`
 	_, k := sharedKeys(t, config)
-	check, proxy, summary, lease := k.Checks[0], k.Proxy, k.Summary, k.Lease
+	check, proxy, summary, snapshot, lease := k.Checks[0], k.Proxy, k.Summary, k.Snapshot, k.Lease
 	hour := time.Hour.Milliseconds()
 	leaseRecord := func(owner uint64, expiry int64) []byte {
 		b := make([]byte, 16)
@@ -91,6 +91,21 @@ func TestSharedStateFaults(t *testing.T) {
 			m := bytes.Clone(px.shared(summary))
 			m[0]++
 			px.setShared(summary, m)
+		}},
+		{"summary from a build before the snapshot", func(t *testing.T, px testProxy) {
+			m := bytes.Clone(px.shared(summary))
+			m[14], m[15] = 0, 0
+			px.setShared(summary, m)
+		}},
+		{"snapshot garbage", func(t *testing.T, px testProxy) { px.setShared(snapshot, []byte("garbage")) }},
+		{"snapshot truncated", func(t *testing.T, px testProxy) { px.setShared(snapshot, px.shared(snapshot)[:9]) }},
+		{"snapshot of another version", func(t *testing.T, px testProxy) {
+			b := bytes.Clone(px.shared(snapshot))
+			b[0]++
+			px.setShared(snapshot, b)
+		}},
+		{"snapshot of several megabytes", func(t *testing.T, px testProxy) {
+			px.setShared(snapshot, append(bytes.Clone(px.shared(snapshot)), make([]byte, 4<<20)...))
 		}},
 		{"next run an hour in the future", func(t *testing.T, px testProxy) {
 			rewriteCheck(t, px, config, 0, func(s *checks.CheckState) { s.NextDue = now().UnixMilli() + hour })
