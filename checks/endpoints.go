@@ -106,6 +106,7 @@ type Answers struct {
 	notReady  map[string]Reply
 	upPrefix  []byte   // `{"status":"up",<identity fields>,` without the timestamp
 	depsNames [][]byte // `"name":{"name":"name","type":"hard","status":` per check
+	depsSize  int      // /dependencies without details fits in this
 }
 
 // Answer renders the answer to a read (GET or HEAD) of route r with the raw

@@ -31,6 +31,7 @@ func NewAnswers(c *Config, svc Service) *Answers {
 		n = appendJSONString(n, ch.Name)
 		n = append(n, `,"type":"`+ch.Type()+`","status":`...)
 		s.depsNames = append(s.depsNames, n)
+		s.depsSize += len(n) + len(`"unknown"},`)
 	}
 	return s
 }
@@ -66,7 +67,11 @@ func (s *Answers) up(_ *Route, _ string, src Source) Reply {
 // check adds kind, latency, time of the last result, our message and the
 // observed value.
 func (s *Answers) dependencies(st *State, details bool) Reply {
-	b := make([]byte, 0, 64+48*len(s.depsNames))
+	size := 32 + s.depsSize
+	if details {
+		size += len(s.depsNames) * (len(`,"kind":"http","latency_ms":12345,"checked_at":"2026-01-02T03:04:05.678Z","message":""`) + 64)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"status":"`...)
 	b = append(b, st.Aggregate(s.cfg).String()...)
 	b = append(b, `","dependencies":{`...)
