@@ -202,9 +202,9 @@ type Summary struct {
 	Aggregate                Aggregate
 }
 
-// ReadRefreshedAt reads when a configuration's checks last took a result,
+// readRefreshedAt reads when a configuration's checks last took a result,
 // allocating nothing.
-func ReadRefreshedAt(c *Config, b []byte) (int64, bool) {
+func readRefreshedAt(c *Config, b []byte) (int64, bool) {
 	if !validSummary(c, b) {
 		return 0, false
 	}
@@ -217,18 +217,18 @@ func (s *State) Summary(c *Config) Summary {
 	return Summary{Started: s.Started, Draining: s.Draining || s.Teardown, Ready: ready, Reason: why, Aggregate: s.Aggregate(c)}
 }
 
-// Readiness is what a probe answers from shared data: the summary if this
+// readiness is what a probe answers from shared data: the summary if this
 // build can read it (16 bytes, nothing decoded), else the state itself,
 // which load reads.
-func Readiness(c *Config, summary []byte, load func() *State) Summary {
-	if s, ok := ReadSummary(c, summary); ok {
+func readiness(c *Config, summary []byte, load func() *State) Summary {
+	if s, ok := readSummary(c, summary); ok {
 		return s
 	}
 	return load().Summary(c)
 }
 
-// ReadSummary reads a summary written for c, allocating nothing.
-func ReadSummary(c *Config, b []byte) (Summary, bool) {
+// readSummary reads a summary written for c, allocating nothing.
+func readSummary(c *Config, b []byte) (Summary, bool) {
 	if !validSummary(c, b) || int(b[3]) >= len(reasonCodes) || b[2] > byte(AggUnknown) ||
 		b[1]&flagReady == 0 && b[3] == 0 { // not ready needs a reason
 		return Summary{}, false

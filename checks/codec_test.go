@@ -40,16 +40,16 @@ func TestCodecRoundTrip(t *testing.T) {
 			t.Errorf("instances: round trip = %+v, %v; want %+v", got, err, in)
 		}
 	}
-	sum, ok := ReadSummary(cfg, EncodeSummary(cfg, s))
+	sum, ok := readSummary(cfg, EncodeSummary(cfg, s))
 	want := Summary{Started: true, Ready: false, Reason: ReasonDependencies, Aggregate: AggDegraded}
 	if !ok || sum != want {
 		t.Errorf("summary %+v; want %+v", sum, want)
 	}
-	if at, ok := ReadRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 1_700_000_000_123 {
+	if at, ok := readRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 1_700_000_000_123 {
 		t.Errorf("refreshed at %d (%v); want the latest result's time", at, ok)
 	}
 	s.Checks[2].CheckedAt = 0 // a check that never ran: stale, whatever the others
-	if at, ok := ReadRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 0 {
+	if at, ok := readRefreshedAt(cfg, EncodeSummary(cfg, s)); !ok || at != 0 {
 		t.Errorf("refreshed at %d (%v) with a check never run; want 0", at, ok)
 	}
 	// A long message is clipped on a rune boundary, not split.
@@ -82,8 +82,8 @@ func TestCodecReadsANewerBuildsRecords(t *testing.T) {
 func TestReadSummaryAllocatesNothing(t *testing.T) {
 	cfg, s := sampleState(t)
 	b := EncodeSummary(cfg, s)
-	if n := testing.AllocsPerRun(100, func() { ReadSummary(cfg, b) }); n != 0 {
-		t.Errorf("ReadSummary allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { readSummary(cfg, b) }); n != 0 {
+		t.Errorf("readSummary allocates %v times", n)
 	}
 }
 
@@ -112,7 +112,7 @@ func TestDecodeRefuses(t *testing.T) {
 		}
 	}
 	other := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"c"}]}`)
-	if _, ok := ReadSummary(other, EncodeSummary(cfg, s)); ok {
+	if _, ok := readSummary(other, EncodeSummary(cfg, s)); ok {
 		t.Error("summary of a configuration with another number of checks read")
 	}
 }

@@ -30,7 +30,7 @@ type fakeSource struct {
 
 func (f *fakeSource) Summary() Summary {
 	f.read |= ReadsSummary
-	sum, _ := ReadSummary(f.cfg, EncodeSummary(f.cfg, f.state))
+	sum, _ := readSummary(f.cfg, EncodeSummary(f.cfg, f.state))
 	return sum
 }
 func (f *fakeSource) State() *State    { f.read |= ReadsState; return f.state }

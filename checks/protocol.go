@@ -9,7 +9,9 @@ import (
 
 // The shared-state protocol: how the worker VMs of one proxy, and every
 // configuration of the plugin in it, share check results (docs/design.md,
-// "Shared state"). Each record has its own key:
+// "Shared state"). Shared (shared.go) is a VM's side of it, and the only
+// way in; this file holds the records' operations it composes, and
+// snapshot.go the snapshot. Each record has its own key:
 //
 //   - the proxy record: the started latch, an operator's drain; shared by
 //     every configuration, so it survives a change;
@@ -23,17 +25,17 @@ import (
 //
 // Every write is a compare-and-swap merge (update): read, apply, write back
 // if nobody wrote in between, else again on the newer value. A merge that
-// loses MaxCASAttempts races returns ErrContended; the plugin queues it and
-// replays its queue each tick, in order, a check's later merges behind its
-// earlier ones (plugin/shared.go, flushPending). After a write the writer
+// loses maxCASAttempts races returns ErrContended; a result is then queued
+// and replayed each tick, in order, a check's later merges behind its
+// earlier ones (Shared.Record, Shared.Flush). After a write the writer
 // recomputes its configuration's summary (Summarize); the lease holder
 // also does so every tick when the records changed, which carries a write
 // made under another configuration into this one's summary.
 //
-// A check runs when a VM claims it (Claim): a CAS write on its record that
+// A check runs when a VM claims it (claim): a CAS write on its record that
 // moves its next due time on, so one check per interval per proxy holds
 // whatever the worker count, and across two configurations overlapping.
-// The lease (Acquire) only saves work: one VM per configuration reads the
+// The lease (acquire) only saves work: one VM per configuration reads the
 // records each tick instead of every VM. Its record is owner id (u64) and
 // expiry (unix ms, i64).
 
@@ -54,9 +56,9 @@ var (
 	ErrContended = errors.New("shared state update kept losing CAS races")
 )
 
-// MaxCASAttempts bounds a merge loop: under Envoy's per-key lock a retry
+// maxCASAttempts bounds a merge loop: under Envoy's per-key lock a retry
 // only loses to a writer that finished in between, so a handful suffices.
-const MaxCASAttempts = 16
+const maxCASAttempts = 16
 
 // Keys are one plugin configuration's records in shared data.
 type Keys struct {
@@ -94,9 +96,9 @@ func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 	return k
 }
 
-// Prepare creates the records of configuration c that do not exist yet,
+// createRecords creates the records of configuration c that do not exist yet,
 // at plugin start at unix ms now, before any VM has a result to merge
-// (proxy-wasm has no create-if-absent: see Ensure). A check new to a proxy
+// (proxy-wasm has no create-if-absent: see createIfAbsent). A check new to a proxy
 // that has already been ready starts in grace: it gates nothing until its
 // status is decided, so adding a check never fails readiness on a running
 // proxy. A record no configuration has run for two intervals (a check
@@ -104,14 +106,14 @@ func SharedKeys(pluginName string, c *Config, config []byte) Keys {
 // the same way rather than serve an old result (see CheckState.stale). The check records are
 // created before the proxy record, so a VM that finds the proxy record
 // knows that every check of the first configuration exists.
-func Prepare(st Store, k Keys, c *Config, now int64) error {
+func createRecords(st Store, k Keys, c *Config, now int64) error {
 	p, _, err := read(st, k.Proxy, DecodeProxy)
 	if err != nil {
 		return err
 	}
 	fresh := CheckState{Grace: p.ReadyOnce}
 	for i, key := range k.Checks {
-		if err := Ensure(st, key, EncodeCheck(&fresh)); err != nil {
+		if err := createIfAbsent(st, key, EncodeCheck(&fresh)); err != nil {
 			return err
 		}
 		interval := c.Checks[i].Interval.Milliseconds()
@@ -125,7 +127,7 @@ func Prepare(st Store, k Keys, c *Config, now int64) error {
 			return err
 		}
 	}
-	if err := Ensure(st, k.Proxy, EncodeProxy(Proxy{})); err != nil {
+	if err := createIfAbsent(st, k.Proxy, EncodeProxy(Proxy{})); err != nil {
 		return err
 	}
 	// A configuration starting again (rolled back to, re-added) is no
@@ -138,16 +140,16 @@ func Prepare(st Store, k Keys, c *Config, now int64) error {
 		}); err != nil {
 		return err
 	}
-	if err := Ensure(st, k.Summary, nil); err != nil { // none yet: probes read the records
+	if err := createIfAbsent(st, k.Summary, nil); err != nil { // none yet: probes read the records
 		return err
 	}
-	return Ensure(st, k.Lease, make([]byte, 16))
+	return createIfAbsent(st, k.Lease, make([]byte, 16))
 }
 
-// Ensure creates key with initial if it does not exist. Two VMs may both
+// createIfAbsent creates key with initial if it does not exist. Two VMs may both
 // write initial; it must be a value either may overwrite (an empty state,
 // an expired lease).
-func Ensure(st Store, key string, initial []byte) error {
+func createIfAbsent(st Store, key string, initial []byte) error {
 	if _, _, err := st.Get(key); !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -161,14 +163,14 @@ func Ensure(st Store, key string, initial []byte) error {
 // to write. A record this build cannot read counts as blank (corrupt
 // reports that, for the caller to log once) and is rewritten.
 func update[T any](st Store, key string, decode func([]byte) (T, error), encode func(*T) []byte, fn func(*T) bool) (corrupt bool, err error) {
-	for range MaxCASAttempts {
+	for range maxCASAttempts {
 		data, cas, err := st.Get(key)
 		var v T
 		switch {
 		case errors.Is(err, ErrNotFound):
 			// Never merge with CAS 0: it is unconditional and would overwrite
 			// a rival's first write. Create the blank record, then merge by CAS.
-			if err := Ensure(st, key, encode(&v)); err != nil {
+			if err := createIfAbsent(st, key, encode(&v)); err != nil {
 				return corrupt, err
 			}
 			continue
@@ -191,31 +193,31 @@ func update[T any](st Store, key string, decode func([]byte) (T, error), encode 
 	return corrupt, ErrContended
 }
 
-// UpdateProxy merges fn into the proxy record.
-func UpdateProxy(st Store, key string, fn func(*Proxy)) (corrupt bool, err error) {
+// mergeProxy merges fn into the proxy record.
+func mergeProxy(st Store, key string, fn func(*Proxy)) (corrupt bool, err error) {
 	return update(st, key, DecodeProxy, func(p *Proxy) []byte { return EncodeProxy(*p) },
 		func(p *Proxy) bool { fn(p); return true })
 }
 
-// UpdateInstances merges fn into a configuration's instances record.
-func UpdateInstances(st Store, key string, fn func(*Instances)) (corrupt bool, err error) {
+// mergeInstances merges fn into a configuration's instances record.
+func mergeInstances(st Store, key string, fn func(*Instances)) (corrupt bool, err error) {
 	return update(st, key, DecodeInstances, encodeInstances, func(in *Instances) bool { fn(in); return true })
 }
 
 // encodeInstances is EncodeInstances in the merge loop's shape.
 func encodeInstances(in *Instances) []byte { return EncodeInstances(*in) }
 
-// UpdateCheck merges fn into one check's record.
-func UpdateCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err error) {
+// mergeCheck merges fn into one check's record.
+func mergeCheck(st Store, key string, fn func(*CheckState)) (corrupt bool, err error) {
 	return update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool { fn(cs); return true })
 }
 
-// Claim takes check i for this caller if it is due at unix ms now, moving
+// claim takes check i for this caller if it is due at unix ms now, moving
 // its next due time on, and reports whether it did. Whoever claims a check
 // runs it: every VM and every configuration with the check claims the same
 // record, so it runs once per interval per proxy however many
 // configurations (an old and a new one during a change) have it.
-func Claim(st Store, key string, c *Config, i int, now int64, rnd func(n int64) int64) (claimed, corrupt bool, err error) {
+func claim(st Store, key string, c *Config, i int, now int64, rnd func(n int64) int64) (claimed, corrupt bool, err error) {
 	corrupt, err = update(st, key, DecodeCheck, EncodeCheck, func(cs *CheckState) bool {
 		claimed = c.due(i, cs, now)
 		if claimed {
@@ -286,10 +288,10 @@ func load(st Store, k Keys, c *Config) (s *State, stored Proxy, corrupt bool, er
 // they hold, and the snapshot documents read (snapshot.go) after the
 // summary. It returns the state it read.
 func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corrupt bool, err error) {
-	for range MaxCASAttempts {
+	for range maxCASAttempts {
 		old, cas, err := st.Get(k.Summary)
 		if errors.Is(err, ErrNotFound) {
-			if err := Ensure(st, k.Summary, nil); err != nil {
+			if err := createIfAbsent(st, k.Summary, nil); err != nil {
 				return s, corrupt, err
 			}
 			continue
@@ -302,7 +304,7 @@ func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corru
 		}
 		readyOnce := s.readyOnGates(c)
 		if s.Started && !stored.Started || readyOnce && !stored.ReadyOnce {
-			if _, err := UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Started, p.ReadyOnce = true, p.ReadyOnce || readyOnce }); err != nil {
+			if _, err := mergeProxy(st, k.Proxy, func(p *Proxy) { p.Started, p.ReadyOnce = true, p.ReadyOnce || readyOnce }); err != nil {
 				return s, corrupt, err
 			}
 			s.ReadyOnce = s.ReadyOnce || readyOnce
@@ -323,20 +325,20 @@ func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corru
 	return s, corrupt, ErrContended
 }
 
-// Acquire takes or renews the lease for owner at unix ms now, holding it for
+// acquire takes or renews the lease for owner at unix ms now, holding it for
 // ttl ms. It reports whether owner holds it afterwards. Losing a CAS race
 // means another VM just took it: that is an answer, not an error. A lease
 // expiring further ahead than two ttl from now was never granted by
-// Acquire, even by a VM whose clock read a little later than ours (a wall
+// acquire, even by a VM whose clock read a little later than ours (a wall
 // clock stepped back, a foreign writer, corruption): it counts as expired,
 // so no such value stops every check.
-func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
+func acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 	data, cas, err := st.Get(key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// A write with CAS 0 is unconditional: two VMs could both "win" it.
 		// Create an expired lease instead; a later tick wins it by CAS.
-		return false, Ensure(st, key, make([]byte, 16))
+		return false, createIfAbsent(st, key, make([]byte, 16))
 	case err != nil:
 		return false, err
 	case len(data) == 16:
@@ -360,9 +362,9 @@ func Acquire(st Store, key string, owner uint64, now, ttl int64) (bool, error) {
 	}
 }
 
-// Release gives the lease up (at teardown) if owner holds it, so another
+// release gives the lease up (at teardown) if owner holds it, so another
 // worker takes over at its next tick instead of after the TTL.
-func Release(st Store, key string, owner uint64) error {
+func release(st Store, key string, owner uint64) error {
 	data, cas, err := st.Get(key)
 	if err != nil || len(data) != 16 || binary.BigEndian.Uint64(data) != owner {
 		return nil

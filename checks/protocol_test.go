@@ -65,7 +65,7 @@ func prepared(t testing.TB, cfg *Config, config string) (*memStore, Keys) {
 	t.Helper()
 	st := newMemStore()
 	k := SharedKeys("mp", cfg, []byte(config))
-	if err := Prepare(st, k, cfg, 1); err != nil {
+	if err := createRecords(st, k, cfg, 1); err != nil {
 		t.Fatal(err)
 	}
 	return st, k
@@ -94,13 +94,13 @@ func TestUpdateSurvivesInjectedCASMismatches(t *testing.T) {
 		calls++
 		if calls%2 == 1 && rivals < 20 { // before every other attempt: each update loses once
 			rivals++
-			if _, err := UpdateCheck(st, key, func(s *CheckState) { s.Fails++ }); err != nil {
+			if _, err := mergeCheck(st, key, func(s *CheckState) { s.Fails++ }); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	for range 10 {
-		if _, err := UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Runs++ }); err != nil {
+		if _, err := mergeCheck(st, k.Checks[0], func(s *CheckState) { s.Runs++ }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,7 +125,7 @@ func TestUpdateConcurrentWriters(t *testing.T) {
 				// ErrContended hands the update back; the plugin keeps it and
 				// merges it on its next tick. Here: at once.
 				for {
-					_, err := UpdateCheck(st, k.Checks[n%2], func(s *CheckState) {
+					_, err := mergeCheck(st, k.Checks[n%2], func(s *CheckState) {
 						s.Record(&cfg.Checks[n%2], Outcome{OK: vm == 0}, int64(n+1))
 					})
 					if err == nil {
@@ -163,7 +163,7 @@ func TestSummarize(t *testing.T) {
 		if have != nil {
 			st.Set(k.Summary, have, 0)
 		}
-		UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Runs++ })
+		mergeCheck(st, k.Checks[0], func(s *CheckState) { s.Runs++ })
 		if _, _, err := Summarize(st, k, cfg, false); err != nil {
 			t.Fatal(err)
 		}
@@ -179,16 +179,16 @@ func TestSummarize(t *testing.T) {
 	st.race = func(key string) {
 		if key == k.Summary && !raced {
 			raced = true
-			UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true }) // B, entirely
+			mergeProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true }) // B, entirely
 			Summarize(st, k, cfg, false)
 		}
 	}
-	UpdateCheck(st, k.Checks[1], func(s *CheckState) { s.Status = StatusUp })
+	mergeCheck(st, k.Checks[1], func(s *CheckState) { s.Status = StatusUp })
 	if _, _, err := Summarize(st, k, cfg, false); err != nil { // A
 		t.Fatal(err)
 	}
 	sum, _, _ := st.Get(k.Summary)
-	if got, _ := ReadSummary(cfg, sum); !got.Draining {
+	if got, _ := readSummary(cfg, sum); !got.Draining {
 		t.Errorf("after the race the summary reads %+v: B's drain is lost", got)
 	}
 }
@@ -204,14 +204,14 @@ func TestSummarizeAlwaysWritesAfterAWrite(t *testing.T) {
 	st.race = func(key string) {
 		if key == k.Summary && !raced { // A has read the records: drained
 			raced = true
-			UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = false }) // B undrains
+			mergeProxy(st, k.Proxy, func(p *Proxy) { p.Draining = false }) // B undrains
 			Summarize(st, k, cfg, false)
 		}
 	}
-	UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true })
+	mergeProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true })
 	Summarize(st, k, cfg, false) // A
 	sum, _, _ := st.Get(k.Summary)
-	if got, _ := ReadSummary(cfg, sum); got.Draining {
+	if got, _ := readSummary(cfg, sum); got.Draining {
 		t.Errorf("the summary says draining after the undrain: %+v", got)
 	}
 }
@@ -222,7 +222,7 @@ func TestSummarizeLatches(t *testing.T) {
 	cfg := counterConfig(t)
 	st, k := prepared(t, cfg, "x")
 	for i := range k.Checks {
-		UpdateCheck(st, k.Checks[i], func(s *CheckState) { s.Record(&cfg.Checks[i], Outcome{OK: true}, 5) })
+		mergeCheck(st, k.Checks[i], func(s *CheckState) { s.Record(&cfg.Checks[i], Outcome{OK: true}, 5) })
 	}
 	if s, _, _ := Summarize(st, k, cfg, false); !s.Started || !s.ReadyOnce {
 		t.Fatalf("summarized state %+v; want started and ready once", s.Proxy)
@@ -234,18 +234,18 @@ func TestSummarizeLatches(t *testing.T) {
 
 func TestUpdateCreatesAbsentRecord(t *testing.T) {
 	st := newMemStore()
-	if _, err := UpdateCheck(st, "k", func(s *CheckState) { s.Runs++ }); err != nil {
+	if _, err := mergeCheck(st, "k", func(s *CheckState) { s.Runs++ }); err != nil {
 		t.Fatal(err)
 	}
 	if cs, _, _ := read(st, "k", DecodeCheck); cs.Runs != 1 || st.sets != 2 {
-		t.Errorf("runs %d after %d writes; want 1 after an Ensure and a CAS write", cs.Runs, st.sets)
+		t.Errorf("runs %d after %d writes; want 1 after an createIfAbsent and a CAS write", cs.Runs, st.sets)
 	}
 }
 
 func TestUpdateCorruptRecordStartsEmpty(t *testing.T) {
 	st := newMemStore()
 	st.Set("k", []byte("garbage"), 0)
-	corrupt, err := UpdateCheck(st, "k", func(s *CheckState) { s.Runs++ })
+	corrupt, err := mergeCheck(st, "k", func(s *CheckState) { s.Runs++ })
 	cs, again, _ := read(st, "k", DecodeCheck)
 	if !corrupt || err != nil || again || cs.Runs != 1 {
 		t.Errorf("corrupt=%v err=%v, then corrupt=%v runs=%d", corrupt, err, again, cs.Runs)
@@ -254,9 +254,9 @@ func TestUpdateCorruptRecordStartsEmpty(t *testing.T) {
 
 func TestUpdateGivesUpWhenAlwaysLosing(t *testing.T) {
 	st := newMemStore()
-	Ensure(st, "k", EncodeCheck(&CheckState{}))
+	createIfAbsent(st, "k", EncodeCheck(&CheckState{}))
 	st.race = func(key string) { st.Set(key, EncodeCheck(&CheckState{}), 0) }
-	if _, err := UpdateCheck(st, "k", func(*CheckState) {}); !errors.Is(err, ErrContended) {
+	if _, err := mergeCheck(st, "k", func(*CheckState) {}); !errors.Is(err, ErrContended) {
 		t.Errorf("err %v; want ErrContended", err)
 	}
 }
@@ -268,22 +268,22 @@ func TestClaim(t *testing.T) {
 	cfg := counterConfig(t)
 	st, k := prepared(t, cfg, "x")
 	none := func(int64) int64 { return 0 }
-	if ok, _, err := Claim(st, k.Checks[0], cfg, 0, 1000, none); !ok || err != nil {
+	if ok, _, err := claim(st, k.Checks[0], cfg, 0, 1000, none); !ok || err != nil {
 		t.Fatalf("a never-run check was not claimed: %v", err)
 	}
 	sets := st.sets
-	if ok, _, _ := Claim(st, k.Checks[0], cfg, 0, 1001, none); ok || st.sets != sets {
+	if ok, _, _ := claim(st, k.Checks[0], cfg, 0, 1001, none); ok || st.sets != sets {
 		t.Errorf("claimed again a moment later (claimed %v, %d writes)", ok, st.sets-sets)
 	}
-	if ok, _, _ := Claim(st, k.Checks[0], cfg, 0, 1000+cfg.Checks[0].Interval.Milliseconds(), none); !ok {
+	if ok, _, _ := claim(st, k.Checks[0], cfg, 0, 1000+cfg.Checks[0].Interval.Milliseconds(), none); !ok {
 		t.Error("not claimed an interval later")
 	}
 	// The other claimer's write lands between this one's read and write.
 	st.race = func(key string) {
 		st.race = nil
-		Claim(st, key, cfg, 1, 5000, none)
+		claim(st, key, cfg, 1, 5000, none)
 	}
-	if ok, _, _ := Claim(st, k.Checks[1], cfg, 1, 5000, none); ok {
+	if ok, _, _ := claim(st, k.Checks[1], cfg, 1, 5000, none); ok {
 		t.Error("both claimers ran the check")
 	}
 }
@@ -299,21 +299,21 @@ func TestStateAcrossAChange(t *testing.T) {
 		`{"name":"b","kind":"http","cluster":"c","path":"/b2","success_threshold":2},{"name":"c","kind":"grpc","cluster":"g"}]}`
 	oldCfg, newCfg := mustParse(t, oldText), mustParse(t, newText)
 	st, oldKeys := prepared(t, oldCfg, oldText)
-	UpdateInstances(st, oldKeys.Instances, func(in *Instances) { in.Join() })
+	mergeInstances(st, oldKeys.Instances, func(in *Instances) { in.Join() })
 	for i := range oldKeys.Checks {
-		UpdateCheck(st, oldKeys.Checks[i], func(s *CheckState) {
+		mergeCheck(st, oldKeys.Checks[i], func(s *CheckState) {
 			s.Record(&oldCfg.Checks[i], Outcome{OK: true, Message: "fine", Latency: 7 * time.Millisecond}, 100)
 		})
 	}
 	Summarize(st, oldKeys, oldCfg, false)
-	UpdateProxy(st, oldKeys.Proxy, func(p *Proxy) { p.Draining = true })
+	mergeProxy(st, oldKeys.Proxy, func(p *Proxy) { p.Draining = true })
 
 	newKeys := SharedKeys("mp", newCfg, []byte(newText))
-	if err := Prepare(st, newKeys, newCfg, 200); err != nil {
+	if err := createRecords(st, newKeys, newCfg, 200); err != nil {
 		t.Fatal(err)
 	}
-	UpdateInstances(st, newKeys.Instances, func(in *Instances) { in.Join() })
-	UpdateInstances(st, oldKeys.Instances, func(in *Instances) { in.Leave() }) // the old one, after the drain time
+	mergeInstances(st, newKeys.Instances, func(in *Instances) { in.Join() })
+	mergeInstances(st, oldKeys.Instances, func(in *Instances) { in.Leave() }) // the old one, after the drain time
 	s, _, _ := Summarize(st, newKeys, newCfg, false)
 	if a := s.Checks[0]; a.Status != StatusUp || a.Message != "fine" || a.LatencyMs != 7 || a.LastOK != 100 || a.Runs != 1 {
 		t.Errorf("unchanged check after the change: %+v; want its result kept", a)
@@ -326,25 +326,25 @@ func TestStateAcrossAChange(t *testing.T) {
 	if !s.Started || !s.Draining || s.Teardown {
 		t.Errorf("after the change: %+v, teardown %v; want started, draining, not torn down", s.Proxy, s.Teardown)
 	}
-	UpdateProxy(st, newKeys.Proxy, func(p *Proxy) { p.Draining = false })
+	mergeProxy(st, newKeys.Proxy, func(p *Proxy) { p.Draining = false })
 	ready := func() bool { s, _, _ := Summarize(st, newKeys, newCfg, false); return s.Summary(newCfg).Ready }
 	if !ready() {
 		t.Error("not ready after the change: checks in grace must not gate")
 	}
 	// One success of two leaves b undecided: still in grace.
-	UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{OK: true}, 300) })
+	mergeCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{OK: true}, 300) })
 	if !ready() {
 		t.Error("a check in grace gated after one result that decided nothing")
 	}
 	// From its decided status on, it gates as configured.
 	for at := int64(400); at < 700; at += 100 {
-		UpdateCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, at) })
+		mergeCheck(st, newKeys.Checks[1], func(cs *CheckState) { cs.Record(&newCfg.Checks[1], Outcome{}, at) })
 	}
 	if ready() {
 		t.Error("a check added by the change is down and hard, yet the proxy is ready")
 	}
 	// The configuration's last instance's teardown drains.
-	UpdateInstances(st, newKeys.Instances, func(in *Instances) { in.Leave() })
+	mergeInstances(st, newKeys.Instances, func(in *Instances) { in.Leave() })
 	if s, _, _ = Summarize(st, newKeys, newCfg, false); !s.Teardown {
 		t.Error("the last instance's teardown did not drain")
 	}
@@ -361,7 +361,7 @@ func TestClaimAcrossIntervals(t *testing.T) {
 	var runs []int64
 	for now := int64(1000); now < 21000; now += 100 { // both tick every 100 ms
 		for _, c := range []*Config{slow, fast} {
-			if ok, _, _ := Claim(st, k.Checks[0], c, 0, now, none); ok {
+			if ok, _, _ := claim(st, k.Checks[0], c, 0, now, none); ok {
 				runs = append(runs, now)
 			}
 		}
@@ -378,15 +378,15 @@ func TestClaimAcrossIntervals(t *testing.T) {
 func TestPrepareRenewsStaleRecords(t *testing.T) {
 	cfg := counterConfig(t)
 	st, k := prepared(t, cfg, "x")
-	UpdateProxy(st, k.Proxy, func(p *Proxy) { p.ReadyOnce = true })
-	UpdateCheck(st, k.Checks[0], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusDown, 1000, 1000 })
-	UpdateCheck(st, k.Checks[1], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusUp, 15000, 15000 })
-	if err := Prepare(st, k, cfg, 1000+2*cfg.Checks[0].Interval.Milliseconds()+1); err != nil {
+	mergeProxy(st, k.Proxy, func(p *Proxy) { p.ReadyOnce = true })
+	mergeCheck(st, k.Checks[0], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusDown, 1000, 1000 })
+	mergeCheck(st, k.Checks[1], func(cs *CheckState) { cs.Status, cs.CheckedAt, cs.ClaimedAt = StatusUp, 15000, 15000 })
+	if err := createRecords(st, k, cfg, 1000+2*cfg.Checks[0].Interval.Milliseconds()+1); err != nil {
 		t.Fatal(err)
 	}
 	s := loaded(t, st, k, cfg)
 	if cs := s.Checks[0]; cs.Status != StatusUnknown || !cs.Grace || cs.CheckedAt != 0 {
-		t.Errorf("stale record after Prepare: %+v; want it new, in grace", cs)
+		t.Errorf("stale record after createRecords: %+v; want it new, in grace", cs)
 	}
 	if cs := s.Checks[1]; cs.Status != StatusUp {
 		t.Errorf("a record run a moment ago was renewed: %+v", cs)
@@ -431,19 +431,19 @@ func TestLease(t *testing.T) {
 		{"old holder now blocked", 1, 700, false},
 	}
 	for _, s := range steps {
-		got, err := Acquire(st, "lease", s.owner, s.now, ttl)
+		got, err := acquire(st, "lease", s.owner, s.now, ttl)
 		if err != nil || got != s.want {
 			t.Errorf("%s: %v, %v; want %v", s.name, got, err, s.want)
 		}
 	}
-	if err := Release(st, "lease", 1); err != nil { // not the holder: no-op
+	if err := release(st, "lease", 1); err != nil { // not the holder: no-op
 		t.Fatal(err)
 	}
-	if got, _ := Acquire(st, "lease", 1, 710, ttl); got {
+	if got, _ := acquire(st, "lease", 1, 710, ttl); got {
 		t.Error("release by a non-holder freed the lease")
 	}
-	Release(st, "lease", 2)
-	if got, _ := Acquire(st, "lease", 1, 720, ttl); !got {
+	release(st, "lease", 2)
+	if got, _ := acquire(st, "lease", 1, 720, ttl); !got {
 		t.Error("lease not free after its holder released it")
 	}
 }
@@ -456,21 +456,21 @@ func TestLeaseFromTheFuture(t *testing.T) {
 	binary.BigEndian.PutUint64(rec[:], 7)
 	binary.BigEndian.PutUint64(rec[8:], uint64(1000+3_600_000)) // an hour ahead
 	st.Set("lease", rec[:], 0)
-	if got, _ := Acquire(st, "lease", 1, 1000, 300); !got {
+	if got, _ := acquire(st, "lease", 1, 1000, 300); !got {
 		t.Error("a lease an hour in the future kept every other VM out")
 	}
 	binary.BigEndian.PutUint64(rec[8:], uint64(1000+300)) // exactly a TTL ahead: a real lease
 	st.Set("lease", rec[:], 0)
-	if got, _ := Acquire(st, "lease", 1, 1000, 300); got {
+	if got, _ := acquire(st, "lease", 1, 1000, 300); got {
 		t.Error("a lease within its TTL was taken")
 	}
 	// Another VM read its clock a moment earlier than the holder did.
 	st = newMemStore()
-	Ensure(st, "lease", make([]byte, 16))
-	if got, _ := Acquire(st, "lease", 7, 1000, 300); !got {
+	createIfAbsent(st, "lease", make([]byte, 16))
+	if got, _ := acquire(st, "lease", 7, 1000, 300); !got {
 		t.Fatal("a free lease was not taken")
 	}
-	if got, _ := Acquire(st, "lease", 1, 995, 300); got {
+	if got, _ := acquire(st, "lease", 1, 995, 300); got {
 		t.Error("a VM whose clock reads 5 ms behind the holder's took a lease just granted")
 	}
 }
@@ -478,22 +478,22 @@ func TestLeaseFromTheFuture(t *testing.T) {
 // Two VMs racing for a free lease: exactly one wins a tick.
 func TestLeaseRace(t *testing.T) {
 	st := newMemStore()
-	Ensure(st, "lease", make([]byte, 16))
+	createIfAbsent(st, "lease", make([]byte, 16))
 	st.race = func(key string) {
-		if got, _ := Acquire(st, key, 2, 100, 300); !got {
+		if got, _ := acquire(st, key, 2, 100, 300); !got {
 			t.Error("the rival should win: it wrote first")
 		}
 	}
-	if got, _ := Acquire(st, "lease", 1, 100, 300); got {
+	if got, _ := acquire(st, "lease", 1, 100, 300); got {
 		t.Error("both VMs believe they hold the lease")
 	}
 }
 
 // Whatever the records, the summary and the snapshot held (any bytes, or
 // nothing), after one write and its summary readiness never reads ready
-// where the records say otherwise: what a probe reads (Readiness, from the
+// where the records say otherwise: what a probe reads (readiness, from the
 // summary or the records) is exactly the records' summary, and what a
-// document reads (ReadState) is exactly the records.
+// document reads (readState) is exactly the records.
 func FuzzReadinessAfterAWrite(f *testing.F) {
 	cfg := counterConfig(f)
 	k := SharedKeys("mp", cfg, nil)
@@ -511,22 +511,22 @@ func FuzzReadinessAfterAWrite(f *testing.F) {
 				st.Set(key, v, 0)
 			}
 		}
-		UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Record(&cfg.Checks[0], Outcome{OK: !fail, Message: "m"}, 1000) })
-		UpdateCheck(st, k.Checks[1], func(s *CheckState) {})
-		UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = p.Draining || drain })
+		mergeCheck(st, k.Checks[0], func(s *CheckState) { s.Record(&cfg.Checks[0], Outcome{OK: !fail, Message: "m"}, 1000) })
+		mergeCheck(st, k.Checks[1], func(s *CheckState) {})
+		mergeProxy(st, k.Proxy, func(p *Proxy) { p.Draining = p.Draining || drain })
 		if _, _, err := Summarize(st, k, cfg, false); err != nil {
 			t.Fatal(err)
 		}
 		m, _, _ := st.Get(k.Summary)
 		records := loaded(t, st, k, cfg)
-		got, want := Readiness(cfg, m, func() *State { return loaded(t, st, k, cfg) }), records.Summary(cfg)
+		got, want := readiness(cfg, m, func() *State { return loaded(t, st, k, cfg) }), records.Summary(cfg)
 		if got.Ready && !want.Ready {
 			t.Fatalf("readiness reads ready; the records say not (%s)", want.Reason)
 		}
 		if got != want {
 			t.Fatalf("readiness reads %+v; the records say %+v", got, want)
 		}
-		doc, corrupt, err := ReadState(st, k, cfg)
+		doc, corrupt, err := readState(st, k, cfg)
 		if corrupt || err != nil || !bytes.Equal(encodeState(doc), encodeState(records)) {
 			t.Fatalf("a document reads %+v (corrupt %v, %v); the records hold %+v", doc, corrupt, err, records)
 		}

@@ -98,7 +98,7 @@ func decodeSnapshot(c *Config, b []byte) (s *State, ok bool) {
 // check the digest, so a snapshot that loses here costs them only the
 // records' read until the next write or tick.
 func writeSnapshot(st Store, k Keys, c *Config, snap []byte, d uint16) error {
-	for range MaxCASAttempts {
+	for range maxCASAttempts {
 		b, cas, err := st.Get(k.Snapshot)
 		switch {
 		case err == nil && digest(b) == d:
@@ -123,10 +123,10 @@ func snapshotHolds(st Store, k Keys, d uint16) bool {
 	return err == nil && digest(b) == d
 }
 
-// ReadState is the state a document shows: from the snapshot the
+// readState is the state a document shows: from the snapshot the
 // configuration's summary names and the proxy record, or, when there is no
 // such snapshot, from the records (Load).
-func ReadState(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
+func readState(st Store, k Keys, c *Config) (s *State, corrupt bool, err error) {
 	sum, _, err := st.Get(k.Summary)
 	if d := named(c, sum); err == nil && d != 0 {
 		if b, _, err := st.Get(k.Snapshot); err == nil && digest(b) == d {

@@ -15,7 +15,7 @@ func threeChecks(t *testing.T) (*memStore, Keys, *Config) {
 		`{"name":"g","kind":"grpc","cluster":"d"}]}`)
 	st, k := prepared(t, cfg, "three")
 	for i, ok := range []bool{true, false, true} {
-		UpdateCheck(st, k.Checks[i], func(s *CheckState) {
+		mergeCheck(st, k.Checks[i], func(s *CheckState) {
 			s.Record(&cfg.Checks[i], Outcome{OK: ok, Message: "m" + cfg.Checks[i].Name, Latency: 7}, 1000)
 		})
 	}
@@ -25,13 +25,13 @@ func threeChecks(t *testing.T) (*memStore, Keys, *Config) {
 	return st, k, cfg
 }
 
-// readState is ReadState, and whether it read any check record.
-func readState(t *testing.T, st *memStore, k Keys, cfg *Config) (*State, bool) {
+// documentState is readState, and whether it read any check record.
+func documentState(t *testing.T, st *memStore, k Keys, cfg *Config) (*State, bool) {
 	t.Helper()
 	st.read = nil
-	s, corrupt, err := ReadState(st, k, cfg)
+	s, corrupt, err := readState(st, k, cfg)
 	if corrupt || err != nil {
-		t.Fatalf("ReadState: corrupt %v, %v", corrupt, err)
+		t.Fatalf("readState: corrupt %v, %v", corrupt, err)
 	}
 	return s, slices.ContainsFunc(st.read, func(key string) bool { return slices.Contains(k.Checks, key) })
 }
@@ -40,9 +40,9 @@ func readState(t *testing.T, st *memStore, k Keys, cfg *Config) (*State, bool) {
 // check record, and gets exactly what the records hold.
 func TestReadStateFromTheSnapshot(t *testing.T) {
 	st, k, cfg := threeChecks(t)
-	s, records := readState(t, st, k, cfg)
+	s, records := documentState(t, st, k, cfg)
 	if records || len(st.read) != 3 {
-		t.Errorf("ReadState read %q; want the summary, the snapshot and the proxy record", st.read)
+		t.Errorf("readState read %q; want the summary, the snapshot and the proxy record", st.read)
 	}
 	if want := loaded(t, st, k, cfg); !reflect.DeepEqual(s, want) {
 		t.Errorf("from the snapshot\n%+v\nfrom the records\n%+v", s, want)
@@ -57,13 +57,13 @@ func TestReadStateFallsBackToTheRecords(t *testing.T) {
 		stage func(st *memStore, k Keys, cfg *Config)
 	}{
 		{"an older build wrote a result and its summary, without a generation", func(st *memStore, k Keys, cfg *Config) {
-			UpdateCheck(st, k.Checks[1], func(s *CheckState) { s.Record(&cfg.Checks[1], Outcome{OK: true}, 2000) })
+			mergeCheck(st, k.Checks[1], func(s *CheckState) { s.Record(&cfg.Checks[1], Outcome{OK: true}, 2000) })
 			s := loaded(t, st, k, cfg)
 			st.Set(k.Summary, EncodeSummary(cfg, s), 0) // bytes 14–15 zero, as such builds write them
 		}},
 		{"the snapshot is another writer's, older (two writers crossed)", func(st *memStore, k Keys, cfg *Config) {
 			b, _, _ := st.Get(k.Snapshot)
-			UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.Record(&cfg.Checks[0], Outcome{Message: "new"}, 2000) })
+			mergeCheck(st, k.Checks[0], func(s *CheckState) { s.Record(&cfg.Checks[0], Outcome{Message: "new"}, 2000) })
 			Summarize(st, k, cfg, false)
 			st.Set(k.Snapshot, b, 0) // the older writer's snapshot lands last
 		}},
@@ -96,9 +96,9 @@ func TestReadStateFallsBackToTheRecords(t *testing.T) {
 			} else if corrupt.name != "" {
 				continue
 			}
-			s, records := readState(t, st, k, cfg)
+			s, records := documentState(t, st, k, cfg)
 			if !records {
-				t.Errorf("%s%s: ReadState read %q, no check record", c.name, corrupt.name, st.read)
+				t.Errorf("%s%s: readState read %q, no check record", c.name, corrupt.name, st.read)
 			}
 			if want := loaded(t, st, k, cfg); !reflect.DeepEqual(s, want) {
 				t.Errorf("%s%s: read\n%+v\nthe records hold\n%+v", c.name, corrupt.name, s, want)
@@ -111,8 +111,8 @@ func TestReadStateFallsBackToTheRecords(t *testing.T) {
 // configuration shows in this one's documents before its summary follows.
 func TestReadStateSeesADrainAtOnce(t *testing.T) {
 	st, k, cfg := threeChecks(t)
-	UpdateProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true })
-	if s, records := readState(t, st, k, cfg); !s.Draining || records {
+	mergeProxy(st, k.Proxy, func(p *Proxy) { p.Draining = true })
+	if s, records := documentState(t, st, k, cfg); !s.Draining || records {
 		t.Errorf("draining %v, from the records %v; want the drain, from the snapshot", s.Draining, records)
 	}
 }
@@ -122,12 +122,12 @@ func TestReadStateSeesADrainAtOnce(t *testing.T) {
 // under another configuration), and writes nothing when nothing changed.
 func TestSummarizeOnlyIfChangedKeepsTheSnapshot(t *testing.T) {
 	st, k, cfg := threeChecks(t)
-	UpdateCheck(st, k.Checks[0], func(s *CheckState) { s.LatencyMs = 99 }) // behind the summary's back
-	if s, _ := readState(t, st, k, cfg); s.Checks[0].LatencyMs == 99 {
+	mergeCheck(st, k.Checks[0], func(s *CheckState) { s.LatencyMs = 99 }) // behind the summary's back
+	if s, _ := documentState(t, st, k, cfg); s.Checks[0].LatencyMs == 99 {
 		t.Fatal("the snapshot saw a write made after it: the test shows nothing")
 	}
 	Summarize(st, k, cfg, true)
-	if s, records := readState(t, st, k, cfg); s.Checks[0].LatencyMs != 99 || records {
+	if s, records := documentState(t, st, k, cfg); s.Checks[0].LatencyMs != 99 || records {
 		t.Errorf("after the tick: latency %d, from the records %v; want 99 from the snapshot", s.Checks[0].LatencyMs, records)
 	}
 	sets := st.sets
@@ -145,17 +145,17 @@ func TestSnapshotOfTheLastSummaryStays(t *testing.T) {
 	st.race = func(key string) {
 		if key == k.Snapshot && !raced { // A wrote its summary; B writes both before A's snapshot
 			raced = true
-			UpdateCheck(st, k.Checks[2], func(s *CheckState) { s.Record(&cfg.Checks[2], Outcome{Message: "B"}, 3000) })
+			mergeCheck(st, k.Checks[2], func(s *CheckState) { s.Record(&cfg.Checks[2], Outcome{Message: "B"}, 3000) })
 			Summarize(st, k, cfg, false)
 		}
 	}
-	UpdateCheck(st, k.Checks[1], func(s *CheckState) { s.Record(&cfg.Checks[1], Outcome{OK: true, Message: "A"}, 3000) })
+	mergeCheck(st, k.Checks[1], func(s *CheckState) { s.Record(&cfg.Checks[1], Outcome{OK: true, Message: "A"}, 3000) })
 	if _, _, err := Summarize(st, k, cfg, false); err != nil || !raced {
 		t.Fatalf("A's summary: %v (raced %v)", err, raced)
 	}
-	s, records := readState(t, st, k, cfg)
+	s, records := documentState(t, st, k, cfg)
 	if records {
-		t.Errorf("ReadState read the records (%q): B's snapshot was lost", st.read)
+		t.Errorf("readState read the records (%q): B's snapshot was lost", st.read)
 	}
 	if want := loaded(t, st, k, cfg); !reflect.DeepEqual(s, want) {
 		t.Errorf("read\n%+v\nthe records hold\n%+v", s, want)

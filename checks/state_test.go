@@ -68,7 +68,7 @@ func TestTeardown(t *testing.T) {
 		t.Errorf("after the last teardown: %+v", s.Summary(cfg))
 	}
 	back, err := DecodeInstances(EncodeInstances(in))
-	if sum, _ := ReadSummary(cfg, EncodeSummary(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
+	if sum, _ := readSummary(cfg, EncodeSummary(cfg, s)); err != nil || !back.Teardown || !sum.Draining || sum.Ready {
 		t.Errorf("teardown lost in the records: %+v %+v", back, sum)
 	}
 	in.Join() // re-added

@@ -1,61 +1,23 @@
 package plugin
 
 import (
-	"errors"
-
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/meshprobe/meshprobe/checks"
 )
 
-// OnTick runs on every worker VM. One VM per configuration holds its
-// lease: it keeps the configuration's summary current and, in background
-// mode, claims and runs the due checks. The others only retry their
-// pending merges, so a dependency sees one check per interval per proxy
+// OnTick runs on every worker VM: it retries the merges that lost their
+// races, and the protocol's tick (checks.Shared.Tick) joins, keeps the
+// summary current on the lease holder and claims the due checks, which
+// this VM then runs. A dependency sees one check per interval per proxy
 // whatever the worker count and probe rate.
 func (p *pluginContext) OnTick() {
-	p.flushPending()
+	p.landed(p.shared.Flush()...)
 	if f := p.refreshing; f != nil && !f.dispatched {
 		p.sendRefresh(f) // on_request: a probe asked for this tick
 	}
-	if !p.joined {
-		// The first tick: this instance serves. Envoy's configuration
-		// canary is configured but never ticks, so it never counts.
-		if p.updateInstances(func(in *checks.Instances) { in.Join() }) != nil {
-			return // tried again next tick
-		}
-		p.joined = true
-	}
 	t := now().UnixMilli()
-	lead, err := checks.Acquire(sharedData{}, p.keys.Lease, p.owner, t, p.cfg.LeaseTTL().Milliseconds())
-	if err != nil {
-		proxywasm.LogErrorf("meshprobe: lease: %v", err)
-		return
-	}
-	if !lead {
-		return
-	}
-	// Writes made under another configuration of the plugin (the one this
-	// replaces, during a change) reach this one's summary here.
-	s := p.summarize(true)
-	if p.cfg.Refresh.Mode != checks.RefreshBackground || s == nil {
-		return
-	}
-	// Claim each due check in its shared record first (its next due time
-	// moves on), so that no other VM or configuration runs it again. An
-	// unwritten claim dispatches nothing; the next tick tries again.
-	for _, i := range s.Due(p.cfg, t, nil) {
-		if p.inflight[i] > t {
-			continue // still awaiting this VM's last call
-		}
-		claimed, corrupt, err := checks.Claim(sharedData{}, p.keys.Checks[i], p.cfg, i, t, p.rnd.Int64N)
-		p.noteCorrupt(corrupt)
-		if err != nil && !errors.Is(err, checks.ErrContended) {
-			proxywasm.LogErrorf("meshprobe: claiming a check: %v", err)
-		}
-		if !claimed {
-			continue
-		}
+	for _, i := range p.shared.Tick(t, func(i int) bool { return p.inflight[i] > t }) {
 		// A callback Envoy never delivers must not freeze the check: after
 		// its timeout and a grace period it may be claimed again.
 		p.inflight[i] = t + p.cfg.Checks[i].Timeout.Milliseconds() + inflightGrace
@@ -69,33 +31,24 @@ func (p *pluginContext) OnTick() {
 // inflightGrace is how long past its timeout a callout may still answer.
 const inflightGrace = 1000 // ms
 
-// record merges one outcome into the check's shared record and logs status
-// changes.
+// record merges one outcome into the check's shared record; if it lost
+// its races it lands at a later tick.
 func (p *pluginContext) record(i int, o checks.Outcome) {
-	ch := &p.cfg.Checks[i]
-	t := now().UnixMilli()
-	var before, after checks.Status
-	merge := func(s *checks.CheckState) {
-		before = s.Status
-		s.Record(ch, o, t)
-		after = s.Status
+	if l, ok := p.shared.Record(i, o, now().UnixMilli()); ok {
+		p.landed(l)
 	}
-	landed := func() {
-		p.stats.result(i, o.OK, before, after)
-		if before != after {
+}
+
+// landed counts merged results and logs status changes.
+func (p *pluginContext) landed(results ...checks.Landed) {
+	for _, l := range results {
+		p.stats.result(l.Check, l.OK, l.Before, l.After)
+		if l.Before != l.After {
 			// Our own message, redacted by checks (Config.Evaluate, Refused):
 			// never a header value of any check; of a dependency's body at most
 			// the one JSON value an expectation looked at, cut to 32 printable
 			// runes.
-			proxywasm.LogInfof("meshprobe: check %s is %s: %s", ch.Name, after, o.Message)
+			proxywasm.LogInfof("meshprobe: check %s is %s: %s", p.cfg.Checks[l.Check].Name, l.After, l.Message)
 		}
 	}
-	key := p.keys.Checks[i]
-	// A result is never dropped, and never lands before an older one of
-	// the same check that is still queued.
-	if p.queued(key) || errors.Is(p.updateCheck(key, merge), checks.ErrContended) {
-		p.pending = append(p.pending, pendingUpdate{key, merge, landed})
-		return
-	}
-	landed()
 }

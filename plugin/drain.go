@@ -13,7 +13,7 @@ func (p *pluginContext) serveDrain(draining bool) checks.Reply {
 	if !p.cfg.Details.InAllowLists(peer{}) {
 		return checks.ReplyForbidden
 	}
-	if p.updateProxy(func(s *checks.Proxy) { s.Draining = draining }) != nil {
+	if p.shared.Drain(draining) != nil {
 		return checks.ReplyBusy // not queued: a late replay could undo a newer request
 	}
 	proxywasm.LogInfof("meshprobe: draining %v by request", draining)

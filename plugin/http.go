@@ -72,8 +72,8 @@ func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
 // counters, and the request being answered (its headers, its peer).
 type source struct{ p *pluginContext }
 
-func (s source) Summary() checks.Summary          { return s.p.summary() }
-func (s source) State() *checks.State             { return s.p.state() }
+func (s source) Summary() checks.Summary          { return s.p.shared.Readiness() }
+func (s source) State() *checks.State             { return s.p.shared.State() }
 func (s source) Details() bool                    { return s.p.cfg.Details.Allows(peer{}) }
 func (s source) ProbeCounts() []checks.ProbeCount { return s.p.stats.probeCounts() }
 func (s source) Now() int64                       { return now().UnixMilli() }

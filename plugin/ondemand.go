@@ -40,7 +40,7 @@ func (p *pluginContext) refreshOnRequest(w waiter) bool {
 		f.waiters = append(f.waiters, w)
 		return true
 	}
-	if len(p.cfg.Checks) == 0 || p.cfg.Fresh(p.refreshedAt(), now().UnixMilli()) {
+	if len(p.cfg.Checks) == 0 || p.cfg.Fresh(p.shared.RefreshedAt(), now().UnixMilli()) {
 		return false
 	}
 	p.refreshing = &refreshRun{waiters: []waiter{w}}
@@ -70,20 +70,11 @@ func (p *pluginContext) sendRefresh(f *refreshRun) {
 	}
 }
 
-// refreshedAt is when this configuration's checks last took a result
-// (unix ms): from its summary, else from the records.
-func (p *pluginContext) refreshedAt() int64 {
-	if t, ok := checks.ReadRefreshedAt(p.cfg, p.summaryBytes()); ok {
-		return t
-	}
-	return p.state().RefreshedAt()
-}
-
 // answerWaiters answers every probe waiting on the refresh run. Each reply goes to its own
 // stream: proxy_set_effective_context makes it the target, as Envoy does.
 func (p *pluginContext) answerWaiters(f *refreshRun) {
 	p.refreshing = nil
-	p.flushPending() // a result that lost its CAS race still counts for these answers
+	p.landed(p.shared.Flush()...) // a result that lost its CAS race still counts for these answers
 	for _, w := range f.waiters {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone

@@ -21,14 +21,9 @@ type pluginContext struct {
 	stats    *stats
 	callouts []calloutRequest
 
-	keys          checks.Keys
-	owner         uint64 // this VM's lease identity
-	joined        bool   // counted among the configuration's live instances (first tick)
-	rnd           *mrand.Rand
-	inflight      []int64         // per check: unix ms until which this VM awaits its answer
-	pending       []pendingUpdate // results that lost their CAS races, retried next tick
-	refreshing    *refreshRun     // on_request: the fan-out in progress on this VM
-	corruptLogged bool
+	shared     *checks.Shared // this configuration's side of the shared-state protocol
+	inflight   []int64        // per check: unix ms until which this VM awaits its answer
+	refreshing *refreshRun    // on_request: the fan-out in progress on this VM
 	// idle holds the contexts of finished streams for reuse: a fresh one
 	// per request would be the only allocation on the pass-through path.
 	idle []*httpContext
@@ -75,24 +70,20 @@ func (p *pluginContext) configure() error {
 		p.callouts[i] = buildCallout(&cfg.Checks[i])
 	}
 	p.inflight = make([]int64, len(cfg.Checks))
-	p.keys = checks.SharedKeys(property("plugin_name"), cfg, data)
-
 	// The runtime seeds math/rand/v2 from the host's random_get, the source
 	// crypto/rand reads too; a lease identity must differ between VMs, not
 	// be secret, and crypto/rand would link the FIPS DRBG and AES.
-	p.owner = mrand.Uint64() | 1 // never 0, the released lease's owner
-	p.rnd = mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+	rnd := mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+	p.shared = checks.NewShared(sharedData{}, property("plugin_name"), cfg, data, mrand.Uint64()|1, rnd.Int64N)
+	p.shared.Report = reportShared
 
 	// Create the shared records now, before any VM has a result to merge:
-	// proxy-wasm has no create-if-absent (see checks.Prepare). Records a
+	// proxy-wasm has no create-if-absent (see checks.Shared.Start). Records a
 	// running proxy already has (this configuration's on another worker,
 	// checks kept across a change, the drain) are left as they are.
-	if err := checks.Prepare(sharedData{}, p.keys, cfg, now().UnixMilli()); err != nil {
+	if err := p.shared.Start(now().UnixMilli()); err != nil {
 		return failed("creating shared state", err)
 	}
-	// The summary from the records as they are now: one left by an earlier
-	// teardown of this configuration (rolled back to, re-added) drains no more.
-	p.summarize(false)
 
 	// Ticks join the instance, keep the summary current, run background
 	// checks and retry merges that lost their races.
@@ -113,27 +104,17 @@ func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
 }
 
 // OnPluginDone: the plugin is being torn down (configuration removed or
-// changed, or the proxy shutting down). Results still queued get a last
-// try. When the configuration's last instance goes, readiness fails at once
-// on every worker while the proxy drains; liveness is unaffected. After a
+// changed, or the proxy shutting down); see checks.Shared.Stop. After a
 // newer build of the same configuration has started, the old build's
-// teardown leaves it serving. The lease is given up so no worker waits out
-// its TTL.
+// teardown leaves it serving.
 func (p *pluginContext) OnPluginDone() bool {
 	if p.cfg == nil {
 		return true
 	}
-	p.flushPending()
-	if p.joined {
-		var live uint32
-		if err := p.updateInstances(func(in *checks.Instances) { in.Leave(); live = in.Live }); err != nil {
-			proxywasm.LogWarnf("meshprobe: plugin instance stopped; it could not leave the count of live instances: %v", err)
-		} else {
-			proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
-		}
-	}
-	if err := checks.Release(sharedData{}, p.keys.Lease, p.owner); err != nil {
-		proxywasm.LogWarnf("meshprobe: releasing lease: %v", err)
+	landed, left, live := p.shared.Stop()
+	p.landed(landed...)
+	if left {
+		proxywasm.LogInfof("meshprobe: plugin instance stopped; %d of this configuration still serve", live)
 	}
 	return true
 }
