@@ -229,9 +229,9 @@ func (s *Shared) Drain(on bool) error {
 	return s.summarizeAfter("draining", corrupt, err)
 }
 
-// readiness is what a probe answers: the summary (one 16-byte read,
+// Summary is what a probe answers: the summary (one 16-byte read,
 // nothing decoded), or, when this build cannot read it, the records.
-func (s *Shared) Readiness() Summary {
+func (s *Shared) Summary() Summary {
 	b, _, _ := s.st.Get(s.keys.Summary)
 	return readiness(s.cfg, b, s.State)
 }

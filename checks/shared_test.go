@@ -122,13 +122,13 @@ func TestStopLastInstanceTearsDown(t *testing.T) {
 	if len(landed) != 1 || !left || live != 1 {
 		t.Errorf("first stop: landed %+v, left %v, %d live; want the queued result, 1 live", landed, left, live)
 	}
-	if r := b.Readiness(); r.Draining {
+	if r := b.Summary(); r.Draining {
 		t.Errorf("readiness %+v with one instance still serving", r)
 	}
 	if _, left, live := b.Stop(); !left || live != 0 {
 		t.Errorf("last stop: left %v, %d live", left, live)
 	}
-	if r := b.Readiness(); !r.Draining || r.Ready {
+	if r := b.Summary(); !r.Draining || r.Ready {
 		t.Errorf("readiness %+v after the last instance stopped; want draining", r)
 	}
 	// A VM that never ticked (Envoy's configuration canary) never joined.
@@ -145,14 +145,14 @@ func TestDrain(t *testing.T) {
 	if err := a.Drain(true); err != nil {
 		t.Fatal(err)
 	}
-	if r, s := b.Readiness(), b.State(); !r.Draining || !s.Draining {
+	if r, s := b.Summary(), b.State(); !r.Draining || !s.Draining {
 		t.Errorf("on the other VM: readiness %+v, state draining %v", r, s.Draining)
 	}
 	losing(st, a.Keys().Proxy, maxCASAttempts)
 	if err := a.Drain(false); !errors.Is(err, ErrContended) {
 		t.Errorf("an undrain that lost every race: %v", err)
 	}
-	if len(a.pending) != 0 || !b.Readiness().Draining {
+	if len(a.pending) != 0 || !b.Summary().Draining {
 		t.Error("a lost undrain was queued or applied")
 	}
 }

@@ -65,15 +65,17 @@ func (h *httpContext) OnHttpStreamDone() {
 // answer renders a read route; the endpoint table (checks.Answers)
 // decides what of the shared state and the request it reads.
 func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
-	return p.answers.Answer(r, query, source{p})
+	return p.answers.Answer(r, query, source{p.shared, p})
 }
 
-// source is what an answer may read: the plugin's shared state and
-// counters, and the request being answered (its headers, its peer).
-type source struct{ p *pluginContext }
+// source is what an answer may read: the shared state, as the protocol
+// reads it (checks.Shared's Summary and State), the plugin's counters,
+// and the request being answered (its headers, its peer).
+type source struct {
+	*checks.Shared
+	p *pluginContext
+}
 
-func (s source) Summary() checks.Summary          { return s.p.shared.Readiness() }
-func (s source) State() *checks.State             { return s.p.shared.State() }
 func (s source) Details() bool                    { return s.p.cfg.Details.Allows(peer{}) }
 func (s source) ProbeCounts() []checks.ProbeCount { return s.p.stats.probeCounts() }
 func (s source) Now() int64                       { return now().UnixMilli() }
