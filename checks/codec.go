@@ -57,8 +57,8 @@ const (
 
 var reasonCodes = []string{"", ReasonStarting, ReasonDraining, ReasonDependencies}
 
-// HeaderSize is the length of a configuration's summary.
-const HeaderSize = 16
+// SummarySize is the length of a configuration's summary.
+const SummarySize = 16
 
 // ErrCorrupt is a record this build cannot read.
 var ErrCorrupt = errors.New("state record is corrupt")
@@ -175,7 +175,7 @@ func clipMessage(m string) string {
 
 // EncodeSummary writes the readiness summary of s for c.
 func EncodeSummary(c *Config, s *State) []byte {
-	b := make([]byte, HeaderSize)
+	b := make([]byte, SummarySize)
 	b[0] = summaryVersion
 	sum := s.Summary(c)
 	b[1] = flags(sum.Started, flagStarted) | flags(sum.Draining, flagDraining) | flags(sum.Ready, flagReady)
@@ -192,7 +192,7 @@ func EncodeSummary(c *Config, s *State) []byte {
 
 // validSummary: a summary of this version for c's number of checks.
 func validSummary(c *Config, b []byte) bool {
-	return len(b) == HeaderSize && b[0] == summaryVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
+	return len(b) == SummarySize && b[0] == summaryVersion && int(binary.BigEndian.Uint16(b[4:])) == len(c.Checks)
 }
 
 // Summary is the readiness picture from a configuration's summary alone.

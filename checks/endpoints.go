@@ -32,9 +32,9 @@ type endpoint struct {
 	// healthJSON: a client that accepts application/health+json gets the
 	// IETF draft's document instead (it reads the state).
 	healthJSON bool
-	// asIs: reads results as they are, even when on_request refresh would
+	// noRefresh: reads results as they are, even when on_request refresh would
 	// renew stale ones first (a scrape must not set off checks).
-	asIs bool
+	noRefresh bool
 	// fixed: the answer is the same whatever the state, built once
 	// (Answers.fixed); liveness takes no call beyond the lookup.
 	fixed bool
@@ -56,7 +56,7 @@ var endpoints = [endpointCount]endpoint{
 		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
 			return a.dependencies(src.State(), src.Details())
 		}},
-	StdMetrics: {label: "metrics", reads: ReadsState | ReadsCounters, details: true, asIs: true, // latencies and check names are details
+	StdMetrics: {label: "metrics", reads: ReadsState | ReadsCounters, details: true, noRefresh: true, // latencies and check names are details
 		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
 			return Metrics(&View{Cfg: a.cfg, State: src.State(), ShowDetails: true}, a.svc, src.ProbeCounts())
 		}},
@@ -93,7 +93,7 @@ var endpoints = [endpointCount]endpoint{
 // on_request refresh, are renewed first when stale.
 func (e Endpoint) WantsFresh() bool {
 	r := &endpoints[e]
-	return r.reads&(ReadsSummary|ReadsState) != 0 && !r.asIs
+	return r.reads&(ReadsSummary|ReadsState) != 0 && !r.noRefresh
 }
 
 // Answers renders one configuration's endpoints for one service identity.
@@ -109,9 +109,9 @@ type Answers struct {
 	depsSize  int      // /dependencies without details fits in this
 }
 
-// Answer renders the answer to a read (GET or HEAD) of route r with the raw
+// Render renders the answer to a read (GET or HEAD) of route r with the raw
 // query, reading of src only what r's endpoint reads.
-func (a *Answers) Answer(r *Route, query string, src Source) Reply {
+func (a *Answers) Render(r *Route, query string, src Source) Reply {
 	e := &endpoints[r.Endpoint]
 	switch {
 	case e.healthJSON && src.HealthJSON():

@@ -96,7 +96,7 @@ func renderAll(t *testing.T, d Dialect) string {
 					return
 				}
 				src := &fakeSource{state: answerState(cfg, st), cfg: cfg, details: details, healthJSON: healthJSON}
-				rep := a.Answer(r, Query(path), src)
+				rep := a.Render(r, Query(path), src)
 				accept := ""
 				if healthJSON {
 					accept = ", accept health+json"
@@ -166,7 +166,7 @@ func TestEndpointReads(t *testing.T) {
 			for _, details := range []bool{true, false} {
 				for _, healthJSON := range []bool{true, false} {
 					src := &fakeSource{state: answerState(cfg, dialectcases.Down), cfg: cfg, details: details, healthJSON: healthJSON}
-					a.Answer(r, "", src)
+					a.Render(r, "", src)
 					want := row.reads
 					switch {
 					case row.render == nil && row.dialect == nil: // fixed, or a write (plugin/ serves it): reads nothing
@@ -223,7 +223,7 @@ func TestDialectCasesAgree(t *testing.T) {
 				t.Errorf("%s %s: no route", c.Set.Name, path)
 				continue
 			}
-			got := a.Answer(r, Query(path), &fakeSource{state: answerState(cfg, c.State), cfg: cfg})
+			got := a.Render(r, Query(path), &fakeSource{state: answerState(cfg, c.State), cfg: cfg})
 			if got.Status != want.Status || string(got.Body) != want.Body {
 				t.Errorf("%s %s [%s]: %d %q; dialectcases wants %d %q", c.Set.Name, path, c.State, got.Status, got.Body, want.Status, want.Body)
 			}
@@ -269,7 +269,7 @@ func TestGraceInEveryDialect(t *testing.T) {
 				if r == nil || (set.Name == "privacyidea") != (r.Dialect == DialectPrivacyIDEA) {
 					continue
 				}
-				if got := a.Answer(r, "", &fakeSource{state: s, cfg: cfg}); got.Status != want {
+				if got := a.Render(r, "", &fakeSource{state: s, cfg: cfg}); got.Status != want {
 					t.Errorf("%s %s, app in grace (down %v): %d %s; want %d", set.Name, p, down, got.Status, got.Body, want)
 				}
 			}

@@ -89,7 +89,7 @@ func TestReadStateFallsBackToTheRecords(t *testing.T) {
 				// The summary names the corrupt value: only decoding can refuse it.
 				b = corrupt.edit(b)
 				st.Set(k.Snapshot, b, 0)
-				if sum, _, _ := st.Get(k.Summary); len(sum) == HeaderSize {
+				if sum, _, _ := st.Get(k.Summary); len(sum) == SummarySize {
 					binary.BigEndian.PutUint16(sum[14:], digest(b))
 					st.Set(k.Summary, sum, 0)
 				}

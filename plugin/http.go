@@ -31,16 +31,16 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	method, _ := proxywasm.GetHttpRequestHeader(":method")
 	switch {
 	case route.Write && method != "POST" && method != "DELETE":
-		h.p.respond(route, checks.ReplyMethodNotAllowed, allowDrain)
+		h.p.reply(route, checks.ReplyMethodNotAllowed, allowDrain)
 	case route.Write:
-		h.p.respond(route, h.p.serveDrain(method == "POST"), "")
+		h.p.reply(route, h.p.serveDrain(method == "POST"), "")
 	case method != "GET" && method != "HEAD":
-		h.p.respond(route, checks.ReplyMethodNotAllowed, allowRead)
+		h.p.reply(route, checks.ReplyMethodNotAllowed, allowRead)
 	case h.p.cfg.Refresh.Mode == checks.RefreshOnRequest && route.Endpoint.WantsFresh() &&
 		h.p.refreshOnRequest(waiter{h.id, route, checks.Query(path)}):
 		h.waiting = true // answered when the refresh run is done
 	default:
-		h.p.respond(route, h.p.answer(route, checks.Query(path)), "")
+		h.p.reply(route, h.p.render(route, checks.Query(path)), "")
 	}
 	return types.ActionPause
 }
@@ -62,10 +62,10 @@ func (h *httpContext) OnHttpStreamDone() {
 	}
 }
 
-// answer renders a read route; the endpoint table (checks.Answers)
+// render renders a read route; the endpoint table (checks.Answers)
 // decides what of the shared state and the request it reads.
-func (p *pluginContext) answer(r *checks.Route, query string) checks.Reply {
-	return p.answers.Answer(r, query, source{p.shared, p})
+func (p *pluginContext) render(r *checks.Route, query string) checks.Reply {
+	return p.answers.Render(r, query, source{p.shared, p})
 }
 
 // source is what an answer may read: the shared state, as the protocol

@@ -64,22 +64,22 @@ func (p *pluginContext) sendRefresh(f *refreshRun) {
 		p.dispatch(i, func(o checks.Outcome) {
 			p.record(i, o)
 			if f.pending--; f.pending == 0 && p.refreshing == f {
-				p.answerWaiters(f)
+				p.replyWaiters(f)
 			}
 		})
 	}
 }
 
-// answerWaiters answers every probe waiting on the refresh run. Each reply goes to its own
+// replyWaiters answers every probe waiting on the refresh run. Each reply goes to its own
 // stream: proxy_set_effective_context makes it the target, as Envoy does.
-func (p *pluginContext) answerWaiters(f *refreshRun) {
+func (p *pluginContext) replyWaiters(f *refreshRun) {
 	p.refreshing = nil
 	p.landed(p.shared.Flush()...) // a result that lost its CAS race still counts for these answers
 	for _, w := range f.waiters {
 		if err := proxywasm.SetEffectiveContext(w.ctx); err != nil {
 			continue // the stream is gone
 		}
-		p.respond(w.route, p.answer(w.route, w.query), "")
+		p.reply(w.route, p.render(w.route, w.query), "")
 	}
 }
 

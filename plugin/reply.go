@@ -14,18 +14,6 @@ const (
 	allowDrain = "POST, DELETE"
 )
 
-// send answers the request locally. Every reply carries cache-control:
-// no-store so no cache between the prober and the proxy replays a stale
-// health state; a 405 names the methods allowed. HEAD gets the body too:
-// Envoy sends a HEAD reply the headers the body implies (content-type,
-// content-length) and drops the body itself, while a reply sent without
-// a body would lose both headers.
-func send(r checks.Reply, allow string) {
-	if err := sendLocalResponse(uint32(r.Status), replyHeaders(r.ContentType, allow), r.Body); err != nil {
-		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
-	}
-}
-
 // headerSet is the header list every reply of a content type (and allow
 // header) carries, also in the ABI's wire form, both built once instead of
 // once per probe: on wasm, serializing a handful of headers cost more than
@@ -77,8 +65,15 @@ func wireHeaders(pairs [][2]string) []byte {
 	return b
 }
 
-// respond answers a probe route and counts it in the proxy's stats.
-func (p *pluginContext) respond(r *checks.Route, rep checks.Reply, allow string) {
-	send(rep, allow)
+// reply answers a probe route locally and counts it in the proxy's stats.
+// Every reply carries cache-control: no-store so no cache between the
+// prober and the proxy replays a stale health state; a 405 names the
+// methods allowed. HEAD gets the body too: Envoy sends a HEAD reply the
+// headers the body implies (content-type, content-length) and drops the
+// body itself, while a reply sent without a body would lose both headers.
+func (p *pluginContext) reply(r *checks.Route, rep checks.Reply, allow string) {
+	if err := sendLocalResponse(uint32(rep.Status), replyHeaders(rep.ContentType, allow), rep.Body); err != nil {
+		proxywasm.LogWarnf("meshprobe: sending local reply: %v", err)
+	}
 	p.stats.probe(r, rep.Status)
 }
