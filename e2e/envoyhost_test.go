@@ -11,7 +11,7 @@ import (
 )
 
 // Host semantics that only Envoy can prove: each test here failed, or
-// would fail, against a plugin written from internal/host's old assumptions.
+// would fail, against a plugin written from internal/testing/wasmhost's old assumptions.
 
 // /up takes the identity Istio puts in the proxy's node metadata. Envoy
 // serves it under xds.node (a top-level "node" property is gone since 1.33).

@@ -18,7 +18,7 @@ import (
 
 	"github.com/meshprobe/meshprobe/checks"
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // faultListener adds a listener "faults" whose wasm filter runs the

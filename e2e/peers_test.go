@@ -19,8 +19,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/meshprobe/meshprobe/internal/host"
 	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // Dependencies on loopback that a test controls, and that count what they
@@ -227,13 +227,13 @@ func (p *grpcPeer) count() int64 { return p.hits.Load() }
 // startReal runs the plugin on workers VMs with real timers, real callouts
 // to ups and a listener whose pass-through traffic goes to cluster "app"
 // (if ups has it). It returns the host and the listener's URL.
-func startReal(t testing.TB, workers int, config string, ups map[string]host.Upstream) (*host.Host, string) {
+func startReal(t testing.TB, workers int, config string, ups map[string]wasmhost.Upstream) (*wasmhost.Host, string) {
 	t.Helper()
 	var (
 		mu     sync.Mutex
 		closed bool
 	)
-	h, err := host.New(context.Background(), host.Options{
+	h, err := wasmhost.New(context.Background(), wasmhost.Options{
 		Wasm: pluginWasm(t), PluginConfig: []byte(config), Workers: workers, Upstreams: ups,
 		Properties: map[string]string{"plugin_name": "meshprobe"},
 		OldEnvoy:   true, // as strict as the oldest claimed Envoy

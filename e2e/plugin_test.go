@@ -3,7 +3,7 @@ package e2e
 import (
 	"testing"
 
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // pluginWasm reads the built plugin (MESHPROBE_WASM overrides the path). A
@@ -11,8 +11,8 @@ import (
 // `make build` cannot pass by checking nothing.
 func pluginWasm(t testing.TB) []byte {
 	t.Helper()
-	return host.Plugin(t, "..")
+	return wasmhost.Plugin(t, "..")
 }
 
 // pluginPath is where pluginWasm reads the plugin, and what Envoy loads.
-func pluginPath() string { return host.PluginPath("..") }
+func pluginPath() string { return wasmhost.PluginPath("..") }

@@ -13,12 +13,12 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/host"
 	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
-// Every scenario over real sockets runs on each proxy: internal/host, the fast
+// Every scenario over real sockets runs on each proxy: internal/testing/wasmhost, the fast
 // stand-in, and the newest and oldest claimed Envoy (envoy/versions) that `make
 // envoy` installed. Envoy is the judge: where the two differ, the host is
 // fixed to behave as Envoy does.
@@ -30,7 +30,7 @@ type upstream = envoyrun.Cluster
 type proxy struct {
 	kind string // "host" or "envoy-VERSION"
 	base string // the listener's URL
-	h    *host.Host
+	h    *wasmhost.Host
 	e    *envoyrun.Envoy
 }
 
@@ -127,7 +127,7 @@ func runtimes(t *testing.T) []runtimeCase {
 		t.Fatal(envoysErr)
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("SKIPPED Envoy %v in %s: not installed (run `make envoy`); only internal/host ran", missing, t.Name())
+		msg := fmt.Sprintf("SKIPPED Envoy %v in %s: not installed (run `make envoy`); only internal/testing/wasmhost ran", missing, t.Name())
 		if os.Getenv("MESHPROBE_REQUIRE_ENVOY") != "" {
 			t.Errorf("%s, and MESHPROBE_REQUIRE_ENVOY is set", msg)
 		} else {
@@ -149,12 +149,12 @@ func runtimes(t *testing.T) []runtimeCase {
 	return rts
 }
 
-// startHost runs the plugin on internal/host (see startReal).
+// startHost runs the plugin on internal/testing/wasmhost (see startReal).
 func startHost(t testing.TB, workers int, config string, ups map[string]upstream) *proxy {
 	t.Helper()
-	hu := map[string]host.Upstream{}
+	hu := map[string]wasmhost.Upstream{}
 	for name, u := range ups {
-		h := host.Upstream{Addr: u.Addr, HTTP2: u.HTTP2}
+		h := wasmhost.Upstream{Addr: u.Addr, HTTP2: u.HTTP2}
 		if u.TLS != nil {
 			c, err := localrun.ClientConfig(u.TLS)
 			if err != nil {

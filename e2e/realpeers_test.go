@@ -18,8 +18,8 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/meshprobe/meshprobe/internal/host"
 	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // The compiled plugin over real sockets: worker VMs on real timers, real
@@ -341,7 +341,7 @@ func TestRealLeaseTakeover(t *testing.T) {
 	p := newHTTPPeer(t, "ok", "")
 	config := fmt.Sprintf(`{"refresh":{"interval":%q,"jitter":0},"checks":[{"name":"dep","kind":"http","cluster":"dep","timeout":%q}]}`,
 		realInterval, realTimeout)
-	h, base := startReal(t, 4, config, map[string]host.Upstream{"dep": {Addr: p.addr()}})
+	h, base := startReal(t, 4, config, map[string]wasmhost.Upstream{"dep": {Addr: p.addr()}})
 	waitStatus(t, base+"/health/probes/readiness", 200, 5*time.Second)
 	vms := h.VMs()
 

@@ -21,7 +21,7 @@ import (
 	wasmextv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // soakKinds are the requests of the soak: every probe, the status documents

@@ -27,8 +27,8 @@ import (
 	"istio.io/istio/pilot/test/xds"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
 	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // The pod and the node, on a veth pair of the test's own: kubelet and the

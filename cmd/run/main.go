@@ -1,7 +1,7 @@
 // Command run is `make run`: demo dependencies where envoy/envoy.yaml's
 // clusters point, and the plugin in front of them, in the newest pinned
 // Envoy that `make envoy` installed (else an envoy on PATH), else in the
-// project's own wasm host (internal/host) configured from the same file. Ctrl-C
+// project's own wasm host (internal/testing/wasmhost) configured from the same file. Ctrl-C
 // stops everything.
 package main
 
@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
 	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 func main() {
@@ -76,7 +76,7 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	if err != nil {
 		return err
 	}
-	banner(s, demo, fmt.Sprintf("the local wasm host (internal/host), %d workers; no Envoy found (`make envoy` installs it)", workers))
+	banner(s, demo, fmt.Sprintf("the local wasm host (internal/testing/wasmhost), %d workers; no Envoy found (`make envoy` installs it)", workers))
 	<-stop
 	l.Stop()
 	fmt.Println("stopped")

@@ -7,14 +7,14 @@ import (
 	"os"
 	"strings"
 
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // Local is the plugin served by the e2e host as the bootstrap describes:
 // its listener, its clusters, its wasm file and plugin configuration.
 type Local struct {
-	Host     *host.Host
-	Listener *host.Listener
+	Host     *wasmhost.Host
+	Listener *wasmhost.Listener
 	workers  int
 }
 
@@ -26,9 +26,9 @@ func StartLocal(ctx context.Context, s *Setup, workers int, logs io.Writer) (*Lo
 	if err != nil {
 		return nil, fmt.Errorf("the wasm filter's file: %w (run `make build`)", err)
 	}
-	ups := map[string]host.Upstream{}
+	ups := map[string]wasmhost.Upstream{}
 	for name, cl := range s.Clusters {
-		u := host.Upstream{Addr: cl.Addr, HTTP2: cl.HTTP2}
+		u := wasmhost.Upstream{Addr: cl.Addr, HTTP2: cl.HTTP2}
 		if cl.TLS != nil {
 			if u.TLS, err = ClientConfig(cl.TLS); err != nil {
 				return nil, fmt.Errorf("cluster %s: tls: %w", name, err)
@@ -36,9 +36,9 @@ func StartLocal(ctx context.Context, s *Setup, workers int, logs io.Writer) (*Lo
 		}
 		ups[name] = u
 	}
-	h, err := host.New(ctx, host.Options{
+	h, err := wasmhost.New(ctx, wasmhost.Options{
 		Wasm: wasm, PluginConfig: s.PluginConfig, Workers: workers, Upstreams: ups, Properties: s.Properties,
-		OnLog:   func(vm int, l host.LogLine) { fmt.Fprintf(logs, "[worker %d] %s\n", vm, l) },
+		OnLog:   func(vm int, l wasmhost.LogLine) { fmt.Fprintf(logs, "[worker %d] %s\n", vm, l) },
 		OnError: func(err error) { fmt.Fprintf(logs, "host error: %v\n", err) },
 	})
 	if err != nil {

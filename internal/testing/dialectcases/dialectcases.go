@@ -1,7 +1,7 @@
 // Package dialectcases is the one table of what each dialect answers, byte
 // for byte, in each state: the plugin's tests run it on the test-driven
 // hosts (native and the .wasm, fake clock and callouts), e2e runs it over
-// real sockets with real dependencies, in internal/host and in Envoy.
+// real sockets with real dependencies, in internal/testing/wasmhost and in Envoy.
 package dialectcases
 
 import (

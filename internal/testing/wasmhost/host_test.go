@@ -1,4 +1,4 @@
-package host
+package wasmhost
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // newHost starts the plugin with config; any host error fails the test.
 func newHost(t *testing.T, config string, o Options) *Host {
 	t.Helper()
-	o.Wasm, o.PluginConfig = Plugin(t, filepath.Join("..", "..")), []byte(config)
+	o.Wasm, o.PluginConfig = Plugin(t, filepath.Join("..", "..", "..")), []byte(config)
 	if o.Workers == 0 {
 		o.Workers = 1 // most tests here are about one VM
 	}

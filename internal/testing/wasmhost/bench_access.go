@@ -1,4 +1,4 @@
-package host
+package wasmhost
 
 // MemoryBytes is the size of the VM's linear memory in bytes (wazero's
 // Memory().Size()): what the guest has grown to, for benchmarks and soak

@@ -1,4 +1,4 @@
-// Package host runs a compiled proxy-wasm plugin on wazero the way Envoy
+// Package wasmhost runs a compiled proxy-wasm plugin on wazero the way Envoy
 // does: several worker VMs that share one shared-data store, a root context
 // per VM, HTTP streams, callouts, host properties, metrics and a clock.
 // Tests drive it by hand (ticks, requests, answering callouts, a fake
@@ -17,7 +17,7 @@
 // Failures never hang and never pass silently: a guest trap, a guest call
 // over its time limit or a misuse of the host (answering a callout that is
 // not pending) is recorded in Err and passed to Options.OnError.
-package host
+package wasmhost
 
 import (
 	"bytes"
