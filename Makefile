@@ -8,7 +8,7 @@ FUZZEXECS ?= 100000
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # What the plugin is built from: main.go, checks/ and plugin/.
 SOURCES := main.go $(filter-out %_test.go,$(wildcard checks/*.go plugin/*.go)) go.mod go.sum
-SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/wasmshim/*.go))
+SHIM    := $(filter-out %_test.go,$(wildcard cmd/wasmshim/*.go internal/buildstep/wasmshim/*.go))
 # Floor plugins the benchmarks compare meshprobe with: Go ones built like
 # the plugin (e2e/testdata/floor-*) and runtime-free ones written in
 # WebAssembly text (floors/*.wat). Defined before the rules that name them:

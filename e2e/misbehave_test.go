@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshprobe/meshprobe/internal/buildstep/wasmshim"
 	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
-	"github.com/meshprobe/meshprobe/internal/wasmshim"
 )
 
 // buildMisbehave builds e2e/testdata/misbehave with extra ldflags, like the

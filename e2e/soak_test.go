@@ -70,7 +70,7 @@ var (
 
 // TestEnvoyGarbageCollections: Go's runtime calls poll_oneoff when a
 // collection restarts the world, and Envoy before 1.39 answers ENOSYS
-// (internal/wasmshim). With GOGC=1 each VM collects every few requests;
+// (internal/buildstep/wasmshim). With GOGC=1 each VM collects every few requests;
 // every request must still be answered by meshprobe (a 503 of a check
 // slowed by a busy machine is an answer too) and the log must hold no
 // crash. MESHPROBE_SOAK_REQUESTS (requests per kind, default 2000)
