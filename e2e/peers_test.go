@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
@@ -85,12 +85,12 @@ func newHTTPPeer(t testing.TB, up, down string) *httpPeer {
 // cluster pointing at it.
 func newMTLSPeer(t testing.TB, up, down string) (*httpPeer, upstream) {
 	t.Helper()
-	pki, err := localrun.NewPKI()
+	pki, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	files := &localrun.TLSFiles{Cert: filepath.Join(dir, "proxy.pem"), Key: filepath.Join(dir, "proxy-key.pem"),
+	files := &envoyboot.TLSFiles{Cert: filepath.Join(dir, "proxy.pem"), Key: filepath.Join(dir, "proxy-key.pem"),
 		CA: filepath.Join(dir, "ca.pem"), SNI: "hsm-gateway.local"}
 	if err := pki.WriteClient(files); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
@@ -156,7 +156,7 @@ func startHost(t testing.TB, workers int, config string, ups map[string]upstream
 	for name, u := range ups {
 		h := wasmhost.Upstream{Addr: u.Addr, HTTP2: u.HTTP2}
 		if u.TLS != nil {
-			c, err := localrun.ClientConfig(u.TLS)
+			c, err := envoyboot.ClientConfig(u.TLS)
 			if err != nil {
 				t.Fatal(err)
 			}

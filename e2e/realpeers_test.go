@@ -18,7 +18,7 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
@@ -168,13 +168,13 @@ func TestRealMeshPathBroken(t *testing.T) {
 	// An mTLS dependency whose certificate the proxy cannot verify: the
 	// cluster trusts another CA.
 	_, untrusted := newMTLSPeer(t, `{"status":"OK"}`, "")
-	other, err := localrun.NewPKI()
+	other, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherFiles := *untrusted.TLS
 	otherFiles.CA = filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := other.WriteClient(&localrun.TLSFiles{CA: otherFiles.CA}); err != nil {
+	if err := other.WriteClient(&envoyboot.TLSFiles{CA: otherFiles.CA}); err != nil {
 		t.Fatal(err)
 	}
 	untrusted.TLS = &otherFiles

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
@@ -118,7 +118,7 @@ func TestSecurityPeerAddressGrants(t *testing.T) {
 // allow_principals takes the identity from the client certificate the
 // listener verified, never from a header.
 func TestSecurityPrincipals(t *testing.T) {
-	pki, err := localrun.NewPKI()
+	pki, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,10 @@ func TestSecurityPrincipals(t *testing.T) {
 	serverCert := issue(t, pki, "meshprobe listener", "127.0.0.1")
 	files := listenerTLSFiles{cert: filepath.Join(dir, "server.pem"), key: filepath.Join(dir, "server-key.pem"), ca: filepath.Join(dir, "ca.pem")}
 	writePair(t, serverCert, files.cert, files.key)
-	if err := pki.WriteClient(&localrun.TLSFiles{CA: files.ca}); err != nil {
+	if err := pki.WriteClient(&envoyboot.TLSFiles{CA: files.ca}); err != nil {
 		t.Fatal(err)
 	}
-	otherPKI, err := localrun.NewPKI()
+	otherPKI, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func downstreamMTLS(b *bootstrapv3.Bootstrap, f listenerTLSFiles) error {
 	return nil
 }
 
-func issue(t *testing.T, p *localrun.PKI, cn string, names ...string) tls.Certificate {
+func issue(t *testing.T, p *envoyboot.PKI, cn string, names ...string) tls.Certificate {
 	t.Helper()
 	c, err := p.Issue(cn, names...)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
-	"github.com/meshprobe/meshprobe/internal/localrun"
 	"github.com/meshprobe/meshprobe/internal/testing/configcases"
 )
 
@@ -160,7 +160,7 @@ func TestRoutesShipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := localrun.LoadBootstrap(shipped)
+	b, _, err := envoyboot.LoadBootstrap(shipped)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/localrun"
 	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
@@ -41,7 +42,7 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	if err != nil {
 		return err
 	}
-	b, cfgs, err := localrun.LoadBootstrap(data)
+	b, cfgs, err := envoyboot.LoadBootstrap(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", config, err)
 	}

@@ -1,3 +1,7 @@
+// Package localrun runs the plugin the way `make run` does on a machine
+// without Envoy: it reads envoy/envoy.yaml's listener, routes and clusters
+// (Setup), starts demo dependencies where its clusters point, and serves its
+// listener through the compiled plugin on internal/testing/wasmhost.
 package localrun
 
 import (
@@ -16,6 +20,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 )
 
 // Demo is a set of stand-in dependencies, one per cluster the plugin's
@@ -58,7 +63,7 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 	if _, ok := kinds[s.RouteCluster]; !ok {
 		kinds[s.RouteCluster] = checks.KindHTTP // the app is served even if unchecked
 	}
-	var pki *PKI
+	var pki *envoyboot.PKI
 	for cluster, kind := range kinds {
 		cl, ok := s.Clusters[cluster]
 		if !ok {
@@ -70,7 +75,7 @@ func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
 		if cl.TLS != nil {
 			if pki == nil {
 				var err error
-				if pki, err = NewPKI(); err != nil {
+				if pki, err = envoyboot.NewPKI(); err != nil {
 					return nil, err
 				}
 			}

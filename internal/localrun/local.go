@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
@@ -30,7 +31,7 @@ func StartLocal(ctx context.Context, s *Setup, workers int, logs io.Writer) (*Lo
 	for name, cl := range s.Clusters {
 		u := wasmhost.Upstream{Addr: cl.Addr, HTTP2: cl.HTTP2}
 		if cl.TLS != nil {
-			if u.TLS, err = ClientConfig(cl.TLS); err != nil {
+			if u.TLS, err = envoyboot.ClientConfig(cl.TLS); err != nil {
 				return nil, fmt.Errorf("cluster %s: tls: %w", name, err)
 			}
 		}

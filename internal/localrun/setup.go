@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
 )
 
@@ -49,12 +50,9 @@ func (s *Setup) Route(path string) (cluster string, filter bool) {
 // Cluster is one static cluster with a single endpoint.
 type Cluster struct {
 	Addr  string
-	HTTP2 bool      // explicit_http_config.http2_protocol_options
-	TLS   *TLSFiles // an UpstreamTlsContext transport socket
+	HTTP2 bool                // explicit_http_config.http2_protocol_options
+	TLS   *envoyboot.TLSFiles // an UpstreamTlsContext transport socket
 }
-
-// TLSFiles are the files an UpstreamTlsContext names.
-type TLSFiles struct{ Cert, Key, CA, SNI string }
 
 const httpOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
@@ -88,7 +86,7 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 				if hf.GetTypedConfig().UnmarshalTo(&w) != nil {
 					continue
 				}
-				raw, err := pluginConfig(&w)
+				raw, err := envoyboot.PluginConfig(&w)
 				if err != nil {
 					return nil, err
 				}
@@ -123,7 +121,7 @@ func NewSetup(b *bootstrapv3.Bootstrap, cfg *checks.Config) (*Setup, error) {
 				return nil, fmt.Errorf("cluster %s: only a tls transport socket is modelled: %w", c.GetName(), err)
 			}
 			ctx := t.GetCommonTlsContext()
-			files := &TLSFiles{SNI: t.GetSni(), CA: ctx.GetValidationContext().GetTrustedCa().GetFilename()}
+			files := &envoyboot.TLSFiles{SNI: t.GetSni(), CA: ctx.GetValidationContext().GetTrustedCa().GetFilename()}
 			if certs := ctx.GetTlsCertificates(); len(certs) > 0 {
 				files.Cert, files.Key = certs[0].GetCertificateChain().GetFilename(), certs[0].GetPrivateKey().GetFilename()
 			}

@@ -20,15 +20,15 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
-	"github.com/meshprobe/meshprobe/internal/localrun"
 )
 
 // Cluster is an upstream a test points a cluster at.
 type Cluster struct {
 	Addr  string // host:port; "" for a cluster with no endpoint at all
 	HTTP2 bool
-	TLS   *localrun.TLSFiles // mTLS: the proxy's certificate, key and CA; SNI
+	TLS   *envoyboot.TLSFiles // mTLS: the proxy's certificate, key and CA; SNI
 }
 
 // Bootstrap derives a test's bootstrap from the shipped one, so the tests
@@ -69,7 +69,7 @@ func (o Bootstrap) JSON() ([]byte, error) {
 }
 
 func (o Bootstrap) build() (*bootstrapv3.Bootstrap, error) {
-	b, _, err := localrun.LoadBootstrap(o.Shipped)
+	b, _, err := envoyboot.LoadBootstrap(o.Shipped)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func File(name string) *corev3.DataSource {
 }
 
 // setTLS points a copied TLS cluster at the test's files.
-func setTLS(c *clusterv3.Cluster, f *localrun.TLSFiles) error {
+func setTLS(c *clusterv3.Cluster, f *envoyboot.TLSFiles) error {
 	var t tlsv3.UpstreamTlsContext
 	if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(&t); err != nil {
 		return err

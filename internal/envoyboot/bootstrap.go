@@ -1,8 +1,10 @@
-// Package localrun runs the plugin the way `make run` does on a machine
-// without Envoy: it reads envoy/envoy.yaml with Envoy's own API types,
-// starts demo dependencies where its clusters point, and serves its
-// listener through the compiled plugin on the e2e host.
-package localrun
+// Package envoyboot reads an Envoy bootstrap as Envoy would (LoadBootstrap,
+// with Envoy's own API types and meshprobe's parser for the plugin's
+// configuration) and holds the TLS files a cluster names, with a throwaway
+// CA that writes them (PKI). The demo (internal/demo), the Envoy runner of
+// the tests (internal/testing/envoyrun), cmd/meshprobe-config and the tests
+// share it.
+package envoyboot
 
 import (
 	"fmt"
@@ -58,7 +60,7 @@ func LoadBootstrap(data []byte) (*bootstrapv3.Bootstrap, []*checks.Config, error
 			}
 		}
 		if w, ok := m.(*wasmv3.Wasm); ok {
-			raw, err := pluginConfig(w)
+			raw, err := PluginConfig(w)
 			if err != nil {
 				return err
 			}
@@ -76,9 +78,9 @@ func LoadBootstrap(data []byte) (*bootstrapv3.Bootstrap, []*checks.Config, error
 	return &b, found, nil
 }
 
-// pluginConfig is the wasm filter's configuration, which meshprobe takes as
+// PluginConfig is the wasm filter's configuration, which meshprobe takes as
 // a StringValue holding JSON.
-func pluginConfig(w *wasmv3.Wasm) ([]byte, error) {
+func PluginConfig(w *wasmv3.Wasm) ([]byte, error) {
 	var s wrapperspb.StringValue
 	if err := w.GetConfig().GetConfiguration().UnmarshalTo(&s); err != nil {
 		return nil, fmt.Errorf("meshprobe configuration must be a StringValue: %w", err)

@@ -1,4 +1,4 @@
-package localrun
+package envoyboot
 
 import (
 	"crypto/ecdsa"
@@ -15,6 +15,9 @@ import (
 	"path/filepath"
 	"time"
 )
+
+// TLSFiles are the files an UpstreamTlsContext names.
+type TLSFiles struct{ Cert, Key, CA, SNI string }
 
 // PKI is a throwaway CA for the demo's mTLS cluster (and the tests'): it
 // writes the client certificate, key and CA file the bootstrap names, and
