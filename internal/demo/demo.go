@@ -1,8 +1,8 @@
-// Package localrun runs the plugin the way `make run` does on a machine
+// Package demo runs the plugin the way `make run` does on a machine
 // without Envoy: it reads envoy/envoy.yaml's listener, routes and clusters
 // (Setup), starts demo dependencies where its clusters point, and serves its
 // listener through the compiled plugin on internal/testing/wasmhost.
-package localrun
+package demo
 
 import (
 	"crypto/tls"
@@ -49,11 +49,11 @@ func NewDependency(cluster string, kind checks.Kind) *Dependency {
 	return &Dependency{cluster: cluster, kind: kind.String()}
 }
 
-// StartDemo starts the demo dependencies for s and a control server on
+// Start starts the demo dependencies for s and a control server on
 // controlAddr. For a cluster with TLS it makes a throwaway CA, writes the
 // proxy's certificate files where the bootstrap names them, and serves
 // that dependency with mTLS.
-func StartDemo(s *Setup, controlAddr string) (*Demo, error) {
+func Start(s *Setup, controlAddr string) (*Demo, error) {
 	d := &Demo{deps: map[string]*Dependency{}, names: map[string]string{}}
 	kinds := map[string]checks.Kind{}
 	for _, c := range s.Config.Checks {

@@ -1,4 +1,4 @@
-package localrun
+package demo
 
 import (
 	"errors"
