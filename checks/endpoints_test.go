@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 var rewrite = flag.Bool("update", false, "rewrite checks/testdata/answers from the renderers")

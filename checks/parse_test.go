@@ -11,7 +11,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
-	"github.com/meshprobe/meshprobe/internal/configcases"
+	"github.com/meshprobe/meshprobe/internal/testing/configcases"
 )
 
 func TestParseRefuses(t *testing.T) {

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshprobe/meshprobe/internal/configcases"
-	"github.com/meshprobe/meshprobe/internal/statusdom"
+	"github.com/meshprobe/meshprobe/internal/testing/configcases"
+	"github.com/meshprobe/meshprobe/internal/testing/statusdom"
 )
 
 const statusNow = 1_700_000_060_000 // unix ms

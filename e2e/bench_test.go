@@ -1,6 +1,6 @@
 package e2e
 
-// Benchmarks of the compiled plugin on wazero, through internal/host, each paired
+// Benchmarks of the compiled plugin on wazero, through internal/testing/wasmhost, each paired
 // with a floor: a plugin built the same way with the same SDK that does the
 // least a Go filter can do for that kind of request (e2e/testdata/floor-*).
 // Absolute figures depend on the machine and on the host's own cost per
@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/benchdata"
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/benchdata"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // benchFile reads a built .wasm: from the environment variable env, else
@@ -59,11 +59,11 @@ var benchClockStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
 // benchHost starts one worker VM (Workers: 1; the host's default is two)
 // with a test clock and, as in Envoy, no bound on a guest call (see
-// host.Options.Unbounded); a host error fails the benchmark.
-func benchHost(b *testing.B, wasm []byte, config string) (*host.Host, *host.Clock) {
+// wasmhost.Options.Unbounded); a host error fails the benchmark.
+func benchHost(b *testing.B, wasm []byte, config string) (*wasmhost.Host, *wasmhost.Clock) {
 	b.Helper()
-	clock := host.NewClock(benchClockStart)
-	h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1, Unbounded: true,
+	clock := wasmhost.NewClock(benchClockStart)
+	h, err := wasmhost.New(context.Background(), wasmhost.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1, Unbounded: true,
 		Properties: map[string]string{"plugin_name": "meshprobe"},
 		OnError:    func(err error) { b.Errorf("host: %v", err) }})
 	if err != nil {
@@ -77,7 +77,7 @@ func benchHost(b *testing.B, wasm []byte, config string) (*host.Host, *host.Cloc
 }
 
 // benchRespondUp answers every pending callout as a healthy dependency.
-func benchRespondUp(h *host.Host) int {
+func benchRespondUp(h *wasmhost.Host) int {
 	n := 0
 	for _, c := range h.Callouts() {
 		h.Respond(c.ID, [][2]string{{":status", "200"}, {"content-type", "application/json"}}, []byte(`{"status":"UP"}`), nil)
@@ -88,7 +88,7 @@ func benchRespondUp(h *host.Host) int {
 
 // benchWarm ticks once and answers every check, so the shared state is up
 // with a result (latency, time, message) for every check.
-func benchWarm(b *testing.B, h *host.Host, checks int) {
+func benchWarm(b *testing.B, h *wasmhost.Host, checks int) {
 	b.Helper()
 	h.VM(0).Tick()
 	if n := benchRespondUp(h); n != checks {
@@ -97,13 +97,13 @@ func benchWarm(b *testing.B, h *host.Host, checks int) {
 }
 
 // benchExpect sends one request and checks what it got, before timing.
-func benchExpect(b *testing.B, vm *host.VM, headers [][2]string, props map[string]string, status int, bodyPrefix string) {
+func benchExpect(b *testing.B, vm *wasmhost.VM, headers [][2]string, props map[string]string, status int, bodyPrefix string) {
 	b.Helper()
 	s := vm.RequestWithProperties(headers, props)
 	defer s.Close()
 	r := s.Reply()
 	switch {
-	case status == 0 && (r != nil || s.Action() != host.ActionContinue):
+	case status == 0 && (r != nil || s.Action() != wasmhost.ActionContinue):
 		b.Fatalf("%v: want pass-through, got action %d reply %v", headers[1], s.Action(), r)
 	case status == 0:
 	case r == nil:
@@ -117,7 +117,7 @@ func benchExpect(b *testing.B, vm *host.VM, headers [][2]string, props map[strin
 
 // benchTarget is one kind of request to one VM.
 type benchTarget struct {
-	vm      *host.VM
+	vm      *wasmhost.VM
 	headers [][2]string
 	props   map[string]string
 }
@@ -240,7 +240,7 @@ func BenchmarkWasm(b *testing.B) {
 	probe("status-details/checks=200", 200, "/health/status", benchLoopback, 200, "<!DOCTYPE html>", "")
 }
 
-// BenchmarkWasmInstantiate: host.New with one worker VM (compilation cache
+// BenchmarkWasmInstantiate: wasmhost.New with one worker VM (compilation cache
 // warm: the first instance is made before timing), which runs _initialize,
 // vm_start and configure; then Close. It also reports the module's size and
 // the linear memory after start.
@@ -259,7 +259,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 			mem := h.VM(0).MemoryBytes()
 			b.ReportAllocs()
 			for b.Loop() {
-				h, err := host.New(context.Background(), host.Options{Wasm: wasm, PluginConfig: []byte(m.config), Workers: 1, Unbounded: true,
+				h, err := wasmhost.New(context.Background(), wasmhost.Options{Wasm: wasm, PluginConfig: []byte(m.config), Workers: 1, Unbounded: true,
 					Properties: map[string]string{"plugin_name": "meshprobe"}})
 				if err != nil {
 					b.Fatal(err)
@@ -369,7 +369,7 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	send := func(r req) bool {
 		s := vm.RequestWithProperties(r.headers, r.props)
-		ok := (s.Action() == host.ActionPause) == r.local
+		ok := (s.Action() == wasmhost.ActionPause) == r.local
 		s.Close()
 		return ok
 	}

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
-	"github.com/meshprobe/meshprobe/internal/statusdom"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/statusdom"
 )
 
 // The status page in a real browser: headless Chromium (Debian package
 // chromium, which make test installs) loads {base}/status from the plugin
-// on internal/host and in Envoy, and the DOM it built is read back.
+// on internal/testing/wasmhost and in Envoy, and the DOM it built is read back.
 
 // chromium is the browser's path. make test and CI require it
 // (MESHPROBE_REQUIRE_CHROMIUM=1); elsewhere the tests say loudly they skipped.

@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
-// The dialects' table (internal/dialectcases, which the plugin's
+// The dialects' table (internal/testing/dialectcases, which the plugin's
 // TestDialects runs on the test-driven hosts) over real sockets: real
-// dependencies on loopback, real time, in internal/host and in Envoy. Each
+// dependencies on loopback, real time, in internal/testing/wasmhost and in Envoy. Each
 // state is reached the way a service reaches it; every path of the table
 // is asserted byte for byte with its headers, and so are HEAD, 405s,
 // health+json and the details policy on the same proxies.

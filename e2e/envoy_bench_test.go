@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // BenchmarkEnvoyPollShim: what providing poll_oneoff inside the module

@@ -7,13 +7,13 @@ import (
 	"testing"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 )
 
 // validateEnvoyConfig is the check `make run` also applies: see
-// localrun.LoadBootstrap.
+// envoyboot.LoadBootstrap.
 func validateEnvoyConfig(data []byte) ([]*checks.Config, error) {
-	_, cfgs, err := localrun.LoadBootstrap(data)
+	_, cfgs, err := envoyboot.LoadBootstrap(data)
 	return cfgs, err
 }
 

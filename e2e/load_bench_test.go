@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // Figures over real sockets for `make bench` (run with -benchtime=1x: each
@@ -38,14 +38,14 @@ func BenchmarkDependencyLoad(b *testing.B) {
 // take about 100 ms, not a second.
 func BenchmarkOnRequestFanout(b *testing.B) {
 	const deps, delay = 10, 100 * time.Millisecond
-	ups := map[string]host.Upstream{}
+	ups := map[string]wasmhost.Upstream{}
 	list := ""
 	for i := range deps {
 		p := newHTTPPeer(b, "ok", "")
 		p.delay = delay
 		p.set(modeSlow)
 		name := fmt.Sprintf("d%d", i)
-		ups[name] = host.Upstream{Addr: p.addr()}
+		ups[name] = wasmhost.Upstream{Addr: p.addr()}
 		list += fmt.Sprintf(`%s{"name":%q,"kind":"http","cluster":%q,"timeout":"1s"}`, map[bool]string{true: ",", false: ""}[i > 0], name, name)
 	}
 	config := `{"refresh":{"mode":"on_request","ttl":"1ms"},"checks":[` + list + `]}`

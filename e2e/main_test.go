@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// Every e2e test runs the compiled plugin, on internal/host or in Envoy:
+// Every e2e test runs the compiled plugin, on internal/testing/wasmhost or in Envoy:
 // under -short (make check) none runs, and without a built plugin the
 // package says in one line what to run.
 func TestMain(m *testing.M) {

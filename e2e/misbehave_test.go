@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/host"
-	"github.com/meshprobe/meshprobe/internal/wasmshim"
+	"github.com/meshprobe/meshprobe/internal/buildstep/wasmshim"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // buildMisbehave builds e2e/testdata/misbehave with extra ldflags, like the
@@ -42,7 +42,7 @@ func buildMisbehave(t *testing.T, ldflags string) string {
 
 // A plugin that calls a host function while _initialize runs is refused
 // with "restricted_callback": Envoy fails the VM and will not load the
-// configuration, and internal/host, which mirrors the rule, refuses it too. The log check after every Envoy run
+// configuration, and internal/testing/wasmhost, which mirrors the rule, refuses it too. The log check after every Envoy run
 // (envoyrun.LogProblems) looks for exactly this line, so meshprobe's own runs
 // prove it makes no such call.
 func TestRestrictedCallAtInitialize(t *testing.T) {
@@ -52,7 +52,7 @@ func TestRestrictedCallAtInitialize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := host.New(context.Background(), host.Options{Wasm: bin, Workers: 1})
+		h, err := wasmhost.New(context.Background(), wasmhost.Options{Wasm: bin, Workers: 1})
 		if err == nil {
 			h.Close()
 			t.Fatal("the host loaded a plugin that calls proxy_get_property in _initialize")

@@ -5,12 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/meshprobe/meshprobe/internal/oci"
+	"github.com/meshprobe/meshprobe/internal/buildstep/oci"
 )
 
 // TestOCIImageOfBuiltPlugin packages build/meshprobe.wasm as `make oci` does
 // and reads plugin.wasm back the way Istio's agent does (compat variant).
-// The layout's structure is checked in detail by internal/oci on a small module;
+// The layout's structure is checked in detail by internal/buildstep/oci on a small module;
 // here it is the real plugin, byte for byte, with a reproducible digest.
 func TestOCIImageOfBuiltPlugin(t *testing.T) {
 	wasm := pluginWasm(t)

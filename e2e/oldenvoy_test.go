@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshprobe/meshprobe/internal/benchdata"
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/benchdata"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // TestOldEnvoyPollOneoff: once any Go timer has been armed, Go's runtime
 // calls poll_oneoff when a garbage collection restarts the world, and aborts
-// on the ENOSYS that Envoy before 1.39 answers (internal/host's OldEnvoy
+// on the ENOSYS that Envoy before 1.39 answers (internal/testing/wasmhost's OldEnvoy
 // mode). The misbehave plugin's /timer arms one, as crypto/rand.Read does,
 // and makes garbage: the toolchain's module must die there, so the host mode
 // is proven to reproduce it; the same module through cmd/wasmshim, as `make
@@ -36,7 +36,7 @@ func TestOldEnvoyPollOneoff(t *testing.T) {
 	timer := func(path string) load { return load{read(path), nil, "/timer"} }
 	metrics := func(wasm []byte) load { return load{wasm, []byte(benchdata.Config(20)), "/health/metrics"} }
 	run := func(t *testing.T, l load, old bool, requests int) (served int, err error) {
-		h, err := host.New(context.Background(), host.Options{Wasm: l.wasm, PluginConfig: l.config,
+		h, err := wasmhost.New(context.Background(), wasmhost.Options{Wasm: l.wasm, PluginConfig: l.config,
 			Workers: 1, OldEnvoy: old, Properties: map[string]string{"plugin_name": "meshprobe"}})
 		if err != nil {
 			return 0, err

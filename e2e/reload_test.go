@@ -17,8 +17,8 @@ import (
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // A configuration push never flips readiness. One proxy per runtime takes
@@ -29,7 +29,7 @@ import (
 // at the push nor the old and the new configuration both checking during
 // the overlap. Envoy takes the pushes over LDS from a file, with a one
 // second drain time, after which it tears the old configuration's plugin
-// down; internal/host does the same with Reload and Retire.
+// down; internal/testing/wasmhost does the same with Reload and Retire.
 
 const (
 	reloadInterval = time.Second
@@ -318,12 +318,12 @@ func (p *prober) stop() []answer {
 	return <-p.done
 }
 
-// reloadHost runs the plugin on internal/host; a push is a Reload, and the old
+// reloadHost runs the plugin on internal/testing/wasmhost; a push is a Reload, and the old
 // instance is retired after the drain time.
 func reloadHost(t *testing.T, ups map[string]upstream) reloadProxy {
-	hu := map[string]host.Upstream{}
+	hu := map[string]wasmhost.Upstream{}
 	for n, u := range ups {
-		hu[n] = host.Upstream{Addr: u.Addr}
+		hu[n] = wasmhost.Upstream{Addr: u.Addr}
 	}
 	h, base := startReal(t, 2, reloadBase, hu)
 	var (

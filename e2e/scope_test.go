@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 // TestScopedRoutes: in Envoy, with the filter enabled only on the routes

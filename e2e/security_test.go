@@ -24,12 +24,12 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/host"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
-// The details policy against clients that lie in headers, on internal/host and
+// The details policy against clients that lie in headers, on internal/testing/wasmhost and
 // in Envoy, under the shipped bootstrap and under the connection manager
 // Istio gives a sidecar's inbound listener. Envoy takes source.address from
 // x-forwarded-for there (use_remote_address false, no trusted hops); such
@@ -118,7 +118,7 @@ func TestSecurityPeerAddressGrants(t *testing.T) {
 // allow_principals takes the identity from the client certificate the
 // listener verified, never from a header.
 func TestSecurityPrincipals(t *testing.T) {
-	pki, err := localrun.NewPKI()
+	pki, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,10 @@ func TestSecurityPrincipals(t *testing.T) {
 	serverCert := issue(t, pki, "meshprobe listener", "127.0.0.1")
 	files := listenerTLSFiles{cert: filepath.Join(dir, "server.pem"), key: filepath.Join(dir, "server-key.pem"), ca: filepath.Join(dir, "ca.pem")}
 	writePair(t, serverCert, files.cert, files.key)
-	if err := pki.WriteClient(&localrun.TLSFiles{CA: files.ca}); err != nil {
+	if err := pki.WriteClient(&envoyboot.TLSFiles{CA: files.ca}); err != nil {
 		t.Fatal(err)
 	}
-	otherPKI, err := localrun.NewPKI()
+	otherPKI, err := envoyboot.NewPKI()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestSecurityPrincipals(t *testing.T) {
 	})
 }
 
-// internal/host derives source.address as Envoy does (host.SourceAddress), so the
+// internal/testing/wasmhost derives source.address as Envoy does (wasmhost.SourceAddress), so the
 // fast tests meet the addresses Envoy would give the plugin. The cases and
 // answers are Envoy 1.40's; "peer" is the socket's peer.
 func TestSecuritySourceAddressLikeEnvoy(t *testing.T) {
@@ -244,7 +244,7 @@ func TestSecuritySourceAddressLikeEnvoy(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.RemoteAddr = peer
-			got := host.SourceAddress(r)
+			got := wasmhost.SourceAddress(r)
 			if got == peer {
 				got = "peer"
 			}
@@ -284,7 +284,7 @@ func TestSecuritySourceAddressLikeEnvoy(t *testing.T) {
 			}
 			conn.Close()
 			if resp.StatusCode != 200 || got != c.want {
-				t.Errorf("%s: Envoy %s: %d, source.address %q; the test (and host.SourceAddress) say %q",
+				t.Errorf("%s: Envoy %s: %d, source.address %q; the test (and wasmhost.SourceAddress) say %q",
 					c.name, rt.name, resp.StatusCode, got, c.want)
 			}
 		}
@@ -380,7 +380,7 @@ func downstreamMTLS(b *bootstrapv3.Bootstrap, f listenerTLSFiles) error {
 	return nil
 }
 
-func issue(t *testing.T, p *localrun.PKI, cn string, names ...string) tls.Certificate {
+func issue(t *testing.T, p *envoyboot.PKI, cn string, names ...string) tls.Certificate {
 	t.Helper()
 	c, err := p.Issue(cn, names...)
 	if err != nil {

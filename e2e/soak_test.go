@@ -21,7 +21,7 @@ import (
 	wasmextv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // soakKinds are the requests of the soak: every probe, the status documents
@@ -70,7 +70,7 @@ var (
 
 // TestEnvoyGarbageCollections: Go's runtime calls poll_oneoff when a
 // collection restarts the world, and Envoy before 1.39 answers ENOSYS
-// (internal/wasmshim). With GOGC=1 each VM collects every few requests;
+// (internal/buildstep/wasmshim). With GOGC=1 each VM collects every few requests;
 // every request must still be answered by meshprobe (a 503 of a check
 // slowed by a busy machine is an answer too) and the log must hold no
 // crash. MESHPROBE_SOAK_REQUESTS (requests per kind, default 2000)

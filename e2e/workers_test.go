@@ -8,23 +8,23 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/host"
+	"github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // Several worker VMs of one proxy, sharing data as Envoy's workers do, with
 // a test-driven clock and callouts answered by the test.
 
-func startWorkers(t *testing.T, workers int, config string, hooks ...func(*host.Options)) (*host.Host, *host.Clock) {
+func startWorkers(t *testing.T, workers int, config string, hooks ...func(*wasmhost.Options)) (*wasmhost.Host, *wasmhost.Clock) {
 	t.Helper()
 	bin := pluginWasm(t)
-	clock := host.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	o := host.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
+	clock := wasmhost.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	o := wasmhost.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
 		Properties: map[string]string{"plugin_name": "meshprobe", "source.address": "127.0.0.1:40000"},
 		OnError:    func(err error) { t.Errorf("host: %v", err) }}
 	for _, f := range hooks {
 		f(&o)
 	}
-	h, err := host.New(context.Background(), o)
+	h, err := wasmhost.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func startWorkers(t *testing.T, workers int, config string, hooks ...func(*host.
 	return h, clock
 }
 
-func status(t *testing.T, vm *host.VM, method, path string) int {
+func status(t *testing.T, vm *wasmhost.VM, method, path string) int {
 	t.Helper()
 	s := vm.Request([][2]string{{":method", method}, {":path", path}, {":authority", "svc"}})
 	defer s.Close()
@@ -47,7 +47,7 @@ func status(t *testing.T, vm *host.VM, method, path string) int {
 	return 0
 }
 
-func answerAll(h *host.Host, code string) int {
+func answerAll(h *wasmhost.Host, code string) int {
 	n := 0
 	for _, c := range h.Callouts() {
 		h.Respond(c.ID, [][2]string{{":status", code}}, nil, nil)
@@ -146,9 +146,9 @@ func TestDrainOnOneWorkerFlipsAll(t *testing.T) {
 // check result. Worker 0's summary write must fail its CAS and read again,
 // so the summary holds both the result and the drain.
 func TestWorkersRacingWritesLoseNothing(t *testing.T) {
-	var h *host.Host
+	var h *wasmhost.Host
 	racing, raced := false, 0
-	h, _ = startWorkers(t, 2, twoChecks, func(o *host.Options) {
+	h, _ = startWorkers(t, 2, twoChecks, func(o *wasmhost.Options) {
 		o.BeforeSharedSet = func(vm int, key string) {
 			if racing && vm == 0 && strings.HasSuffix(key, "/summary") {
 				racing = false

@@ -24,10 +24,10 @@ import (
 	"istio.io/istio/pkg/util/sets"
 	"istio.io/istio/pkg/wasm"
 
-	"github.com/meshprobe/meshprobe/internal/oci"
+	"github.com/meshprobe/meshprobe/internal/buildstep/oci"
 )
 
-// Registry serves the image `make oci` builds of code (internal/oci.Image)
+// Registry serves the image `make oci` builds of code (internal/buildstep/oci.Image)
 // from an in-process OCI registry on loopback, as the cluster's registry
 // would, and returns the WasmPlugin url that names it.
 func Registry(code []byte, repo, tag string) (url string, stop func(), err error) {

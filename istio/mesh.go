@@ -27,8 +27,8 @@ import (
 	"istio.io/istio/pilot/test/xds"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/demo"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // The pod and the node, on a veth pair of the test's own: kubelet and the
@@ -74,7 +74,7 @@ type harness struct {
 	envoy *envoyrun.Envoy
 	ca    *CA
 	app   *app
-	deps  map[string]*localrun.Dependency // by check name
+	deps  map[string]*demo.Dependency // by check name
 	seen  map[string]*atomic.Pointer[request]
 }
 
@@ -110,7 +110,7 @@ var allManifests = []string{"wasmplugin-mesh-wide.yaml", "wasmplugin-catalog.yam
 // sidecar Envoy as the proxy user, ready when this returns.
 func startMesh(t *testing.T, o meshOptions) *harness {
 	t.Helper()
-	m := &harness{deps: map[string]*localrun.Dependency{}, seen: map[string]*atomic.Pointer[request]{}}
+	m := &harness{deps: map[string]*demo.Dependency{}, seen: map[string]*atomic.Pointer[request]{}}
 	var err error
 	m.dir, err = os.MkdirTemp("", "meshprobe-istio-")
 	if err != nil {
@@ -228,7 +228,7 @@ func (m *harness) startDependencies(t *testing.T, doc string) []string {
 			continue
 		}
 		ns := strings.Split(host, ".")[1]
-		dep := localrun.NewDependency(c.Cluster, c.Kind)
+		dep := demo.NewDependency(c.Cluster, c.Kind)
 		m.deps[c.Name] = dep
 		ln, err := net.Listen("tcp", nodeAddr+":0")
 		if err != nil {

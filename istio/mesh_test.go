@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // releases are the claimed Envoy releases the tests run in (the newest and

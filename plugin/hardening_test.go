@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 // "A mistake never opens a door": an operator's or a client's

@@ -9,7 +9,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/meshprobe/meshprobe/internal/host"
+	host "github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // Every test here runs twice: on the plugin compiled natively, through the

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/host"
+	host "github.com/meshprobe/meshprobe/internal/testing/wasmhost"
 )
 
 // The wasm runtime runs build/meshprobe.wasm in the project's own proxy-wasm

@@ -313,7 +313,7 @@ func (w *page) conditions(c conditions) {
 	w.p("| CPU | %s |\n", cpuModel())
 	w.p("| CPUs (nproc) | %d |\n", runtime.NumCPU())
 	w.p("| Go | %s (%s/%s) |\n", goVersion(), runtime.GOOS, runtime.GOARCH)
-	w.p("| wasm runtime | wazero %s, through internal/host, guest calls unbounded as in Envoy (host.Options.Unbounded) |\n", moduleVersion("github.com/tetratelabs/wazero"))
+	w.p("| wasm runtime | wazero %s, through internal/testing/wasmhost, guest calls unbounded as in Envoy (wasmhost.Options.Unbounded) |\n", moduleVersion("github.com/tetratelabs/wazero"))
 	w.p("| date | %s |\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	if c.fromInput {
 		w.p("| runs | tabulated from given `go test -bench` output |\n")
@@ -398,7 +398,7 @@ func (w *page) wasm(r results) {
 	}
 	w.p("\n")
 
-	w.p("| module | .wasm size | instantiate (host.New, 1 VM, cache warm) | linear memory after start |\n|---|---:|---:|---:|\n")
+	w.p("| module | .wasm size | instantiate (wasmhost.New, 1 VM, cache warm) | linear memory after start |\n|---|---:|---:|---:|\n")
 	for _, m := range []struct{ name, label string }{{"meshprobe/checks=10", "meshprobe, 10 checks"}, {"floor-continue", "floor-continue"}} {
 		name := "BenchmarkWasmInstantiate/" + m.name
 		size, ok := r.median(name, "wasm-bytes")

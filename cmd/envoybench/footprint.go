@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshprobe/meshprobe/internal/benchdata"
+	"github.com/meshprobe/meshprobe/internal/testing/benchdata"
 )
 
 // footprintWorkers are the worker counts of start-up and memory. Start-up

@@ -29,8 +29,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/meshprobe/meshprobe/internal/benchdata"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/benchdata"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 func main() {

@@ -13,8 +13,8 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
-	"github.com/meshprobe/meshprobe/internal/benchdata"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
+	"github.com/meshprobe/meshprobe/internal/testing/benchdata"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 // pushes prints the time from an LDS push to the first answer of the

@@ -28,7 +28,7 @@ import (
 	"os"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 )
 
 func main() {
@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			status = 1
 			continue
 		}
-		if b, _, err := localrun.LoadBootstrap(data); err == nil && isBootstrap(data) {
+		if b, _, err := envoyboot.LoadBootstrap(data); err == nil && isBootstrap(data) {
 			// A bootstrap Envoy takes: its routes can be checked and made.
 			switch cmd {
 			case "routes":

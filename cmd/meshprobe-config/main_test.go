@@ -12,9 +12,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/configcases"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
 	"github.com/meshprobe/meshprobe/internal/envoyroutes"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/testing/configcases"
 )
 
 func runIn(t *testing.T, args ...string) (status int, stdout, stderr string) {
@@ -160,7 +160,7 @@ func TestRoutesShipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := localrun.LoadBootstrap(shipped)
+	b, _, err := envoyboot.LoadBootstrap(shipped)
 	if err != nil {
 		t.Fatal(err)
 	}

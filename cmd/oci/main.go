@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/meshprobe/meshprobe/internal/oci"
+	"github.com/meshprobe/meshprobe/internal/buildstep/oci"
 )
 
 func main() {

@@ -1,7 +1,7 @@
 // Command run is `make run`: demo dependencies where envoy/envoy.yaml's
 // clusters point, and the plugin in front of them, in the newest pinned
 // Envoy that `make envoy` installed (else an envoy on PATH), else in the
-// project's own wasm host (internal/host) configured from the same file. Ctrl-C
+// project's own wasm host (internal/testing/wasmhost) configured from the same file. Ctrl-C
 // stops everything.
 package main
 
@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/envoyrun"
-	"github.com/meshprobe/meshprobe/internal/localrun"
+	"github.com/meshprobe/meshprobe/internal/demo"
+	"github.com/meshprobe/meshprobe/internal/envoyboot"
+	"github.com/meshprobe/meshprobe/internal/testing/envoyrun"
 )
 
 func main() {
@@ -41,14 +42,14 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	if err != nil {
 		return err
 	}
-	b, cfgs, err := localrun.LoadBootstrap(data)
+	b, cfgs, err := envoyboot.LoadBootstrap(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", config, err)
 	}
 	if len(cfgs) != 1 {
 		return fmt.Errorf("%s: want one meshprobe filter, found %d", config, len(cfgs))
 	}
-	s, err := localrun.NewSetup(b, cfgs[0])
+	s, err := demo.NewSetup(b, cfgs[0])
 	if err != nil {
 		return fmt.Errorf("%s: %w", config, err)
 	}
@@ -61,22 +62,22 @@ func run(config string, workers int, control string, freePorts bool, envoy strin
 	if envoy == "" && !local {
 		envoy = findEnvoy()
 	}
-	demo, err := localrun.StartDemo(s, control)
+	deps, err := demo.Start(s, control)
 	if err != nil {
 		return err
 	}
-	defer demo.Close()
+	defer deps.Close()
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	if envoy != "" && !local {
-		return runEnvoy(envoy, config, s, workers, freePorts, demo, stop)
+		return runEnvoy(envoy, config, s, workers, freePorts, deps, stop)
 	}
-	l, err := localrun.StartLocal(context.Background(), s, workers, os.Stderr)
+	l, err := demo.StartLocal(context.Background(), s, workers, os.Stderr)
 	if err != nil {
 		return err
 	}
-	banner(s, demo, fmt.Sprintf("the local wasm host (internal/host), %d workers; no Envoy found (`make envoy` installs it)", workers))
+	banner(s, deps, fmt.Sprintf("the local wasm host (internal/testing/wasmhost), %d workers; no Envoy found (`make envoy` installs it)", workers))
 	<-stop
 	l.Stop()
 	fmt.Println("stopped")
@@ -95,7 +96,7 @@ func findEnvoy() string {
 
 // runEnvoy runs Envoy on the bootstrap (rewritten to a file if ports moved)
 // until a signal, which it passes on.
-func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, demo *localrun.Demo, stop chan os.Signal) error {
+func runEnvoy(envoy, config string, s *demo.Setup, workers int, moved bool, deps *demo.Demo, stop chan os.Signal) error {
 	if moved {
 		js, err := s.EnvoyJSON()
 		if err != nil {
@@ -153,15 +154,15 @@ func runEnvoy(envoy, config string, s *localrun.Setup, workers int, moved bool, 
 	if ended, err := wait(listening); ended {
 		return err
 	}
-	banner(s, demo, "Envoy ("+envoy+")")
+	banner(s, deps, "Envoy ("+envoy+")")
 	_, err := wait(nil)
 	return err
 }
 
-func banner(s *localrun.Setup, demo *localrun.Demo, runtime string) {
+func banner(s *demo.Setup, deps *demo.Demo, runtime string) {
 	_, port, _ := net.SplitHostPort(s.Listener)
 	base := "http://127.0.0.1:" + port
-	names := demo.Names()
+	names := deps.Names()
 	pick := "NAME" // a check that holds readiness back shows the flip
 	for _, c := range s.Config.Checks {
 		if c.Gates&checks.GateReadiness != 0 {
@@ -180,5 +181,5 @@ Make a demo dependency fail, then recover (checks: %[3]s):
   curl -X POST http://%[4]s/fail/%[5]s
   curl -X POST http://%[4]s/recover/%[5]s
 Ctrl-C stops.
-`, base, runtime, fmt.Sprint(names), demo.Control, pick)
+`, base, runtime, fmt.Sprint(names), deps.Control, pick)
 }

@@ -1,5 +1,5 @@
 // Command wasmshim makes meshprobe's .wasm provide
-// wasi_snapshot_preview1.poll_oneoff itself (see internal/wasmshim), so the
+// wasi_snapshot_preview1.poll_oneoff itself (see internal/buildstep/wasmshim), so the
 // Go runtime never meets the ENOSYS of Envoy releases before 1.39. `make
 // build` runs it on the Go toolchain's output:
 //
@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/meshprobe/meshprobe/internal/wasmshim"
+	"github.com/meshprobe/meshprobe/internal/buildstep/wasmshim"
 )
 
 func main() {

@@ -1,5 +1,5 @@
 // Command misbehave is a test plugin, not one anyone deploys: it breaks the
-// rules a host enforces, so tests can prove the host (Envoy, and internal/host
+// rules a host enforces, so tests can prove the host (Envoy, and internal/testing/wasmhost
 // mirroring it) and the shipped configuration react as documented.
 //
 //   - Built with -ldflags '-X main.initCall=get_property', its init (run in
