@@ -211,7 +211,7 @@ func TestDialectsDocAgrees(t *testing.T) {
 	}
 }
 
-// internal/dialectcases, the table the plugin's and e2e's dialect tests
+// internal/testing/dialectcases, the table the plugin's and e2e's dialect tests
 // run through the plugin, agrees with the renderers here.
 func TestDialectCasesAgree(t *testing.T) {
 	for _, c := range dialectcases.Cases {

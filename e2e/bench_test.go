@@ -63,16 +63,9 @@ var benchClockStart = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 func benchHost(b *testing.B, wasm []byte, config string) (*wasmhost.Host, *wasmhost.Clock) {
 	b.Helper()
 	clock := wasmhost.NewClock(benchClockStart)
-	h, err := wasmhost.New(context.Background(), wasmhost.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1, Unbounded: true,
-		Properties: map[string]string{"plugin_name": "meshprobe"},
-		OnError:    func(err error) { b.Errorf("host: %v", err) }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { h.Close() })
-	if !h.VM(0).Configured() {
-		b.Fatalf("configuration refused: %v", h.VM(0).Logs())
-	}
+	h := wasmhost.Start(b, wasmhost.Options{Wasm: wasm, PluginConfig: []byte(config), Clock: clock, Workers: 1, Unbounded: true,
+		Properties: map[string]string{"plugin_name": "meshprobe"}})
+	h.RequireConfigured(b)
 	return h, clock
 }
 

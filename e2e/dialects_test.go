@@ -260,12 +260,7 @@ func assertHealthJSON(t *testing.T, base, state string) {
 					r.status, r.header.Get("content-type"), r.header.Get("cache-control"), top.code, r.body)
 				continue
 			}
-			var doc struct {
-				Status    string                      `json:"status"`
-				Version   string                      `json:"version"`
-				ServiceID string                      `json:"serviceId"`
-				Checks    map[string][]map[string]any `json:"checks"`
-			}
+			var doc dialectcases.HealthJSON
 			if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
 				t.Errorf("%s: %v: %s", where, err, r.body)
 				continue

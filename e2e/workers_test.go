@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,20 +19,12 @@ func startWorkers(t *testing.T, workers int, config string, hooks ...func(*wasmh
 	clock := wasmhost.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	o := wasmhost.Options{Wasm: bin, PluginConfig: []byte(config), Workers: workers, Clock: clock,
 		Properties: map[string]string{"plugin_name": "meshprobe", "source.address": "127.0.0.1:40000"},
-		OnError:    func(err error) { t.Errorf("host: %v", err) }}
+	}
 	for _, f := range hooks {
 		f(&o)
 	}
-	h, err := wasmhost.New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	for i := range workers {
-		if !h.VM(i).Configured() {
-			t.Fatalf("worker %d refused the configuration: %v", i, h.VM(i).Logs())
-		}
-	}
+	h := wasmhost.Start(t, o)
+	h.RequireConfigured(t)
 	return h, clock
 }
 

@@ -8,8 +8,8 @@ import (
 )
 
 // The table (configurations, states, paths, bodies, headers) lives in
-// internal/dialectcases, which e2e's TestRealDialects runs too, over real
-// dependencies in internal/host and in Envoy.
+// internal/testing/dialectcases, which e2e's TestRealDialects runs too, over real
+// dependencies in internal/testing/wasmhost and in Envoy.
 
 const drainToken = dialectcases.Token
 

@@ -48,7 +48,7 @@ func TestBearerCredentialsStrict(t *testing.T) {
 		{"no-break space", "Bearer\u00a0" + secretToken, false},
 		{"space then no-break space", "Bearer \u00a0" + secretToken, false},
 		// Trailing SP and HTAB are not here: Envoy's codecs strip them from
-		// header values (internal/host does not), so Envoy hands the plugin the
+		// header values (internal/testing/wasmhost does not), so Envoy hands the plugin the
 		// same value as without them. checks.TestBearerToken covers them.
 		{"trailing no-break space", "Bearer " + secretToken + "\u00a0", false},
 		{"padding in the middle", "Bearer a.b-c_d~e+f/g=9=", false},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 const healthJSONConfig = `{"service":{"name":"checkout","version":"1.4.2"},"details":{"token_sha256":["` + "%s" + `"]},
@@ -50,12 +52,7 @@ func TestHealthJSON(t *testing.T) {
 				if r.status != c.code || r.headers["content-type"] != "application/health+json" || r.headers["cache-control"] != "no-store" {
 					t.Fatalf("%d %v %s", r.status, r.headers, r.body)
 				}
-				var doc struct {
-					Status    string                      `json:"status"`
-					Version   string                      `json:"version"`
-					ServiceID string                      `json:"serviceId"`
-					Checks    map[string][]map[string]any `json:"checks"`
-				}
+				var doc dialectcases.HealthJSON
 				if err := json.Unmarshal([]byte(r.body), &doc); err != nil {
 					t.Fatalf("%v: %s", err, r.body)
 				}

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 )
 
 // The wasm runtime runs build/meshprobe.wasm in the project's own proxy-wasm
-// host (internal/host, on wazero) with a test-driven clock. The SDK's
+// host (internal/testing/wasmhost, on wazero) with a test-driven clock. The SDK's
 // proxytest.NewWasmVMContext cannot serve here: its wrapper never forwards
 // proxy_on_http_call_response into the guest, so no callout could complete.
 
@@ -40,12 +39,7 @@ func startWasm(t *testing.T, config string, p props) (testProxy, bool) {
 		}
 	}
 	clock := host.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	h, err := host.New(context.Background(), host.Options{Wasm: wasm, Workers: 1, PluginConfig: []byte(config), Properties: properties, Clock: clock, Clusters: clusters,
-		OnError: func(err error) { t.Errorf("wasm host: %v", err) }})
-	if err != nil {
-		t.Fatalf("loading the wasm plugin: %v", err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := host.Start(t, host.Options{Wasm: wasm, Workers: 1, PluginConfig: []byte(config), Properties: properties, Clock: clock, Clusters: clusters})
 	px := &wasmProxy{t: t, h: h, vm: h.VM(0), clock: clock}
 	return px, px.vm.Configured()
 }

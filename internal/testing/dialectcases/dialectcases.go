@@ -195,3 +195,12 @@ var DetailsDown = map[string]Want{
 	"/readyz/app":       {503, "internal server error: status 500\n"},
 	"/health/readiness": {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"status 500"},"hsm":{"status":"healthy","message":"status 200"}}}`},
 }
+
+// HealthJSON is an application/health+json document (the IETF draft's) as
+// the tests decode it.
+type HealthJSON struct {
+	Status    string                      `json:"status"`
+	Version   string                      `json:"version"`
+	ServiceID string                      `json:"serviceId"`
+	Checks    map[string][]map[string]any `json:"checks"`
+}

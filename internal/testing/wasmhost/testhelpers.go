@@ -1,6 +1,7 @@
 package wasmhost
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
@@ -39,4 +40,31 @@ func Plugin(tb testing.TB, root string) []byte {
 	}
 	plugins.Store(path, b)
 	return b
+}
+
+// Start starts a host for a test: a failure to start fails it, the host is
+// closed when it ends, and a host error fails it unless o.OnError says
+// otherwise.
+func Start(tb testing.TB, o Options) *Host {
+	tb.Helper()
+	if o.OnError == nil {
+		o.OnError = func(err error) { tb.Errorf("wasm host: %v", err) }
+	}
+	h, err := New(context.Background(), o)
+	if err != nil {
+		tb.Fatalf("starting the wasm host: %v", err)
+	}
+	tb.Cleanup(func() { h.Close() })
+	return h
+}
+
+// RequireConfigured fails the test unless every worker VM accepted its
+// plugin configuration.
+func (h *Host) RequireConfigured(tb testing.TB) {
+	tb.Helper()
+	for i := range h.Workers() {
+		if vm := h.VM(i); !vm.Configured() {
+			tb.Fatalf("worker %d refused the configuration: %v", i, vm.Logs())
+		}
+	}
 }
