@@ -140,8 +140,10 @@ func createRecords(st Store, k Keys, c *Config, now int64) error {
 		}); err != nil {
 		return err
 	}
-	if err := createIfAbsent(st, k.Summary, nil); err != nil { // none yet: probes read the records
-		return err
+	for _, key := range []string{k.Summary, k.Snapshot} { // none yet: readers read the records
+		if err := createIfAbsent(st, key, nil); err != nil {
+			return err
+		}
 	}
 	return createIfAbsent(st, k.Lease, make([]byte, 16))
 }
@@ -312,7 +314,7 @@ func Summarize(st Store, k Keys, c *Config, onlyIfChanged bool) (s *State, corru
 		rec, snap := EncodeSummary(c, s), encodeSnapshot(s)
 		d := digest(snap)
 		binary.BigEndian.PutUint16(rec[14:], d)
-		if onlyIfChanged && bytes.Equal(old, rec) && snapshotHolds(st, k, d) {
+		if onlyIfChanged && bytes.Equal(old, rec) && snapshotHolds(st, k, snap) {
 			return s, corrupt, nil
 		}
 		switch err := st.Set(k.Summary, rec, cas); {

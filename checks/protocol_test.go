@@ -71,7 +71,7 @@ func prepared(t testing.TB, cfg *Config, config string) (*memStore, Keys) {
 	return st, k
 }
 
-// fields is a summary without its snapshot generation, which only
+// fields is a summary without its snapshot digest, which only
 // Summarize assigns.
 func fields(summary []byte) []byte { return summary[:min(len(summary), 14)] }
 

@@ -215,7 +215,11 @@ func (s *Shared) updateInstances(step string, fn func(*Instances)) error {
 func (s *Shared) Stop() (landed []Landed, left bool, live uint32) {
 	landed = s.Flush()
 	if s.joined {
-		left = s.updateInstances("leaving the live instances", func(in *Instances) { in.Leave(); live = in.Live }) == nil
+		err := s.updateInstances("leaving the live instances", func(in *Instances) { in.Leave(); live = in.Live })
+		if errors.Is(err, ErrContended) { // never retried: readiness would not fail at the last leave
+			s.Report(stepError{"leaving the live instances", err})
+		}
+		left = err == nil
 	}
 	s.report("releasing the lease", false, release(s.st, s.keys.Lease, s.owner))
 	return landed, left, live

@@ -189,3 +189,50 @@ func TestReport(t *testing.T) {
 		t.Errorf("reported %v; want the drain's failure, named", got)
 	}
 }
+
+// The tick's other duties: a join that loses its races is retried at the
+// next tick; in on_request refresh the lease holder keeps the summary but
+// claims nothing; a VM that stops hands the lease over at once; a leave
+// that loses its races is reported, since nothing retries it.
+func TestTickAndStopEdges(t *testing.T) {
+	st := newMemStore()
+	a := vm(t, st, 1)
+	losing(st, a.Keys().Instances, maxCASAttempts)
+	if got := a.Tick(0, func(int) bool { return false }); got != nil || a.joined {
+		t.Fatalf("a tick whose join lost claimed %v (joined %v)", got, a.joined)
+	}
+	if got := a.Tick(100, func(int) bool { return false }); len(got) != 2 || !a.joined {
+		t.Fatalf("the next tick claimed %v (joined %v); want the join and both checks", got, a.joined)
+	}
+
+	b := vm(t, st, 2)
+	if got := b.Tick(200, func(int) bool { return false }); got != nil {
+		t.Fatalf("b claimed %v while a holds the lease", got)
+	}
+	a.Stop()
+	st.Set(a.Keys().Checks[0], EncodeCheck(&CheckState{}), 0) // due again
+	if got := b.Tick(300, func(int) bool { return false }); len(got) != 1 {
+		t.Errorf("after a stopped, b's next tick claimed %v; want the due check at once", got)
+	}
+
+	onRequest := `{"refresh":{"mode":"on_request"},"checks":[{"name":"a","kind":"http","cluster":"a"}]}`
+	o := NewShared(st, "mp", mustParse(t, onRequest), []byte(onRequest), 3, func(int64) int64 { return 0 })
+	if err := o.Start(0); err != nil {
+		t.Fatal(err)
+	}
+	o.Tick(0, func(int) bool { return false }) // joins, which writes the summary
+	delete(st.data, o.Keys().Summary)
+	if got := o.Tick(100, func(int) bool { return false }); got != nil {
+		t.Errorf("on_request: the tick claimed %v", got)
+	}
+	if _, _, err := st.Get(o.Keys().Summary); err != nil {
+		t.Errorf("on_request: the lease holder's tick wrote no summary: %v", err)
+	}
+
+	var reported []error
+	b.Report = func(err error) { reported = append(reported, err) }
+	losing(st, b.Keys().Instances, maxCASAttempts)
+	if _, left, _ := b.Stop(); left || len(reported) != 1 || !errors.Is(reported[0], ErrContended) {
+		t.Errorf("a leave that lost every race: left %v, reported %v", left, reported)
+	}
+}

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 )
@@ -29,8 +30,10 @@ const (
 )
 
 // digest names a snapshot in 16 bits, never 0 (builds before the snapshot
-// leave 0 in the summary). A stale snapshot passes for a newer one only
-// when the two collide, about once in 65,535 crossings of two writers.
+// leave 0 in the summary). Only a reader relies on it: a writer, which has
+// the snapshot in hand, compares bytes. So a stale snapshot passes for the
+// current one only when two writers crossed and their snapshots' digests
+// collide (about once in 65,535 crossings), and only until the next write.
 func digest(b []byte) uint16 {
 	h := uint64(14695981039346656037) // FNV-1a's offset, eight bytes a round
 	for ; len(b) >= 8; b = b[8:] {
@@ -93,18 +96,24 @@ func decodeSnapshot(c *Config, b []byte) (s *State, ok bool) {
 }
 
 // writeSnapshot stores snap, whose digest the summary just written names,
-// by CAS: not when the stored one already has its content, and not at all
-// once another summary has landed, whose writer stores its own. Readers
-// check the digest, so a snapshot that loses here costs them only the
-// records' read until the next write or tick.
+// by CAS: not when the stored one already holds these bytes, and not at
+// all once another summary has landed, whose writer stores its own.
+// Readers check the digest, so a snapshot that loses here costs them only
+// the records' read until the next write or tick.
 func writeSnapshot(st Store, k Keys, c *Config, snap []byte, d uint16) error {
 	for range maxCASAttempts {
 		b, cas, err := st.Get(k.Snapshot)
 		switch {
-		case err == nil && digest(b) == d:
-			return nil
-		case err != nil && !errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrNotFound):
+			// As in update: never write with token 0 over a rival's write.
+			if err := createIfAbsent(st, k.Snapshot, nil); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
 			return err
+		case bytes.Equal(b, snap):
+			return nil
 		}
 		sum, _, err := st.Get(k.Summary)
 		if err != nil || named(c, sum) != d {
@@ -117,10 +126,10 @@ func writeSnapshot(st Store, k Keys, c *Config, snap []byte, d uint16) error {
 	return ErrContended
 }
 
-// snapshotHolds reports whether the stored snapshot has digest d.
-func snapshotHolds(st Store, k Keys, d uint16) bool {
+// snapshotHolds reports whether the stored snapshot is snap, byte for byte.
+func snapshotHolds(st Store, k Keys, snap []byte) bool {
 	b, _, err := st.Get(k.Snapshot)
-	return err == nil && digest(b) == d
+	return err == nil && bytes.Equal(b, snap)
 }
 
 // readState is the state a document shows: from the snapshot the

@@ -56,7 +56,7 @@ func TestReadStateFallsBackToTheRecords(t *testing.T) {
 		name  string
 		stage func(st *memStore, k Keys, cfg *Config)
 	}{
-		{"an older build wrote a result and its summary, without a generation", func(st *memStore, k Keys, cfg *Config) {
+		{"an older build wrote a result and its summary, without a digest", func(st *memStore, k Keys, cfg *Config) {
 			mergeCheck(st, k.Checks[1], func(s *CheckState) { s.Record(&cfg.Checks[1], Outcome{OK: true}, 2000) })
 			s := loaded(t, st, k, cfg)
 			st.Set(k.Summary, EncodeSummary(cfg, s), 0) // bytes 14–15 zero, as such builds write them
@@ -135,6 +135,11 @@ func TestSummarizeOnlyIfChangedKeepsTheSnapshot(t *testing.T) {
 	if st.sets != sets {
 		t.Errorf("a tick with nothing changed wrote %d values", st.sets-sets)
 	}
+	st.Set(k.Snapshot, []byte("garbage"), 0)
+	Summarize(st, k, cfg, true)
+	if _, records := documentState(t, st, k, cfg); records {
+		t.Error("a tick left a corrupt snapshot in place")
+	}
 }
 
 // A writer whose snapshot would land after a newer writer's leaves the
@@ -160,4 +165,45 @@ func TestSnapshotOfTheLastSummaryStays(t *testing.T) {
 	if want := loaded(t, st, k, cfg); !reflect.DeepEqual(s, want) {
 		t.Errorf("read\n%+v\nthe records hold\n%+v", s, want)
 	}
+}
+
+// A write whose snapshot has the digest of the stored one still replaces
+// it, after a write and at the lease holder's tick: writers compare bytes,
+// not digests, so a collision never leaves a stale snapshot named.
+func TestSnapshotDigestCollision(t *testing.T) {
+	st, k, cfg := threeChecks(t)
+	// colliding is a latency of check a whose snapshot has the stored digest.
+	colliding := func() uint32 {
+		s := loaded(t, st, k, cfg)
+		d := digest(encodeSnapshot(s))
+		for v := s.Checks[0].LatencyMs + 1; v < 1<<24; v++ {
+			if s.Checks[0].LatencyMs = v; digest(encodeSnapshot(s)) == d {
+				return v
+			}
+		}
+		t.Fatal("no colliding latency")
+		return 0
+	}
+	v := colliding()
+	mergeCheck(st, k.Checks[0], func(cs *CheckState) { cs.LatencyMs = v })
+	Summarize(st, k, cfg, false)
+	if s, records := documentState(t, st, k, cfg); s.Checks[0].LatencyMs != v || records {
+		t.Errorf("after a write: latency %d (from the records %v); want %d from the snapshot", s.Checks[0].LatencyMs, records, v)
+	}
+	v = colliding()
+	cs, _ := DecodeCheck(must(st.Get(k.Checks[0])))
+	cs.LatencyMs = v
+	st.Set(k.Checks[0], EncodeCheck(&cs), 0) // behind the summary's back
+	Summarize(st, k, cfg, true)
+	if s, records := documentState(t, st, k, cfg); s.Checks[0].LatencyMs != v || records {
+		t.Errorf("after a tick: latency %d (from the records %v); want %d from the snapshot", s.Checks[0].LatencyMs, records, v)
+	}
+}
+
+// must is a stored value, for a test that knows it is there.
+func must(b []byte, _ uint32, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

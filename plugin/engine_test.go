@@ -301,7 +301,7 @@ func TestReadinessWithoutTheSummary(t *testing.T) {
 			t.Errorf("readiness %d with the check down; want 503", r.status)
 		}
 		s, _, err := checks.Load(pxStore{px}, k, parsed)
-		// Bytes 14–15 are the snapshot's generation, which only Summarize assigns.
+		// Bytes 14–15 are the snapshot's digest, which only Summarize writes.
 		if got := px.shared(k.Summary); err != nil || len(got) != 16 || !bytes.Equal(got[:14], checks.EncodeSummary(parsed, s)[:14]) {
 			t.Errorf("after a write the summary is %x; want the records' %x (%v)", got, checks.EncodeSummary(parsed, s), err)
 		}

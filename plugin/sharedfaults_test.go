@@ -3,6 +3,7 @@ package plugin
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,7 @@ func TestSharedStateFaults(t *testing.T) {
 		binary.BigEndian.PutUint64(b[8:], uint64(expiry))
 		return b
 	}
+	var earlier []byte // the snapshot before the check's first result
 	cases := []struct {
 		name  string
 		fault func(t *testing.T, px testProxy)
@@ -104,6 +106,7 @@ func TestSharedStateFaults(t *testing.T) {
 			b[0]++
 			px.setShared(snapshot, b)
 		}},
+		{"snapshot of an earlier state, intact", func(t *testing.T, px testProxy) { px.setShared(snapshot, earlier) }},
 		{"snapshot of several megabytes", func(t *testing.T, px testProxy) {
 			px.setShared(snapshot, append(bytes.Clone(px.shared(snapshot)), make([]byte, 4<<20)...))
 		}},
@@ -119,12 +122,21 @@ func TestSharedStateFaults(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				px := rt.mustStart(t, config, nil)
+				earlier = bytes.Clone(px.shared(snapshot))
 				px.tick()
 				answerAll(t, px, map[string]reply{"a": {status: "200"}})
 				if r := px.do("GET", "/health/probes/readiness"); r.status != 200 {
 					t.Fatalf("readiness %d before the fault; want 200", r.status)
 				}
+				before := px.do("GET", "/health/dependencies").body
 				c.fault(t, px)
+				// A summary or snapshot readers cannot trust sends them to the
+				// records: the document does not change.
+				if strings.HasPrefix(c.name, "summary") || strings.HasPrefix(c.name, "snapshot") {
+					if after := px.do("GET", "/health/dependencies").body; after != before {
+						t.Errorf("/health/dependencies right after the fault = %s; before it %s", after, before)
+					}
+				}
 				px.advance(2 * time.Second) // one interval
 				px.tick()
 				if n := len(px.callouts()); n != 1 {
