@@ -38,6 +38,8 @@ type endpoint struct {
 	// fixed: the answer is the same whatever the state, built once
 	// (Answers.fixed); liveness takes no call beyond the lookup.
 	fixed bool
+	// probe: the kubelet probe the endpoint suits, if any.
+	probe probe
 	// The renderer: dialect, from a view of the request (its state if the
 	// row reads it, else every check unknown: see bare); or render, for an
 	// answer that needs more than a view.
@@ -48,9 +50,9 @@ type endpoint struct {
 // endpoints is the endpoint table. Adding an endpoint means a row here,
 // its path in buildRoutes and its renderer: nothing in plugin/.
 var endpoints = [endpointCount]endpoint{
-	StdLiveness:  {label: "liveness", fixed: true},
-	StdReadiness: {label: "readiness", reads: ReadsSummary, healthJSON: true, render: (*Answers).readiness},
-	StdStartup:   {label: "startup", reads: ReadsSummary, render: (*Answers).startup},
+	StdLiveness:  {label: "liveness", probe: probeLiveness, fixed: true},
+	StdReadiness: {label: "readiness", probe: probeReadiness, reads: ReadsSummary, healthJSON: true, render: (*Answers).readiness},
+	StdStartup:   {label: "startup", probe: probeStartup, reads: ReadsSummary, render: (*Answers).startup},
 	StdUp:        {label: "up", reads: ReadsClock, render: (*Answers).up},
 	StdDependencies: {label: "dependencies", reads: ReadsState, healthJSON: true,
 		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
@@ -67,27 +69,47 @@ var endpoints = [endpointCount]endpoint{
 			return StatusPage(a.view(q, src), a.svc, src.Now())
 		}},
 
-	K8sLivez:       {label: "livez", dialect: Kubernetes},
-	K8sReadyz:      {label: "readyz", reads: ReadsState, dialect: Kubernetes},
-	K8sHealthz:     {label: "healthz", reads: ReadsState, dialect: Kubernetes},
-	K8sLivezCheck:  {label: "livez_check", dialect: KubernetesCheck},
-	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, dialect: KubernetesCheck},
+	K8sLivez:       {label: "livez", probe: probeLiveness, dialect: Kubernetes},
+	K8sReadyz:      {label: "readyz", probe: probeReadiness, reads: ReadsState, dialect: Kubernetes},
+	K8sHealthz:     {label: "healthz", probe: probeReadiness, reads: ReadsState, dialect: Kubernetes},
+	K8sLivezCheck:  {label: "livez_check", probe: probeLiveness, dialect: KubernetesCheck},
+	K8sReadyzCheck: {label: "readyz_check", probe: probeReadiness, reads: ReadsState, dialect: KubernetesCheck},
 
-	PrivacyIDEAHealthz:    {label: "healthz", reads: ReadsState, dialect: PrivacyIDEA},
-	PrivacyIDEALivez:      {label: "livez", dialect: PrivacyIDEA},
-	PrivacyIDEAReadyz:     {label: "readyz", reads: ReadsState, dialect: PrivacyIDEA},
-	PrivacyIDEAStartupz:   {label: "startupz", reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEAHealthz:    {label: "healthz", probe: probeReadiness, reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEALivez:      {label: "livez", probe: probeLiveness, dialect: PrivacyIDEA},
+	PrivacyIDEAReadyz:     {label: "readyz", probe: probeReadiness, reads: ReadsState, dialect: PrivacyIDEA},
+	PrivacyIDEAStartupz:   {label: "startupz", probe: probeStartup, reads: ReadsState, dialect: PrivacyIDEA},
 	PrivacyIDEAResolversz: {label: "resolversz", reads: ReadsState, dialect: PrivacyIDEA},
 
-	AuroraLiveness:  {label: "liveness", dialect: Aurora},
-	AuroraReadiness: {label: "readiness", reads: ReadsState, dialect: Aurora},
+	AuroraLiveness:  {label: "liveness", probe: probeLiveness, dialect: Aurora},
+	AuroraReadiness: {label: "readiness", probe: probeReadiness, reads: ReadsState, dialect: Aurora},
 
+	// No probe: it fails when a hard dependency is down, and a kubelet liveness
+	// probe that does so restarts healthy pods during someone else's outage.
 	AmsdalLiveness:  {label: "liveness", reads: ReadsState, dialect: Amsdal},
-	AmsdalReadiness: {label: "readiness", reads: ReadsState, dialect: Amsdal},
+	AmsdalReadiness: {label: "readiness", probe: probeReadiness, reads: ReadsState, dialect: Amsdal},
 
 	LibertyHealth: {label: "health", fixed: true},
 	LibertyInfo:   {label: "info", details: true, fixed: true},
 }
+
+// probe is a kubelet probe an endpoint suits: one that never restarts a
+// healthy pod during a dependency's outage (liveness), or holds traffic
+// back while it cannot serve (readiness, startup).
+type probe uint8
+
+const (
+	probeNone probe = iota
+	probeLiveness
+	probeReadiness
+	probeStartup
+)
+
+var probeNames = [...]string{"", "liveness", "readiness", "startup"}
+
+// KubeletProbe is the kubelet probe r's endpoint suits: "liveness",
+// "readiness", "startup", or "" for none.
+func (r *Route) KubeletProbe() string { return probeNames[endpoints[r.Endpoint].probe] }
 
 // WantsFresh reports whether e's answer depends on check results that, in
 // on_request refresh, are renewed first when stale.
