@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,9 +83,11 @@ func Parse(data []byte) (*Config, error) {
 			return nil, err
 		}
 	}
-	for i := range c.Checks {
-		if c.Checks[i].Group == "status" && slices.Contains(c.Dialects, DialectPrivacyIDEA) {
-			return nil, errf(fmt.Sprintf("checks[%d].group", i), "\"status\" is the privacyidea resolversz status field: choose another group name")
+	for _, d := range c.Dialects {
+		if refuse := dialects[d].refuse; refuse != nil {
+			if err := refuse(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if c.DrainEnabled && !c.Details.hasAllowLists() {
@@ -150,16 +151,17 @@ func parseDialects(r gjson.Result) ([]Dialect, error) {
 		return nil, err
 	}
 	if !r.Exists() {
-		return []Dialect{DialectStandard}, nil
+		return []Dialect{standard.id}, nil
 	}
+	known := strings.Join(dialectNames[:nDialects], ", ")
 	if len(names) == 0 {
-		return nil, errf("dialects", "must name at least one dialect (%s)", strings.Join(dialectNames[:], ", "))
+		return nil, errf("dialects", "must name at least one dialect (%s)", known)
 	}
 	out := make([]Dialect, 0, len(names))
 	for i, n := range names {
 		d, ok := dialectByName(n)
 		if !ok {
-			return nil, errf(fmt.Sprintf("dialects[%d]", i), "unknown dialect %s (known: %s)", short(n), strings.Join(dialectNames[:], ", "))
+			return nil, errf(fmt.Sprintf("dialects[%d]", i), "unknown dialect %s (known: %s)", short(n), known)
 		}
 		for _, o := range out {
 			if o == d {

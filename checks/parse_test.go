@@ -120,7 +120,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.BasePath != "/health" || !reflect.DeepEqual(cfg.Dialects, []Dialect{DialectStandard}) ||
+	if cfg.BasePath != "/health" || !reflect.DeepEqual(cfg.Dialects, []Dialect{standard.id}) ||
 		cfg.Refresh != (Refresh{Mode: RefreshBackground, Interval: 10 * time.Second, JitterPercent: 10, TTL: 2 * time.Second}) ||
 		cfg.Details.Expose != ExposeAuthorized || cfg.DrainEnabled {
 		t.Errorf("top-level defaults wrong: %+v", cfg)
