@@ -122,7 +122,7 @@ func (a *Answers) Render(r *Route, query string, src Source) Reply {
 	case e.render != nil:
 		return e.render(a, r, query, src)
 	}
-	return ReplyNotFound // a write: plugin/ serves it
+	return replyNotFound // a write: plugin/ serves it
 }
 
 // view is what a renderer that reads the state sees of a request.

@@ -35,9 +35,9 @@ func errf(field, format string, args ...any) *ConfigError {
 // MaxChecks bounds the configuration so state and routes stay small.
 const MaxChecks = 256
 
-// MaxDuration bounds every duration (a day), so timeouts fit the proxy's
+// maxDuration bounds every duration (a day), so timeouts fit the proxy's
 // 32-bit millisecond field.
-const MaxDuration = 24 * time.Hour
+const maxDuration = 24 * time.Hour
 
 // Parse reads a plugin configuration (JSON), applies defaults and validates
 // it. An empty configuration means every default. Errors are *ConfigError.
@@ -133,7 +133,7 @@ func parseService(r gjson.Result) (Service, error) {
 
 func parseBasePath(r gjson.Result) (string, error) {
 	if !r.Exists() {
-		return DefaultBasePath, nil
+		return defaultBasePath, nil
 	}
 	p, err := str("base_path", r)
 	if err != nil {
@@ -174,7 +174,7 @@ func parseDialects(r gjson.Result) ([]Dialect, error) {
 }
 
 func parseRefresh(r gjson.Result) (Refresh, error) {
-	f := Refresh{Mode: RefreshBackground, Interval: DefaultInterval, JitterPercent: DefaultJitterPercent, TTL: DefaultTTL}
+	f := Refresh{Mode: RefreshBackground, Interval: defaultInterval, JitterPercent: defaultJitterPercent, TTL: defaultTTL}
 	if err := object("refresh", r, "mode", "interval", "jitter", "ttl"); err != nil {
 		return f, err
 	}
@@ -186,10 +186,10 @@ func parseRefresh(r gjson.Result) (Refresh, error) {
 		return f, errf("refresh.mode", "must be \"background\" or \"on_request\"")
 	}
 	var err error
-	if f.Interval, err = duration("refresh.interval", r.Get("interval"), DefaultInterval); err != nil {
+	if f.Interval, err = duration("refresh.interval", r.Get("interval"), defaultInterval); err != nil {
 		return f, err
 	}
-	if f.TTL, err = duration("refresh.ttl", r.Get("ttl"), DefaultTTL); err != nil {
+	if f.TTL, err = duration("refresh.ttl", r.Get("ttl"), defaultTTL); err != nil {
 		return f, err
 	}
 	if j := r.Get("jitter"); j.Exists() {

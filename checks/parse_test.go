@@ -137,7 +137,7 @@ func TestParseDefaults(t *testing.T) {
 	if len(hsm.ExpectJSON) != 1 || hsm.ExpectJSON[0].Path != "status" || len(hsm.ExpectJSON[0].Accept) != 5 || hsm.Authority != "hsm-gateway" {
 		t.Errorf("hsm defaults wrong: %+v", hsm)
 	}
-	if ledger.Kind != KindGRPC || ledger.Method != "POST" || ledger.Path != GRPCHealthPath || ledger.GRPCService != "ledger.v1.Ledger" ||
+	if ledger.Kind != KindGRPC || ledger.Method != "POST" || ledger.Path != grpcHealthPath || ledger.GRPCService != "ledger.v1.Ledger" ||
 		ledger.Interval != 1500*time.Millisecond || ledger.Timeout != 500*time.Millisecond || ledger.Authority != "ledger:50051" {
 		t.Errorf("grpc check wrong: %+v", ledger)
 	}

@@ -13,16 +13,16 @@ var amsdal = dialect{
 		// No kubelet probe: it fails when a hard dependency is down, and a
 		// liveness probe that does so restarts healthy pods during someone
 		// else's outage.
-		amsdalLiveness:  {path: "/api/probes/liveness/", label: "liveness", reads: readsState, renderView: Amsdal},
-		amsdalReadiness: {path: "/api/probes/readiness/", label: "readiness", reads: readsState, probe: probeReadiness, renderView: Amsdal},
+		amsdalLiveness:  {path: "/api/probes/liveness/", label: "liveness", reads: readsState, renderView: renderAmsdal},
+		amsdalReadiness: {path: "/api/probes/readiness/", label: "readiness", reads: readsState, probe: probeReadiness, renderView: renderAmsdal},
 	},
 }
 
 var _ = declare(&amsdal)
 
-// Amsdal renders /api/probes/liveness/ and /api/probes/readiness/. Its
+// renderAmsdal renders /api/probes/liveness/ and /api/probes/readiness/. Its
 // liveness fails when a hard check is down: that convention's own rule.
-func Amsdal(r *Route, v *View) Reply {
+func renderAmsdal(r *Route, v *View) Reply {
 	ok := v.ready()
 	if r.row == amsdalLiveness {
 		ok = v.State.Aggregate(v.Cfg) != AggDown

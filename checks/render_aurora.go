@@ -10,15 +10,15 @@ const (
 var aurora = dialect{
 	name: "aurora",
 	endpoints: []endpoint{
-		auroraLiveness:  {path: "/health/liveness", label: "liveness", probe: probeLiveness, renderView: Aurora},
-		auroraReadiness: {path: "/health/readiness", label: "readiness", reads: readsState, probe: probeReadiness, renderView: Aurora},
+		auroraLiveness:  {path: "/health/liveness", label: "liveness", probe: probeLiveness, renderView: renderAurora},
+		auroraReadiness: {path: "/health/readiness", label: "readiness", reads: readsState, probe: probeReadiness, renderView: renderAurora},
 	},
 }
 
 var _ = declare(&aurora)
 
-// Aurora renders /health/liveness and /health/readiness.
-func Aurora(r *Route, v *View) Reply {
+// renderAurora renders /health/liveness and /health/readiness.
+func renderAurora(r *Route, v *View) Reply {
 	if r.row == auroraLiveness {
 		return jsonReply(200, `{"status":"alive"}`)
 	}

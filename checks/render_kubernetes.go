@@ -19,14 +19,14 @@ const (
 var kubernetes = dialect{
 	name: "kubernetes",
 	endpoints: []endpoint{
-		k8sLivez:   {path: "/livez", label: "livez", probe: probeLiveness, renderView: Kubernetes},
-		k8sReadyz:  {path: "/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: Kubernetes},
-		k8sHealthz: {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: Kubernetes},
+		k8sLivez:   {path: "/livez", label: "livez", probe: probeLiveness, renderView: renderKubernetes},
+		k8sReadyz:  {path: "/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: renderKubernetes},
+		k8sHealthz: {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: renderKubernetes},
 		// One route per built-in, and per configured check under /readyz/.
 		k8sLivezCheck: {path: "/livez/", builtins: []string{builtinPing}, label: "livez_check", probe: probeLiveness,
-			renderView: KubernetesCheck},
+			renderView: renderKubernetesCheck},
 		k8sReadyzCheck: {path: "/readyz/", builtins: []string{builtinPing, builtinStarted, builtinShutdown}, everyCheck: true,
-			label: "readyz_check", reads: readsState, probe: probeReadiness, renderView: KubernetesCheck},
+			label: "readyz_check", reads: readsState, probe: probeReadiness, renderView: renderKubernetesCheck},
 	},
 }
 
@@ -114,8 +114,8 @@ func k8sQuery(query string) (verbose bool, excluded map[string]bool) {
 	return verbose, excluded
 }
 
-// Kubernetes renders /livez, /readyz or /healthz.
-func Kubernetes(r *Route, v *View) Reply {
+// renderKubernetes renders /livez, /readyz or /healthz.
+func renderKubernetes(r *Route, v *View) Reply {
 	e := r.row
 	verbose, excluded := k8sQuery(v.Query)
 	var b strings.Builder
@@ -162,8 +162,8 @@ func Kubernetes(r *Route, v *View) Reply {
 	return textReply(200, "ok")
 }
 
-// KubernetesCheck renders /livez/<check> or /readyz/<check>.
-func KubernetesCheck(r *Route, v *View) Reply {
+// renderKubernetesCheck renders /livez/<check> or /readyz/<check>.
+func renderKubernetesCheck(r *Route, v *View) Reply {
 	list := uint8(k8sReadyz)
 	if r.row == k8sLivezCheck {
 		list = k8sLivez
@@ -186,5 +186,5 @@ func KubernetesCheck(r *Route, v *View) Reply {
 			return textReply(503, "internal server error: "+v.reason(i)+"\n")
 		}
 	}
-	return ReplyNotFound
+	return replyNotFound
 }

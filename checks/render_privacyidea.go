@@ -15,11 +15,11 @@ const (
 var privacyIDEA = dialect{
 	name: "privacyidea",
 	endpoints: []endpoint{
-		piHealthz:    {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: PrivacyIDEA},
-		piLivez:      {path: "/healthz/livez", label: "livez", probe: probeLiveness, renderView: PrivacyIDEA},
-		piReadyz:     {path: "/healthz/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: PrivacyIDEA},
-		piStartupz:   {path: "/healthz/startupz", label: "startupz", reads: readsState, probe: probeStartup, renderView: PrivacyIDEA},
-		piResolversz: {path: "/healthz/resolversz", label: "resolversz", reads: readsState, renderView: PrivacyIDEA},
+		piHealthz:    {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: renderPrivacyIDEA},
+		piLivez:      {path: "/healthz/livez", label: "livez", probe: probeLiveness, renderView: renderPrivacyIDEA},
+		piReadyz:     {path: "/healthz/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: renderPrivacyIDEA},
+		piStartupz:   {path: "/healthz/startupz", label: "startupz", reads: readsState, probe: probeStartup, renderView: renderPrivacyIDEA},
+		piResolversz: {path: "/healthz/resolversz", label: "resolversz", reads: readsState, renderView: renderPrivacyIDEA},
 	},
 	refuse: func(c *Config) *ConfigError {
 		for i := range c.Checks {
@@ -40,8 +40,8 @@ func okFail(up bool) string {
 	return "fail"
 }
 
-// PrivacyIDEA renders the /healthz family.
-func PrivacyIDEA(r *Route, v *View) Reply {
+// renderPrivacyIDEA renders the /healthz family.
+func renderPrivacyIDEA(r *Route, v *View) Reply {
 	e := r.row
 	switch e {
 	case piLivez:

@@ -45,7 +45,7 @@ var standard = dialect{
 		stdInfo: {path: "/info", label: "info", details: true, fixed: true, render: (*Answers).info},
 		stdStatus: {path: "/status", label: "status", reads: readsState | readsClock,
 			render: func(a *Answers, _ *Route, q string, src Source) Reply {
-				return StatusPage(a.view(q, src), a.svc, src.Now())
+				return statusPage(a.view(q, src), a.svc, src.Now())
 			}},
 		stdDrain: {path: "/drain", label: "drain", drain: true}, // plugin/ serves it (drain.go)
 	},
