@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/meshprobe/meshprobe/internal/configcases"
+	"github.com/meshprobe/meshprobe/internal/dialectcases"
 )
 
 func TestParseRefuses(t *testing.T) {
@@ -175,8 +176,8 @@ func TestParseAccepts(t *testing.T) {
 			}},
 		{"headers lower-cased", `{"checks":[{"name":"a","kind":"http","cluster":"c","headers":{"X-Api-Key":"v"}}]}`,
 			func(c *Config) bool { return c.Checks[0].Headers[0] == [2]string{"x-api-key", "v"} }},
-		{"every dialect that fits together", `{"dialects":["standard","kubernetes","aurora","amsdal","liberty"],"base_path":"/_mp"}`,
-			func(c *Config) bool { return len(c.Dialects) == 5 }},
+		{"every dialect that fits together", `{"dialects":[` + dialectcases.Main.Dialects + `],"base_path":"/_mp"}`,
+			func(c *Config) bool { return len(c.Dialects) == strings.Count(dialectcases.Main.Dialects, ",")+1 }},
 		{"default timeout fits a short interval", `{"refresh":{"interval":"500ms"},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`,
 			func(c *Config) bool { return c.Checks[0].Timeout == 500*time.Millisecond }},
 		{"explicit authority", `{"checks":[{"name":"a","kind":"http","cluster":"outbound|80||x","authority":"x.example"}]}`,

@@ -85,7 +85,7 @@ func TestQuery(t *testing.T) {
 // FuzzRouterMatch: any request path matches a route only if, without its
 // query and one trailing slash, it is exactly that route's path.
 func FuzzRouterMatch(f *testing.F) {
-	cfg := mustParse(f, `{"dialects":["standard","kubernetes","aurora"],"base_path":"/_mp","checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
+	cfg := mustParse(f, `{"dialects":[`+dialectcases.Main.Dialects+`],"base_path":"/_mp","checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
 	r := NewRouter(cfg.Routes)
 	for _, s := range []string{"/_mp/probes/liveness", "/_mp/up/?a", "/readyz/db", "/health/readiness//", "?", "", "/\xff?\x00"} {
 		f.Add(s)
