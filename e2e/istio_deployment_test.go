@@ -143,7 +143,7 @@ func checkIstioProbePath(where, field, kind, path string, chain []*wasmPluginDoc
 			continue
 		}
 		// Which endpoints suit which probe is declared with each endpoint
-		// (checks: amsdal's liveness, for one, suits none).
+		// (checks): a liveness that fails with a dependency suits none.
 		if route.KubeletProbe() != kind {
 			return []error{fmt.Errorf("%s: %s: path %q is the %s endpoint (answered by %s), not a %s endpoint", where, field, path, route.EndpointLabel(), p.where, kind)}
 		}
