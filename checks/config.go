@@ -164,13 +164,13 @@ type Config struct {
 
 // Defaults of the configuration (README, "Configuration").
 const (
-	DefaultBasePath         = "/health"
-	DefaultInterval         = 10 * time.Second
-	DefaultJitterPercent    = 10
-	DefaultTTL              = 2 * time.Second
-	DefaultTimeout          = 2 * time.Second
-	DefaultFailureThreshold = 3
-	DefaultSuccessThreshold = 1
+	defaultBasePath         = "/health"
+	defaultInterval         = 10 * time.Second
+	defaultJitterPercent    = 10
+	defaultTTL              = 2 * time.Second
+	defaultTimeout          = 2 * time.Second
+	defaultFailureThreshold = 3
+	defaultSuccessThreshold = 1
 )
 
 // hsmAccept are the HSM gateway status values that mean "up" unless configured.

@@ -12,21 +12,28 @@ type Source interface {
 	Now() int64                // unix ms (a time.Time here would keep all its methods in the .wasm)
 }
 
-// Reads is what an endpoint's answer reads of its Source.
-type Reads uint8
+// readSet is what an endpoint's answer reads of its Source.
+type readSet uint8
 
 const (
-	ReadsSummary Reads = 1 << iota
-	ReadsState
-	ReadsCounters
-	ReadsClock
+	readsSummary readSet = 1 << iota
+	readsState
+	readsCounters
+	readsClock
 )
 
 // endpoint is one row of the endpoint table: everything the plugin needs
-// to know to serve an endpoint, beside how to render it.
+// to know to serve an endpoint, beside how to render it. Each dialect
+// declares its rows, with their routes, in its render_<dialect>.go.
 type endpoint struct {
-	label string // the route's metrics label, after "dialect/"
-	reads Reads
+	// path is its route (under base_path in the standard dialect). An
+	// endpoint that answers for one check has a route per name in builtins
+	// and, with everyCheck, per configured check: path, then the name.
+	path       string
+	builtins   []string
+	everyCheck bool
+	label      string // the route's metrics label, after "dialect/"
+	reads      readSet
 	// details: answered 403 to a client the details policy does not allow.
 	details bool
 	// healthJSON: a client that accepts application/health+json gets the
@@ -35,65 +42,53 @@ type endpoint struct {
 	// noRefresh: reads results as they are, even when on_request refresh would
 	// renew stale ones first (a scrape must not set off checks).
 	noRefresh bool
-	// fixed: the answer is the same whatever the state, built once
-	// (Answers.fixed); liveness takes no call beyond the lookup.
+	// fixed: the answer is the same whatever the state: render runs once, in
+	// NewAnswers (Answers.fixed); liveness takes no call beyond the lookup.
 	fixed bool
-	// The renderer: dialect, from a view of the request (its state if the
+	// drain: served only when drain.enabled, to POST and DELETE instead of
+	// GET and HEAD; plugin/ serves it.
+	drain bool
+	// probe: the kubelet probe the endpoint suits, if any.
+	probe probe
+	// The renderer: renderView, from a view of the request (its state if the
 	// row reads it, else every check unknown: see bare); or render, for an
 	// answer that needs more than a view.
-	dialect func(r *Route, v *View) Reply
-	render  render
+	renderView func(r *Route, v *View) Reply
+	render     render
 }
 
-// endpoints is the endpoint table. Adding an endpoint means a row here,
-// its path in buildRoutes and its renderer: nothing in plugin/.
-var endpoints = [endpointCount]endpoint{
-	StdLiveness:  {label: "liveness", fixed: true},
-	StdReadiness: {label: "readiness", reads: ReadsSummary, healthJSON: true, render: (*Answers).readiness},
-	StdStartup:   {label: "startup", reads: ReadsSummary, render: (*Answers).startup},
-	StdUp:        {label: "up", reads: ReadsClock, render: (*Answers).up},
-	StdDependencies: {label: "dependencies", reads: ReadsState, healthJSON: true,
-		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
-			return a.dependencies(src.State(), src.Details())
-		}},
-	StdMetrics: {label: "metrics", reads: ReadsState | ReadsCounters, details: true, noRefresh: true, // latencies and check names are details
-		render: func(a *Answers, _ *Route, _ string, src Source) Reply {
-			return Metrics(&View{Cfg: a.cfg, State: src.State(), ShowDetails: true}, a.svc, src.ProbeCounts())
-		}},
-	StdInfo:  {label: "info", details: true, fixed: true},
-	StdDrain: {label: "drain"}, // a write: plugin/ serves it (drain.go)
-	StdStatus: {label: "status", reads: ReadsState | ReadsClock,
-		render: func(a *Answers, _ *Route, q string, src Source) Reply {
-			return StatusPage(a.view(q, src), a.svc, src.Now())
-		}},
+// endpoints is the endpoint table, indexed by Endpoint: row 0 is none, the
+// others point at the dialects' rows, in the order declare met them (at
+// most 255 in all: TestDeclarations). 256 entries: an Endpoint needs no
+// bounds check.
+var (
+	endpoints  [256]*endpoint
+	nEndpoints Endpoint = 1
+)
 
-	K8sLivez:       {label: "livez", dialect: Kubernetes},
-	K8sReadyz:      {label: "readyz", reads: ReadsState, dialect: Kubernetes},
-	K8sHealthz:     {label: "healthz", reads: ReadsState, dialect: Kubernetes},
-	K8sLivezCheck:  {label: "livez_check", dialect: KubernetesCheck},
-	K8sReadyzCheck: {label: "readyz_check", reads: ReadsState, dialect: KubernetesCheck},
+// probe is a kubelet probe an endpoint suits: one that never restarts a
+// healthy pod during a dependency's outage (liveness), or holds traffic
+// back while it cannot serve (readiness, startup).
+type probe uint8
 
-	PrivacyIDEAHealthz:    {label: "healthz", reads: ReadsState, dialect: PrivacyIDEA},
-	PrivacyIDEALivez:      {label: "livez", dialect: PrivacyIDEA},
-	PrivacyIDEAReadyz:     {label: "readyz", reads: ReadsState, dialect: PrivacyIDEA},
-	PrivacyIDEAStartupz:   {label: "startupz", reads: ReadsState, dialect: PrivacyIDEA},
-	PrivacyIDEAResolversz: {label: "resolversz", reads: ReadsState, dialect: PrivacyIDEA},
+const (
+	probeNone probe = iota
+	probeLiveness
+	probeReadiness
+	probeStartup
+)
 
-	AuroraLiveness:  {label: "liveness", dialect: Aurora},
-	AuroraReadiness: {label: "readiness", reads: ReadsState, dialect: Aurora},
+var probeNames = [...]string{"", "liveness", "readiness", "startup"}
 
-	AmsdalLiveness:  {label: "liveness", reads: ReadsState, dialect: Amsdal},
-	AmsdalReadiness: {label: "readiness", reads: ReadsState, dialect: Amsdal},
-
-	LibertyHealth: {label: "health", fixed: true},
-	LibertyInfo:   {label: "info", details: true, fixed: true},
-}
+// KubeletProbe is the kubelet probe r's endpoint suits: "liveness",
+// "readiness", "startup", or "" for none.
+func (r *Route) KubeletProbe() string { return probeNames[endpoints[r.Endpoint].probe] }
 
 // WantsFresh reports whether e's answer depends on check results that, in
 // on_request refresh, are renewed first when stale.
 func (e Endpoint) WantsFresh() bool {
-	r := &endpoints[e]
-	return r.reads&(ReadsSummary|ReadsState) != 0 && !r.noRefresh
+	r := endpoints[e]
+	return r.reads&(readsSummary|readsState) != 0 && !r.noRefresh
 }
 
 // Answers renders one configuration's endpoints for one service identity.
@@ -101,8 +96,8 @@ func (e Endpoint) WantsFresh() bool {
 type Answers struct {
 	cfg       *Config
 	svc       Service
-	empty     *State               // what a renderer that reads no state sees: every check unknown
-	fixed     [endpointCount]Reply // the fixed rows' answers
+	empty     *State  // what a renderer that reads no state sees: every check unknown
+	fixed     []Reply // the fixed rows' answers, by Route.Index
 	notReady  map[string]Reply
 	upPrefix  []byte   // `{"status":"up",<identity fields>,` without the timestamp
 	depsNames [][]byte // `"name":{"name":"name","type":"hard","status":` per check
@@ -112,22 +107,22 @@ type Answers struct {
 // Render renders the answer to a read (GET or HEAD) of route r with the raw
 // query, reading of src only what r's endpoint reads.
 func (a *Answers) Render(r *Route, query string, src Source) Reply {
-	e := &endpoints[r.Endpoint]
+	e := endpoints[r.Endpoint]
 	switch {
 	case e.healthJSON && src.HealthJSON():
-		return HealthJSON(r.Endpoint, a.view(query, src), a.svc)
+		return healthJSON(r, a.view(query, src), a.svc)
 	case e.details && !src.Details():
 		return ReplyForbidden
 	case e.fixed:
-		return a.fixed[r.Endpoint]
-	case e.dialect != nil && e.reads&ReadsState != 0:
-		return e.dialect(r, a.view(query, src))
-	case e.dialect != nil:
-		return e.dialect(r, a.bare(query))
+		return a.fixed[r.Index]
+	case e.renderView != nil && e.reads&readsState != 0:
+		return e.renderView(r, a.view(query, src))
+	case e.renderView != nil:
+		return e.renderView(r, a.bare(query))
 	case e.render != nil:
 		return e.render(a, r, query, src)
 	}
-	return ReplyNotFound // a write: plugin/ serves it
+	return replyNotFound // a write: plugin/ serves it
 }
 
 // view is what a renderer that reads the state sees of a request.
@@ -145,8 +140,8 @@ func (a *Answers) bare(query string) *View {
 // render is a row's renderer when it needs more than a view.
 type render func(a *Answers, r *Route, query string, src Source) Reply
 
-// EndpointLabel names a route for metrics: dialect/endpoint, one label for all
-// single-check Kubernetes routes.
+// EndpointLabel names a route for metrics: dialect/endpoint, one label for
+// all the routes of one endpoint (Kubernetes' /readyz/<check>).
 func (r *Route) EndpointLabel() string { return r.Dialect.String() + "/" + endpoints[r.Endpoint].label }
 
 // EndpointLabels lists the distinct endpoint labels of the routes, in order.

@@ -25,22 +25,22 @@ type fakeSource struct {
 	cfg        *Config
 	details    bool
 	healthJSON bool
-	read       Reads
+	read       readSet
 }
 
 func (f *fakeSource) Summary() Summary {
-	f.read |= ReadsSummary
+	f.read |= readsSummary
 	sum, _ := readSummary(f.cfg, EncodeSummary(f.cfg, f.state))
 	return sum
 }
-func (f *fakeSource) State() *State    { f.read |= ReadsState; return f.state }
+func (f *fakeSource) State() *State    { f.read |= readsState; return f.state }
 func (f *fakeSource) Details() bool    { return f.details }
 func (f *fakeSource) HealthJSON() bool { return f.healthJSON }
 func (f *fakeSource) ProbeCounts() []ProbeCount {
-	f.read |= ReadsCounters
+	f.read |= readsCounters
 	return []ProbeCount{{Endpoint: "standard/readiness", Code: 200, Count: 7}, {Endpoint: "standard/readiness", Code: 503, Count: 2}}
 }
-func (f *fakeSource) Now() int64 { f.read |= ReadsClock; return answersNow.UnixMilli() }
+func (f *fakeSource) Now() int64 { f.read |= readsClock; return answersNow.UnixMilli() }
 
 // answerStates are the five states every endpoint is rendered in
 // (dialectcases names them): checks app (hard), cache (soft), hsm (hard).
@@ -123,8 +123,8 @@ func renderAll(t *testing.T, d Dialect) string {
 // testdata/answers/<dialect>.txt (go test ./checks -run TestAnswers -update
 // writes them; review the diff). A new dialect gets its file the same way.
 func TestAnswers(t *testing.T) {
-	for d := range dialectNames {
-		d := Dialect(d)
+	for _, dl := range dialects[:nDialects] {
+		d := dl.id
 		t.Run(d.String(), func(t *testing.T) {
 			got := renderAll(t, d)
 			file := filepath.Join("testdata", "answers", d.String()+".txt")
@@ -154,14 +154,14 @@ func TestAnswers(t *testing.T) {
 // says: on_request refresh decides from the row whether a probe waits for
 // fresh results, so a renderer reading more would answer from stale ones.
 func TestEndpointReads(t *testing.T) {
-	for d := range dialectNames {
-		cfg := mustParse(t, dialectcases.Config(`"`+Dialect(d).String()+`"`, "5s", ""))
+	for _, d := range dialects[:nDialects] {
+		cfg := mustParse(t, dialectcases.Config(`"`+d.name+`"`, "5s", ""))
 		a := NewAnswers(cfg, cfg.Service)
 		for i := range cfg.Routes {
 			r := &cfg.Routes[i]
 			row := endpoints[r.Endpoint]
 			if row.label == "" {
-				t.Errorf("%s: endpoint %d has no row in the table", r.Path, r.Endpoint)
+				t.Errorf("%s: its endpoint has no label", r.Path)
 			}
 			for _, details := range []bool{true, false} {
 				for _, healthJSON := range []bool{true, false} {
@@ -169,10 +169,10 @@ func TestEndpointReads(t *testing.T) {
 					a.Render(r, "", src)
 					want := row.reads
 					switch {
-					case row.render == nil && row.dialect == nil: // fixed, or a write (plugin/ serves it): reads nothing
+					case row.fixed || row.render == nil && row.renderView == nil: // fixed, or a write (plugin/ serves it): reads nothing
 						want = 0
 					case row.healthJSON && healthJSON:
-						want = ReadsState
+						want = readsState
 					case row.details && !details:
 						want = 0
 					}
@@ -193,8 +193,8 @@ func TestDialectsDocAgrees(t *testing.T) {
 		t.Fatal(err)
 	}
 	var golden strings.Builder
-	for d := range dialectNames {
-		golden.WriteString(renderAll(t, Dialect(d)))
+	for _, d := range dialects[:nDialects] {
+		golden.WriteString(renderAll(t, d.id))
 	}
 	n := 0
 	for _, m := range regexp.MustCompile("`(\\{[^`]*\\})`").FindAllStringSubmatch(string(doc), -1) {
@@ -240,23 +240,23 @@ func TestEndpointLabelsAndFreshness(t *testing.T) {
 	if got := strings.Join(EndpointLabels(cfg.Routes), " "); got != want {
 		t.Errorf("labels:\n%s\nwant\n%s", got, want)
 	}
-	fresh := map[Endpoint]bool{StdReadiness: true, StdStartup: true, StdDependencies: true, StdStatus: true,
-		PrivacyIDEAHealthz: true, PrivacyIDEAReadyz: true, PrivacyIDEAStartupz: true, PrivacyIDEAResolversz: true}
+	fresh := map[string]bool{"standard/readiness": true, "standard/startup": true, "standard/dependencies": true, "standard/status": true,
+		"privacyidea/healthz": true, "privacyidea/readyz": true, "privacyidea/startupz": true, "privacyidea/resolversz": true}
 	for i := range cfg.Routes {
-		if e := cfg.Routes[i].Endpoint; e.WantsFresh() != fresh[e] {
+		if e := cfg.Routes[i].Endpoint; e.WantsFresh() != fresh[cfg.Routes[i].EndpointLabel()] {
 			t.Errorf("%s: wants fresh results %v", cfg.Routes[i].Path, e.WantsFresh())
 		}
 	}
 }
 
 // A check added to a ready proxy is in grace until its status is decided:
-// no dialect's readiness fails on it meanwhile, and each does once it is
-// decided down.
+// no dialect's readiness (each route that suits a kubelet readiness probe,
+// /readyz/app for Kubernetes' single checks) fails on it meanwhile, and each
+// does once it is decided down.
 func TestGraceInEveryDialect(t *testing.T) {
-	paths := []string{"/health/probes/readiness", "/readyz", "/healthz", "/readyz/app", "/health/readiness", "/api/probes/readiness"}
 	for _, set := range dialectcases.Sets {
 		cfg := mustParse(t, dialectcases.Config(set.Dialects, "5s", ""))
-		a, router := NewAnswers(cfg, cfg.Service), NewRouter(cfg.Routes)
+		a := NewAnswers(cfg, cfg.Service)
 		for _, down := range []bool{false, true} {
 			s := answerState(cfg, dialectcases.Up)
 			s.Checks[0] = CheckState{Grace: true} // app, hard: added by a push, not decided yet
@@ -264,13 +264,13 @@ func TestGraceInEveryDialect(t *testing.T) {
 			if down {
 				s.Checks[0].Status, want = StatusDown, 503
 			}
-			for _, p := range append(paths, "/healthz/readyz") {
-				r := router.Match(p)
-				if r == nil || (set.Name == "privacyidea") != (r.Dialect == DialectPrivacyIDEA) {
+			for i := range cfg.Routes {
+				r := &cfg.Routes[i]
+				if r.KubeletProbe() != "readiness" || r.Check != "" && r.Check != "app" {
 					continue
 				}
 				if got := a.Render(r, "", &fakeSource{state: s, cfg: cfg}); got.Status != want {
-					t.Errorf("%s %s, app in grace (down %v): %d %s; want %d", set.Name, p, down, got.Status, got.Body, want)
+					t.Errorf("%s %s, app in grace (down %v): %d %s; want %d", set.Name, r.Path, down, got.Status, got.Body, want)
 				}
 			}
 		}

@@ -243,7 +243,7 @@ func (c *Check) evaluateGRPC(r Response, o Outcome) Outcome {
 		o.Message = grpcCodeName(code)
 		return o
 	}
-	st, err := GRPCServingStatus(r.Body)
+	st, err := grpcServingStatus(r.Body)
 	if err != nil {
 		o.Message = err.Error()
 		return o
@@ -253,6 +253,6 @@ func (c *Check) evaluateGRPC(r Response, o Outcome) Outcome {
 		name = "status " + strconv.FormatUint(st, 10)
 	}
 	o.Message = name
-	o.OK = st == GRPCServing
+	o.OK = st == grpcServing
 	return o
 }

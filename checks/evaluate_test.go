@@ -19,7 +19,7 @@ func TestEvaluate(t *testing.T) {
 	resp := func(status int, body string, hs ...[2]string) Response {
 		return Response{Status: status, Body: []byte(body), BodySize: len(body), Headers: hs, Elapsed: 12 * time.Millisecond}
 	}
-	grpcOK := string(append([]byte{0, 0, 0, 0, 2}, 0x08, GRPCServing))
+	grpcOK := string(append([]byte{0, 0, 0, 0, 2}, 0x08, grpcServing))
 	cases := []struct {
 		name  string
 		check *Check

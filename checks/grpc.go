@@ -11,13 +11,13 @@ import (
 
 // GRPC health serving states (grpc.health.v1.HealthCheckResponse.ServingStatus).
 const (
-	GRPCUnknown        = 0
-	GRPCServing        = 1
-	GRPCNotServing     = 2
-	GRPCServiceUnknown = 3
+	grpcUnknown        = 0
+	grpcServing        = 1
+	grpcNotServing     = 2
+	grpcServiceUnknown = 3
 )
 
-var grpcServingNames = map[uint64]string{GRPCUnknown: "UNKNOWN", GRPCServing: "SERVING", GRPCNotServing: "NOT_SERVING", GRPCServiceUnknown: "SERVICE_UNKNOWN"}
+var grpcServingNames = map[uint64]string{grpcUnknown: "UNKNOWN", grpcServing: "SERVING", grpcNotServing: "NOT_SERVING", grpcServiceUnknown: "SERVICE_UNKNOWN"}
 
 // GRPCRequest is a length-prefixed HealthCheckRequest{service}.
 func GRPCRequest(service string) []byte {
@@ -38,9 +38,9 @@ var (
 	errGRPCProto      = errors.New("grpc: malformed HealthCheckResponse")
 )
 
-// GRPCServingStatus decodes a length-prefixed HealthCheckResponse and returns
+// grpcServingStatus decodes a length-prefixed HealthCheckResponse and returns
 // its status (proto3: absent means UNKNOWN).
-func GRPCServingStatus(body []byte) (uint64, error) {
+func grpcServingStatus(body []byte) (uint64, error) {
 	if len(body) < 5 {
 		return 0, errGRPCShort
 	}

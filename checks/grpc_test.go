@@ -25,12 +25,12 @@ func TestGRPCServingStatus(t *testing.T) {
 		status uint64
 		err    bool
 	}{
-		{"serving", []byte{0, 0, 0, 0, 2, 0x08, 1}, GRPCServing, false},
-		{"not serving", []byte{0, 0, 0, 0, 2, 0x08, 2}, GRPCNotServing, false},
-		{"empty message is UNKNOWN", []byte{0, 0, 0, 0, 0}, GRPCUnknown, false},
-		{"unknown fields skipped", []byte{0, 0, 0, 0, 15, 0x12, 2, 'h', 'i', 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x08, 1}, GRPCServing, false},
-		{"fixed32 skipped", []byte{0, 0, 0, 0, 7, 0x1d, 1, 2, 3, 4, 0x08, 2}, GRPCNotServing, false},
-		{"last value wins", []byte{0, 0, 0, 0, 4, 0x08, 2, 0x08, 1}, GRPCServing, false},
+		{"serving", []byte{0, 0, 0, 0, 2, 0x08, 1}, grpcServing, false},
+		{"not serving", []byte{0, 0, 0, 0, 2, 0x08, 2}, grpcNotServing, false},
+		{"empty message is UNKNOWN", []byte{0, 0, 0, 0, 0}, grpcUnknown, false},
+		{"unknown fields skipped", []byte{0, 0, 0, 0, 15, 0x12, 2, 'h', 'i', 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x08, 1}, grpcServing, false},
+		{"fixed32 skipped", []byte{0, 0, 0, 0, 7, 0x1d, 1, 2, 3, 4, 0x08, 2}, grpcNotServing, false},
+		{"last value wins", []byte{0, 0, 0, 0, 4, 0x08, 2, 0x08, 1}, grpcServing, false},
 		{"short prefix", []byte{0, 0, 0}, 0, true},
 		{"length too long", []byte{0, 0, 0, 0, 3, 0x08, 1}, 0, true},
 		{"trailing bytes", []byte{0, 0, 0, 0, 2, 0x08, 1, 0}, 0, true},
@@ -41,7 +41,7 @@ func TestGRPCServingStatus(t *testing.T) {
 		{"length past end", []byte{0, 0, 0, 0, 3, 0x12, 9, 1}, 0, true},
 	}
 	for _, c := range cases {
-		got, err := GRPCServingStatus(c.body)
+		got, err := grpcServingStatus(c.body)
 		if (err != nil) != c.err || got != c.status {
 			t.Errorf("%s: %d, %v; want %d, err=%v", c.name, got, err, c.status, c.err)
 		}
@@ -55,8 +55,8 @@ func FuzzGRPCFrame(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		GRPCServingStatus(b)
-		if st, err := GRPCServingStatus(GRPCRequest(string(b))); err != nil || st != GRPCUnknown {
+		grpcServingStatus(b)
+		if st, err := grpcServingStatus(GRPCRequest(string(b))); err != nil || st != grpcUnknown {
 			t.Fatalf("request frame for %q decodes as %d, %v", b, st, err)
 		}
 	})

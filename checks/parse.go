@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +35,9 @@ func errf(field, format string, args ...any) *ConfigError {
 // MaxChecks bounds the configuration so state and routes stay small.
 const MaxChecks = 256
 
-// MaxDuration bounds every duration (a day), so timeouts fit the proxy's
+// maxDuration bounds every duration (a day), so timeouts fit the proxy's
 // 32-bit millisecond field.
-const MaxDuration = 24 * time.Hour
+const maxDuration = 24 * time.Hour
 
 // Parse reads a plugin configuration (JSON), applies defaults and validates
 // it. An empty configuration means every default. Errors are *ConfigError.
@@ -84,9 +83,11 @@ func Parse(data []byte) (*Config, error) {
 			return nil, err
 		}
 	}
-	for i := range c.Checks {
-		if c.Checks[i].Group == "status" && slices.Contains(c.Dialects, DialectPrivacyIDEA) {
-			return nil, errf(fmt.Sprintf("checks[%d].group", i), "\"status\" is the privacyidea resolversz status field: choose another group name")
+	for _, d := range c.Dialects {
+		if refuse := dialects[d].refuse; refuse != nil {
+			if err := refuse(c); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if c.DrainEnabled && !c.Details.hasAllowLists() {
@@ -132,7 +133,7 @@ func parseService(r gjson.Result) (Service, error) {
 
 func parseBasePath(r gjson.Result) (string, error) {
 	if !r.Exists() {
-		return DefaultBasePath, nil
+		return defaultBasePath, nil
 	}
 	p, err := str("base_path", r)
 	if err != nil {
@@ -150,16 +151,17 @@ func parseDialects(r gjson.Result) ([]Dialect, error) {
 		return nil, err
 	}
 	if !r.Exists() {
-		return []Dialect{DialectStandard}, nil
+		return []Dialect{standard.id}, nil
 	}
+	known := strings.Join(dialectNames[:nDialects], ", ")
 	if len(names) == 0 {
-		return nil, errf("dialects", "must name at least one dialect (%s)", strings.Join(dialectNames[:], ", "))
+		return nil, errf("dialects", "must name at least one dialect (%s)", known)
 	}
 	out := make([]Dialect, 0, len(names))
 	for i, n := range names {
 		d, ok := dialectByName(n)
 		if !ok {
-			return nil, errf(fmt.Sprintf("dialects[%d]", i), "unknown dialect %s (known: %s)", short(n), strings.Join(dialectNames[:], ", "))
+			return nil, errf(fmt.Sprintf("dialects[%d]", i), "unknown dialect %s (known: %s)", short(n), known)
 		}
 		for _, o := range out {
 			if o == d {
@@ -172,7 +174,7 @@ func parseDialects(r gjson.Result) ([]Dialect, error) {
 }
 
 func parseRefresh(r gjson.Result) (Refresh, error) {
-	f := Refresh{Mode: RefreshBackground, Interval: DefaultInterval, JitterPercent: DefaultJitterPercent, TTL: DefaultTTL}
+	f := Refresh{Mode: RefreshBackground, Interval: defaultInterval, JitterPercent: defaultJitterPercent, TTL: defaultTTL}
 	if err := object("refresh", r, "mode", "interval", "jitter", "ttl"); err != nil {
 		return f, err
 	}
@@ -184,10 +186,10 @@ func parseRefresh(r gjson.Result) (Refresh, error) {
 		return f, errf("refresh.mode", "must be \"background\" or \"on_request\"")
 	}
 	var err error
-	if f.Interval, err = duration("refresh.interval", r.Get("interval"), DefaultInterval); err != nil {
+	if f.Interval, err = duration("refresh.interval", r.Get("interval"), defaultInterval); err != nil {
 		return f, err
 	}
-	if f.TTL, err = duration("refresh.ttl", r.Get("ttl"), DefaultTTL); err != nil {
+	if f.TTL, err = duration("refresh.ttl", r.Get("ttl"), defaultTTL); err != nil {
 		return f, err
 	}
 	if j := r.Get("jitter"); j.Exists() {

@@ -134,7 +134,7 @@ func parseRequest(o checkObject, c *Check) error {
 				return errf(f(k), "not used by grpc checks (they call grpc.health.v1.Health/Check)")
 			}
 		}
-		c.Path, c.Method = GRPCHealthPath, "POST"
+		c.Path, c.Method = grpcHealthPath, "POST"
 		if c.GRPCService, err = str(f("grpc_service"), get("grpc_service")); err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func parseTiming(o checkObject, c *Check) error {
 	if c.Interval, err = duration(o.f("interval"), o.get("interval"), o.interval); err != nil {
 		return err
 	}
-	if c.Timeout, err = duration(o.f("timeout"), o.get("timeout"), min(DefaultTimeout, c.Interval)); err != nil {
+	if c.Timeout, err = duration(o.f("timeout"), o.get("timeout"), min(defaultTimeout, c.Interval)); err != nil {
 		return err
 	}
 	if c.Timeout > c.Interval {
@@ -232,10 +232,10 @@ func parsePolicy(o checkObject, c *Check) error {
 	if c.Group != "" && !validName(c.Group) {
 		return errf(f("group"), "bad group %s: use 1 to 63 of a-z 0-9 _ . -", short(c.Group))
 	}
-	if c.FailureThreshold, err = integer(f("failure_threshold"), get("failure_threshold"), DefaultFailureThreshold, 1, 1000); err != nil {
+	if c.FailureThreshold, err = integer(f("failure_threshold"), get("failure_threshold"), defaultFailureThreshold, 1, 1000); err != nil {
 		return err
 	}
-	c.SuccessThreshold, err = integer(f("success_threshold"), get("success_threshold"), DefaultSuccessThreshold, 1, 1000)
+	c.SuccessThreshold, err = integer(f("success_threshold"), get("success_threshold"), defaultSuccessThreshold, 1, 1000)
 	return err
 }
 
@@ -262,8 +262,8 @@ func parseExpectation(o checkObject, c *Check) error {
 	return nil
 }
 
-// GRPCHealthPath is the method every grpc check calls.
-const GRPCHealthPath = "/grpc.health.v1.Health/Check"
+// grpcHealthPath is the method every grpc check calls.
+const grpcHealthPath = "/grpc.health.v1.Health/Check"
 
 // defaultAuthority is the cluster name, except for Istio's
 // "DIRECTION|PORT|SUBSET|HOST" names: HOST:PORT is what the peer expects,

@@ -283,8 +283,8 @@ func duration(field string, r gjson.Result, def time.Duration) (time.Duration, e
 	case d < time.Millisecond:
 		// The proxy counts timeouts in whole milliseconds, where 0 means none.
 		return 0, errf(field, "bad duration: must be at least 1ms")
-	case d > MaxDuration:
-		return 0, errf(field, "bad duration: must be at most %s", MaxDuration)
+	case d > maxDuration:
+		return 0, errf(field, "bad duration: must be at most %s", maxDuration)
 	}
 	return d, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/meshprobe/meshprobe/internal/testing/configcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 func TestParseRefuses(t *testing.T) {
@@ -120,7 +121,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.BasePath != "/health" || !reflect.DeepEqual(cfg.Dialects, []Dialect{DialectStandard}) ||
+	if cfg.BasePath != "/health" || !reflect.DeepEqual(cfg.Dialects, []Dialect{standard.id}) ||
 		cfg.Refresh != (Refresh{Mode: RefreshBackground, Interval: 10 * time.Second, JitterPercent: 10, TTL: 2 * time.Second}) ||
 		cfg.Details.Expose != ExposeAuthorized || cfg.DrainEnabled {
 		t.Errorf("top-level defaults wrong: %+v", cfg)
@@ -137,7 +138,7 @@ func TestParseDefaults(t *testing.T) {
 	if len(hsm.ExpectJSON) != 1 || hsm.ExpectJSON[0].Path != "status" || len(hsm.ExpectJSON[0].Accept) != 5 || hsm.Authority != "hsm-gateway" {
 		t.Errorf("hsm defaults wrong: %+v", hsm)
 	}
-	if ledger.Kind != KindGRPC || ledger.Method != "POST" || ledger.Path != GRPCHealthPath || ledger.GRPCService != "ledger.v1.Ledger" ||
+	if ledger.Kind != KindGRPC || ledger.Method != "POST" || ledger.Path != grpcHealthPath || ledger.GRPCService != "ledger.v1.Ledger" ||
 		ledger.Interval != 1500*time.Millisecond || ledger.Timeout != 500*time.Millisecond || ledger.Authority != "ledger:50051" {
 		t.Errorf("grpc check wrong: %+v", ledger)
 	}
@@ -175,8 +176,8 @@ func TestParseAccepts(t *testing.T) {
 			}},
 		{"headers lower-cased", `{"checks":[{"name":"a","kind":"http","cluster":"c","headers":{"X-Api-Key":"v"}}]}`,
 			func(c *Config) bool { return c.Checks[0].Headers[0] == [2]string{"x-api-key", "v"} }},
-		{"every dialect that fits together", `{"dialects":["standard","kubernetes","aurora","amsdal","liberty"],"base_path":"/_mp"}`,
-			func(c *Config) bool { return len(c.Dialects) == 5 }},
+		{"every dialect that fits together", `{"dialects":[` + dialectcases.Main.Dialects + `],"base_path":"/_mp"}`,
+			func(c *Config) bool { return len(c.Dialects) == strings.Count(dialectcases.Main.Dialects, ",")+1 }},
 		{"default timeout fits a short interval", `{"refresh":{"interval":"500ms"},"checks":[{"name":"a","kind":"http","cluster":"c"}]}`,
 			func(c *Config) bool { return c.Checks[0].Timeout == 500*time.Millisecond }},
 		{"explicit authority", `{"checks":[{"name":"a","kind":"http","cluster":"outbound|80||x","authority":"x.example"}]}`,

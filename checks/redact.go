@@ -25,14 +25,14 @@ import (
 //   - A secret of secretMinRunes runes or more is redacted wherever any run of
 //     min(secretRunRunes, its length) runes of it appears, so a partial echo
 //     ("S3CRET-val…", a dependency that truncates or masks a key) is caught
-//     too; overlapping and adjacent runs become one Redacted marker.
+//     too; overlapping and adjacent runs become one redactedMark.
 //   - In a dependency's value the runs are found on the whole value before it
 //     is cut to its excerpt: a secret that straddles the cut is redacted as a
 //     whole, never shown up to the cut.
 //   - A secret of 1 to secretMinRunes-1 runes ("eu", "1") cannot be told
 //     apart from ordinary text, so it is not cut out of text: a dependency
 //     value that contains one (ignoring case) is withheld whole (quoted as
-//     Redacted; an observed number is dropped). It is not applied to our own
+//     redactedMark; an observed number is dropped). It is not applied to our own
 //     words, which it would shred ("status 1xx"), and which never come from
 //     a dependency.
 //   - An empty value hides nothing.
@@ -41,8 +41,8 @@ import (
 // unescaped), before unprintable runes become '?'.
 type Secrets struct{ checks []Check }
 
-// Redacted replaces a secret, or a run of one, in a message.
-const Redacted = "[redacted]"
+// redactedMark replaces a secret, or a run of one, in a message.
+const redactedMark = "[redacted]"
 
 const (
 	// secretMinRunes: shorter header values withhold a dependency's value
@@ -146,7 +146,7 @@ func (s Secrets) hasShort(v string) bool {
 	return found
 }
 
-// scan copies v with every secret run replaced by Redacted. With limit >= 0
+// scan copies v with every secret run replaced by redactedMark. With limit >= 0
 // it stops after limit runes of output (a marker counting its length) and
 // ends with "…" if v went on; with plain, a rune that is not printable (or
 // invalid UTF-8) becomes '?'. Runs are matched on v itself, so one that
@@ -169,10 +169,10 @@ func (s Secrets) scan(v string, limit int, plain bool) string {
 			b.WriteString("…")
 			return b.String()
 		case p < cover:
-			b.WriteString(Redacted)
+			b.WriteString(redactedMark)
 			inRun = true
 			if limit > 0 {
-				limit = max(limit-len(Redacted), 0) // ASCII: bytes are runes
+				limit = max(limit-len(redactedMark), 0) // ASCII: bytes are runes
 			}
 		default:
 			inRun = false
@@ -194,7 +194,7 @@ func (s Secrets) scan(v string, limit int, plain bool) string {
 // runes of it (anything else becomes '?'), redacted, in Go quotes.
 func (s Secrets) excerpt(v string, n int) string {
 	if s.hasShort(v) {
-		return strconv.Quote(Redacted)
+		return strconv.Quote(redactedMark)
 	}
 	return strconv.Quote(s.scan(v, n, true))
 }
@@ -206,7 +206,7 @@ func (s Secrets) hides(v string) bool {
 }
 
 // redact is the last step of every message: the runs of secrets of at
-// least secretMinRunes runes, wherever they come from, become Redacted.
+// least secretMinRunes runes, wherever they come from, become redactedMark.
 func (s Secrets) redact(m string) string {
 	any := false
 	s.each(func(_ string, n int) { any = any || n >= secretMinRunes })

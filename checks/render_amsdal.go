@@ -2,12 +2,29 @@ package checks
 
 // AMSDAL's /api/probes/ (docs/dialects.md): one entry per check.
 
-// Amsdal renders /api/probes/liveness/ and /api/probes/readiness/. Its
+const (
+	amsdalLiveness = iota
+	amsdalReadiness
+)
+
+var amsdal = dialect{
+	name: "amsdal",
+	endpoints: []endpoint{
+		// No kubelet probe: it fails when a hard dependency is down, and a
+		// liveness probe that does so restarts healthy pods during someone
+		// else's outage.
+		amsdalLiveness:  {path: "/api/probes/liveness/", label: "liveness", reads: readsState, renderView: renderAmsdal},
+		amsdalReadiness: {path: "/api/probes/readiness/", label: "readiness", reads: readsState, probe: probeReadiness, renderView: renderAmsdal},
+	},
+}
+
+var _ = declare(&amsdal)
+
+// renderAmsdal renders /api/probes/liveness/ and /api/probes/readiness/. Its
 // liveness fails when a hard check is down: that convention's own rule.
-func Amsdal(r *Route, v *View) Reply {
-	e := r.Endpoint
+func renderAmsdal(r *Route, v *View) Reply {
 	ok := v.ready()
-	if e == AmsdalLiveness {
+	if r.row == amsdalLiveness {
 		ok = v.State.Aggregate(v.Cfg) != AggDown
 	}
 	b := []byte(`{"status":`)

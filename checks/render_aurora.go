@@ -2,10 +2,24 @@ package checks
 
 // Aurora's /health/liveness and /health/readiness (docs/dialects.md).
 
-// Aurora renders /health/liveness and /health/readiness.
-func Aurora(r *Route, v *View) Reply {
-	e := r.Endpoint
-	if e == AuroraLiveness {
+const (
+	auroraLiveness = iota
+	auroraReadiness
+)
+
+var aurora = dialect{
+	name: "aurora",
+	endpoints: []endpoint{
+		auroraLiveness:  {path: "/health/liveness", label: "liveness", probe: probeLiveness, renderView: renderAurora},
+		auroraReadiness: {path: "/health/readiness", label: "readiness", reads: readsState, probe: probeReadiness, renderView: renderAurora},
+	},
+}
+
+var _ = declare(&aurora)
+
+// renderAurora renders /health/liveness and /health/readiness.
+func renderAurora(r *Route, v *View) Reply {
+	if r.row == auroraLiveness {
 		return jsonReply(200, `{"status":"alive"}`)
 	}
 	if v.ready() {

@@ -20,14 +20,16 @@ func (c *Check) componentType() string {
 	return "component"
 }
 
-// HealthJSON renders the draft's format. For readiness the verdict is the
-// probe's (fail when not ready, warn when ready but degraded); for
-// dependencies it is the aggregate (down fails, degraded or unknown warns).
-func HealthJSON(e Endpoint, v *View, svc Service) Reply {
+// healthJSON renders the draft's format for a standard row that says
+// healthJSON. For readiness the verdict is the probe's (fail when not
+// ready, warn when ready but degraded); for dependencies it is the
+// aggregate (down fails, degraded or unknown warns).
+func healthJSON(r *Route, v *View, svc Service) Reply {
+	readiness := r.row == stdReadiness
 	agg := v.State.Aggregate(v.Cfg)
 	status := "pass"
 	switch {
-	case e == StdReadiness && !v.ready(), e == StdDependencies && agg == AggDown:
+	case readiness && !v.ready(), !readiness && agg == AggDown:
 		status = "fail"
 	case agg != AggUp:
 		status = "warn"
@@ -39,14 +41,14 @@ func HealthJSON(e Endpoint, v *View, svc Service) Reply {
 	if svc.Name != "" {
 		b = appendField(b, false, "serviceId", svc.Name)
 	}
-	if e == StdReadiness && !v.ready() {
+	if readiness && !v.ready() {
 		_, why := v.State.Ready(v.Cfg)
 		b = appendField(b, false, "output", "not ready: "+why)
 	}
 	b = append(b, `,"checks":{`...)
 	first := true
 	for i := range v.Cfg.Checks {
-		if e == StdReadiness && !v.Cfg.Checks[i].Gates.Has(GateReadiness) {
+		if readiness && !v.Cfg.Checks[i].Gates.Has(GateReadiness) {
 			continue
 		}
 		b = v.appendHealthCheck(b, first, i, "responseTime")

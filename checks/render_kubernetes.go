@@ -8,6 +8,37 @@ import (
 // The Kubernetes API server's /livez, /readyz and /healthz conventions
 // (k8s.io/apiserver healthz), answered with 503 on failure as the contract says.
 
+const (
+	k8sLivez = iota
+	k8sReadyz
+	k8sHealthz
+	k8sLivezCheck  // /livez/<builtin>
+	k8sReadyzCheck // /readyz/<builtin or check>
+)
+
+var kubernetes = dialect{
+	name: "kubernetes",
+	endpoints: []endpoint{
+		k8sLivez:   {path: "/livez", label: "livez", probe: probeLiveness, renderView: renderKubernetes},
+		k8sReadyz:  {path: "/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: renderKubernetes},
+		k8sHealthz: {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: renderKubernetes},
+		// One route per built-in, and per configured check under /readyz/.
+		k8sLivezCheck: {path: "/livez/", builtins: []string{builtinPing}, label: "livez_check", probe: probeLiveness,
+			renderView: renderKubernetesCheck},
+		k8sReadyzCheck: {path: "/readyz/", builtins: []string{builtinPing, builtinStarted, builtinShutdown}, everyCheck: true,
+			label: "readyz_check", reads: readsState, probe: probeReadiness, renderView: renderKubernetesCheck},
+	},
+}
+
+var _ = declare(&kubernetes)
+
+// Kubernetes built-in check names (the API server's own).
+const (
+	builtinPing     = "ping"
+	builtinShutdown = "shutdown"
+	builtinStarted  = "started" // fails until every startup-gating check was up once
+)
+
 var textNosniff = [2]string{"x-content-type-options", "nosniff"}
 
 type k8sLine struct {
@@ -17,16 +48,16 @@ type k8sLine struct {
 }
 
 // k8sLines lists the checks an endpoint runs, in order.
-func k8sLines(e Endpoint, v *View) []k8sLine {
-	lines := []k8sLine{{name: BuiltinPing, ok: true}}
-	if e == K8sLivez {
+func k8sLines(e uint8, v *View) []k8sLine {
+	lines := []k8sLine{{name: builtinPing, ok: true}}
+	if e == k8sLivez {
 		return lines // liveness never depends on a dependency
 	}
 	r := "reason withheld"
 	if v.ShowDetails {
 		r = "not started: a startup check has not been up yet"
 	}
-	lines = append(lines, k8sLine{name: BuiltinStarted, ok: v.State.Started, reason: r})
+	lines = append(lines, k8sLine{name: builtinStarted, ok: v.State.Started, reason: r})
 	for i := range v.Cfg.Checks {
 		if v.Cfg.Checks[i].Gates.Has(GateReadiness) {
 			// A check in grace (added to a running proxy, not decided yet)
@@ -35,12 +66,12 @@ func k8sLines(e Endpoint, v *View) []k8sLine {
 			lines = append(lines, k8sLine{name: v.Cfg.Checks[i].Name, ok: ok, reason: v.reason(i)})
 		}
 	}
-	if e == K8sReadyz {
+	if e == k8sReadyz {
 		r := "reason withheld"
 		if v.ShowDetails {
 			r = "process is shutting down"
 		}
-		lines = append(lines, k8sLine{name: BuiltinShutdown, ok: !v.draining(), reason: r})
+		lines = append(lines, k8sLine{name: builtinShutdown, ok: !v.draining(), reason: r})
 	}
 	return lines
 }
@@ -83,9 +114,9 @@ func k8sQuery(query string) (verbose bool, excluded map[string]bool) {
 	return verbose, excluded
 }
 
-// Kubernetes renders /livez, /readyz or /healthz.
-func Kubernetes(r *Route, v *View) Reply {
-	e := r.Endpoint
+// renderKubernetes renders /livez, /readyz or /healthz.
+func renderKubernetes(r *Route, v *View) Reply {
+	e := r.row
 	verbose, excluded := k8sQuery(v.Query)
 	var b strings.Builder
 	failed := false
@@ -117,9 +148,9 @@ func Kubernetes(r *Route, v *View) Reply {
 	}
 	word := "healthz"
 	switch e {
-	case K8sLivez:
+	case k8sLivez:
 		word = "livez"
-	case K8sReadyz:
+	case k8sReadyz:
 		word = "readyz"
 	}
 	switch {
@@ -131,13 +162,13 @@ func Kubernetes(r *Route, v *View) Reply {
 	return textReply(200, "ok")
 }
 
-// KubernetesCheck renders /livez/<check> or /readyz/<check>.
-func KubernetesCheck(r *Route, v *View) Reply {
-	e, name := r.Endpoint, r.Check
-	list := K8sReadyz
-	if e == K8sLivezCheck {
-		list = K8sLivez
+// renderKubernetesCheck renders /livez/<check> or /readyz/<check>.
+func renderKubernetesCheck(r *Route, v *View) Reply {
+	list := uint8(k8sReadyz)
+	if r.row == k8sLivezCheck {
+		list = k8sLivez
 	}
+	name := r.Check
 	for _, l := range k8sLines(list, v) {
 		if l.name == name {
 			if l.ok {
@@ -155,5 +186,5 @@ func KubernetesCheck(r *Route, v *View) Reply {
 			return textReply(503, "internal server error: "+v.reason(i)+"\n")
 		}
 	}
-	return ReplyNotFound
+	return replyNotFound
 }

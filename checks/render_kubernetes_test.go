@@ -16,7 +16,7 @@ func TestKubernetesQueryWithoutParameterCap(t *testing.T) {
 	if _, err := url.ParseQuery(q); err == nil {
 		t.Skip("net/url no longer caps the parameters")
 	}
-	r := Kubernetes(&Route{Endpoint: K8sReadyz}, &View{Cfg: cfg, State: st, Query: q})
+	r := renderKubernetes(&Route{row: k8sReadyz}, &View{Cfg: cfg, State: st, Query: q})
 	want := "[+]ping ok\n[+]started ok\n[+]a excluded: ok\n[+]shutdown ok\nwarn: some health checks cannot be excluded: no matches for \"z z\"\nreadyz check passed\n"
 	if r.Status != 200 || string(r.Body) != want {
 		t.Errorf("%d %q\nwant 200 %q", r.Status, r.Body, want)
@@ -48,8 +48,8 @@ func FuzzKubernetesQuery(f *testing.F) {
 				}
 			}
 		}
-		for _, e := range []Endpoint{K8sLivez, K8sReadyz, K8sHealthz} {
-			r := Kubernetes(&Route{Endpoint: e}, &View{Cfg: cfg, State: st, ShowDetails: details, Query: q})
+		for _, e := range []uint8{k8sLivez, k8sReadyz, k8sHealthz} {
+			r := renderKubernetes(&Route{row: e}, &View{Cfg: cfg, State: st, ShowDetails: details, Query: q})
 			body := string(r.Body)
 			if body == "ok" {
 				if r.Status != 200 {

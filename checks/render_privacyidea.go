@@ -1,6 +1,37 @@
 package checks
 
+import "fmt"
+
 // privacyIDEA's /healthz family (docs/dialects.md): JSON, hsm reported apart.
+
+const (
+	piHealthz = iota
+	piLivez
+	piReadyz
+	piStartupz
+	piResolversz
+)
+
+var privacyIDEA = dialect{
+	name: "privacyidea",
+	endpoints: []endpoint{
+		piHealthz:    {path: "/healthz", label: "healthz", reads: readsState, probe: probeReadiness, renderView: renderPrivacyIDEA},
+		piLivez:      {path: "/healthz/livez", label: "livez", probe: probeLiveness, renderView: renderPrivacyIDEA},
+		piReadyz:     {path: "/healthz/readyz", label: "readyz", reads: readsState, probe: probeReadiness, renderView: renderPrivacyIDEA},
+		piStartupz:   {path: "/healthz/startupz", label: "startupz", reads: readsState, probe: probeStartup, renderView: renderPrivacyIDEA},
+		piResolversz: {path: "/healthz/resolversz", label: "resolversz", reads: readsState, renderView: renderPrivacyIDEA},
+	},
+	refuse: func(c *Config) *ConfigError {
+		for i := range c.Checks {
+			if c.Checks[i].Group == "status" {
+				return errf(fmt.Sprintf("checks[%d].group", i), "\"status\" is the privacyidea resolversz status field: choose another group name")
+			}
+		}
+		return nil
+	},
+}
+
+var _ = declare(&privacyIDEA)
 
 func okFail(up bool) string {
 	if up {
@@ -9,13 +40,13 @@ func okFail(up bool) string {
 	return "fail"
 }
 
-// PrivacyIDEA renders the /healthz family.
-func PrivacyIDEA(r *Route, v *View) Reply {
-	e := r.Endpoint
+// renderPrivacyIDEA renders the /healthz family.
+func renderPrivacyIDEA(r *Route, v *View) Reply {
+	e := r.row
 	switch e {
-	case PrivacyIDEALivez:
+	case piLivez:
 		return jsonReply(200, `{"status":"OK"}`)
-	case PrivacyIDEAStartupz:
+	case piStartupz:
 		if v.State.Started {
 			return jsonReply(200, `{"status":"started"}`)
 		}
@@ -27,11 +58,11 @@ func PrivacyIDEA(r *Route, v *View) Reply {
 		b = []byte(`{"status":"ready"`)
 	}
 	switch e {
-	case PrivacyIDEAHealthz, PrivacyIDEAReadyz:
+	case piHealthz, piReadyz:
 		if up, any := v.hsmUp(); any {
 			b = appendField(b, false, "hsm", okFail(up))
 		}
-	case PrivacyIDEAResolversz:
+	case piResolversz:
 		for _, g := range v.Cfg.groups() {
 			b = appendKey(b, false, g)
 			b = append(b, '{')

@@ -10,12 +10,58 @@ var (
 	replyStarting = jsonReply(503, `{"status":"down","reason":"starting"}`)
 )
 
+// The standard dialect's endpoints, by their row in its declaration.
+const (
+	stdLiveness = iota
+	stdReadiness
+	stdStartup
+	stdUp
+	stdMetrics
+	stdDependencies
+	stdInfo
+	stdStatus
+	stdDrain
+)
+
+// The standard dialect, under base_path (README.md).
+var standard = dialect{
+	name:      "standard",
+	underBase: true,
+	endpoints: []endpoint{
+		stdLiveness: {path: "/probes/liveness", label: "liveness", probe: probeLiveness, fixed: true,
+			render: func(*Answers, *Route, string, Source) Reply { return replyUp }},
+		stdReadiness: {path: "/probes/readiness", label: "readiness", reads: readsSummary, healthJSON: true, probe: probeReadiness,
+			render: (*Answers).readiness},
+		stdStartup: {path: "/probes/startup", label: "startup", reads: readsSummary, probe: probeStartup, render: (*Answers).startup},
+		stdUp:      {path: "/up", label: "up", reads: readsClock, render: (*Answers).up},
+		stdMetrics: {path: "/metrics", label: "metrics", reads: readsState | readsCounters, details: true, noRefresh: true, // latencies and check names are details
+			render: func(a *Answers, _ *Route, _ string, src Source) Reply {
+				return Metrics(&View{Cfg: a.cfg, State: src.State(), ShowDetails: true}, a.svc, src.ProbeCounts())
+			}},
+		stdDependencies: {path: "/dependencies", label: "dependencies", reads: readsState, healthJSON: true,
+			render: func(a *Answers, _ *Route, _ string, src Source) Reply {
+				return a.dependencies(src.State(), src.Details())
+			}},
+		stdInfo: {path: "/info", label: "info", details: true, fixed: true, render: (*Answers).info},
+		stdStatus: {path: "/status", label: "status", reads: readsState | readsClock,
+			render: func(a *Answers, _ *Route, q string, src Source) Reply {
+				return statusPage(a.view(q, src), a.svc, src.Now())
+			}},
+		stdDrain: {path: "/drain", label: "drain", drain: true}, // plugin/ serves it (drain.go)
+	},
+}
+
+var _ = declare(&standard)
+
 // NewAnswers prepares the answers of configuration c for identity svc.
 func NewAnswers(c *Config, svc Service) *Answers {
-	s := &Answers{cfg: c, svc: svc, empty: NewState(c), notReady: map[string]Reply{}}
-	info := Reply{Status: 200, ContentType: ContentJSON, Body: infoBody(c, svc)}
-	s.fixed[StdLiveness], s.fixed[StdInfo] = replyUp, info
-	s.fixed[LibertyHealth], s.fixed[LibertyInfo] = libertyHealthReply(svc), info
+	s := &Answers{cfg: c, svc: svc, empty: NewState(c), fixed: make([]Reply, len(c.Routes)), notReady: map[string]Reply{}}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if e := endpoints[r.Endpoint]; e.fixed {
+			s.fixed[i] = e.render(s, r, "", nil)
+		}
+	}
 	for _, r := range []string{ReasonStarting, ReasonDraining, ReasonDependencies} {
 		s.notReady[r] = jsonReply(503, `{"status":"down","reason":"`+r+`"}`)
 	}
@@ -34,6 +80,11 @@ func NewAnswers(c *Config, svc Service) *Answers {
 		s.depsSize += len(n) + len(`"unknown"},`)
 	}
 	return s
+}
+
+// info is /info's answer: the configuration snapshot (a fixed row's).
+func (s *Answers) info(*Route, string, Source) Reply {
+	return Reply{Status: 200, ContentType: ContentJSON, Body: infoBody(s.cfg, s.svc)}
 }
 
 // Readiness is 200 when ready, else 503 with the reason.

@@ -16,8 +16,8 @@ const statusCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none
 
 // Bounds of ?refresh=N, in seconds.
 const (
-	MinStatusRefresh = 1
-	MaxStatusRefresh = 3600
+	minStatusRefresh = 1
+	maxStatusRefresh = 3600
 )
 
 // statusRefresh reads ?refresh=N (%-encoded or not): 0 when absent.
@@ -32,7 +32,7 @@ func statusRefresh(query string) (int, bool) {
 			return 0, false
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < MinStatusRefresh || n > MaxStatusRefresh {
+		if err != nil || n < minStatusRefresh || n > maxStatusRefresh {
 			return 0, false
 		}
 		return n, true
@@ -41,13 +41,13 @@ func statusRefresh(query string) (int, bool) {
 }
 
 var replyBadRefresh = Reply{Status: 400, ContentType: ContentText,
-	Body: []byte("refresh must be a whole number of seconds from " + strconv.Itoa(MinStatusRefresh) + " to " + strconv.Itoa(MaxStatusRefresh) + "\n")}
+	Body: []byte("refresh must be a whole number of seconds from " + strconv.Itoa(minStatusRefresh) + " to " + strconv.Itoa(maxStatusRefresh) + "\n")}
 
-// StatusPage renders {base}/status, one self-contained HTML document for
+// statusPage renders {base}/status, one self-contained HTML document for
 // people: the service, ready, started and draining, the aggregate, and a
 // row per check; with details also its kind, latency, last success, last
 // change and message. Every value is escaped; now is unix ms.
-func StatusPage(v *View, svc Service, now int64) Reply {
+func statusPage(v *View, svc Service, now int64) Reply {
 	refresh, ok := statusRefresh(v.Query)
 	if !ok {
 		return replyBadRefresh

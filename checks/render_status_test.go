@@ -60,7 +60,7 @@ func TestStatusPageStates(t *testing.T) {
 	for _, c := range cases {
 		for _, details := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/details=%v", c.name, details), func(t *testing.T) {
-				r := StatusPage(&View{Cfg: cfg, State: &c.state, ShowDetails: details}, cfg.Service, statusNow)
+				r := statusPage(&View{Cfg: cfg, State: &c.state, ShowDetails: details}, cfg.Service, statusNow)
 				if r.Status != 200 || r.ContentType != ContentHTML {
 					t.Fatalf("%d %s", r.Status, r.ContentType)
 				}
@@ -93,7 +93,7 @@ func TestStatusPageStructureAndEscaping(t *testing.T) {
 	cfg := statusConfig(t)
 	hostile := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
 	st := State{Proxy: Proxy{Started: true}, Checks: []CheckState{checked(StatusDown, hostile), checked(StatusUp, "ok")}}
-	r := StatusPage(&View{Cfg: cfg, State: &st, ShowDetails: true}, Service{Name: `<b>shop</b>`}, statusNow)
+	r := statusPage(&View{Cfg: cfg, State: &st, ShowDetails: true}, Service{Name: `<b>shop</b>`}, statusNow)
 	p := page(t, r.Body)
 	for _, tag := range []string{"script", "img", "b"} {
 		if p.Tags[tag] {
@@ -126,7 +126,7 @@ func TestStatusPageRefresh(t *testing.T) {
 		{"refresh=5s", 400, ""},
 		{"refresh=", 400, ""},
 	} {
-		r := StatusPage(&View{Cfg: cfg, State: NewState(cfg), Query: c.query}, cfg.Service, statusNow)
+		r := statusPage(&View{Cfg: cfg, State: NewState(cfg), Query: c.query}, cfg.Service, statusNow)
 		has := strings.Contains(string(r.Body), `http-equiv="refresh"`)
 		if r.Status != c.status || has != (c.meta != "") || !strings.Contains(string(r.Body), c.meta) {
 			t.Errorf("?%s: %d, refresh meta %v\n%.300s", c.query, r.Status, has, r.Body)
@@ -150,7 +150,7 @@ func statusOf200(tb testing.TB, cs CheckState) *View {
 // 200 checks with details and the longest messages: at most 2 KiB a check.
 func TestStatusPageSize(t *testing.T) {
 	v := statusOf200(t, checked(StatusDown, strings.Repeat("<&>", maxMessage/3)))
-	if n := len(StatusPage(v, v.Cfg.Service, statusNow).Body); n > 8192+200*2048 {
+	if n := len(statusPage(v, v.Cfg.Service, statusNow).Body); n > 8192+200*2048 {
 		t.Errorf("200 checks: %d bytes", n)
 	}
 }
@@ -158,6 +158,6 @@ func TestStatusPageSize(t *testing.T) {
 func BenchmarkStatusPage(b *testing.B) {
 	v := statusOf200(b, checked(StatusUp, "status 200"))
 	for b.Loop() {
-		StatusPage(v, v.Cfg.Service, statusNow)
+		statusPage(v, v.Cfg.Service, statusNow)
 	}
 }

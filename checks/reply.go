@@ -43,8 +43,8 @@ var (
 // ReplyBusy: the shared state could not be written; nothing changed.
 var ReplyBusy = jsonReply(503, `{"status":"error","error":"shared state busy, nothing changed: retry"}`)
 
-// ReplyNotFound answers a route that has no renderer (never expected).
-var ReplyNotFound = jsonReply(404, `{"status":"error","error":"not found"}`)
+// replyNotFound answers a route that has no renderer (never expected).
+var replyNotFound = jsonReply(404, `{"status":"error","error":"not found"}`)
 
 // DrainReply answers a drain request.
 func DrainReply(draining bool) Reply {

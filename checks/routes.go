@@ -5,31 +5,59 @@ import (
 	"strings"
 )
 
-// Dialect is one family of endpoint conventions (docs/dialects.md).
+// Dialect is one family of endpoint conventions (docs/dialects.md),
+// declared whole in its render_<name>.go: an index into dialects.
 type Dialect uint8
 
-const (
-	DialectStandard Dialect = iota
-	DialectKubernetes
-	DialectPrivacyIDEA
-	DialectAurora
-	DialectAmsdal
-	DialectLiberty
+// dialect declares one dialect: its name in the configuration, its
+// endpoint rows and its routes. Each render_<name>.go declares its own and
+// hands it to declare; nothing else names it.
+type dialect struct {
+	name string
+	// underBase: its paths are under base_path (the standard dialect).
+	underBase bool
+	// endpoints are its rows of the endpoint table, each with its routes,
+	// listed in this order. A dialect's renderers tell its rows apart by
+	// their index here (Route.row), named by constants of its own.
+	endpoints []endpoint
+	// refuse, if set, names what of c this dialect cannot serve, beside a path
+	// that another dialect claims too.
+	refuse func(c *Config) *ConfigError
+	id     Dialect
+	first  Endpoint // its first row in the endpoint table
+}
+
+// dialects are the declared dialects, in the order their files are
+// initialized (their file names'); a Dialect indexes it and dialectNames.
+// Arrays, not slices: appending to a slice would keep every field name of
+// dialect and endpoint in the module, for the runtime's type descriptors.
+// A seventeenth dialect panics at init.
+var (
+	dialects     [16]*dialect
+	dialectNames [16]string
+	nDialects    int
 )
 
-var dialectNames = [...]string{
-	DialectStandard:    "standard",
-	DialectKubernetes:  "kubernetes",
-	DialectPrivacyIDEA: "privacyidea",
-	DialectAurora:      "aurora",
-	DialectAmsdal:      "amsdal",
-	DialectLiberty:     "liberty",
+// declare adds d to dialects, at package init (var _ = declare(&d) in its
+// file), never on the request path. Not inlined: each dialect's call would
+// carry a copy of it.
+//
+//go:noinline
+func declare(d *dialect) bool {
+	d.id, d.first = Dialect(nDialects), nEndpoints
+	dialects[nDialects], dialectNames[nDialects] = d, d.name
+	nDialects++
+	for i := range d.endpoints {
+		endpoints[nEndpoints] = &d.endpoints[i]
+		nEndpoints++
+	}
+	return true
 }
 
 func (d Dialect) String() string { return dialectNames[d] }
 
 func dialectByName(s string) (Dialect, bool) {
-	for i, n := range dialectNames {
+	for i, n := range dialectNames[:nDialects] {
 		if n == s {
 			return Dialect(i), true
 		}
@@ -37,44 +65,20 @@ func dialectByName(s string) (Dialect, bool) {
 	return 0, false
 }
 
-// Endpoint names what a route answers.
+// Endpoint is what a route answers: its row in the endpoint table (0 is
+// none).
 type Endpoint uint8
-
-const (
-	StdLiveness Endpoint = iota + 1
-	StdReadiness
-	StdStartup
-	StdUp
-	StdDependencies
-	StdMetrics
-	StdInfo
-	StdDrain
-	StdStatus
-	K8sLivez
-	K8sReadyz
-	K8sHealthz
-	K8sLivezCheck  // /livez/<builtin>
-	K8sReadyzCheck // /readyz/<builtin or check>
-	PrivacyIDEAHealthz
-	PrivacyIDEALivez
-	PrivacyIDEAReadyz
-	PrivacyIDEAStartupz
-	PrivacyIDEAResolversz
-	AuroraLiveness
-	AuroraReadiness
-	AmsdalLiveness
-	AmsdalReadiness
-	LibertyHealth
-	LibertyInfo
-	endpointCount // one past the last
-)
 
 // Route is one path the plugin answers.
 type Route struct {
 	Path     string
 	Endpoint Endpoint
 	Dialect  Dialect
-	// Check is the single check a K8s*Check route reports on.
+	// row is the endpoint's index in its dialect's declaration: a renderer
+	// that serves several endpoints tells them apart by it.
+	row uint8
+	// Check is the single check a route like Kubernetes' /readyz/<check>
+	// reports on.
 	Check string
 	// Write is true for the drain route (POST and DELETE instead of GET and HEAD).
 	Write bool
@@ -83,60 +87,30 @@ type Route struct {
 	Index int
 }
 
-// Kubernetes built-in check names (the API server's own).
-const (
-	BuiltinPing     = "ping"
-	BuiltinShutdown = "shutdown"
-	BuiltinStarted  = "started" // fails until every startup-gating check was up once
-)
-
-// dialectPaths are the routes each dialect always has, in the order
-// buildRoutes lists them (the standard dialect's under base_path). A table
-// rather than a call per route: each call was inlined into buildRoutes.
-var dialectPaths = [...][]struct {
-	endpoint Endpoint
-	path     string
-}{
-	DialectStandard: {
-		{StdLiveness, "/probes/liveness"}, {StdReadiness, "/probes/readiness"}, {StdStartup, "/probes/startup"},
-		{StdUp, "/up"}, {StdMetrics, "/metrics"}, {StdDependencies, "/dependencies"}, {StdInfo, "/info"},
-		{StdStatus, "/status"},
-	},
-	DialectKubernetes: {{K8sLivez, "/livez"}, {K8sReadyz, "/readyz"}, {K8sHealthz, "/healthz"}},
-	DialectPrivacyIDEA: {
-		{PrivacyIDEAHealthz, "/healthz"}, {PrivacyIDEALivez, "/healthz/livez"}, {PrivacyIDEAReadyz, "/healthz/readyz"},
-		{PrivacyIDEAStartupz, "/healthz/startupz"}, {PrivacyIDEAResolversz, "/healthz/resolversz"},
-	},
-	DialectAurora:  {{AuroraLiveness, "/health/liveness"}, {AuroraReadiness, "/health/readiness"}},
-	DialectAmsdal:  {{AmsdalLiveness, "/api/probes/liveness/"}, {AmsdalReadiness, "/api/probes/readiness/"}},
-	DialectLiberty: {{LibertyHealth, "/health"}, {LibertyInfo, "/info"}},
-}
-
 // buildRoutes lists every route of the enabled dialects and refuses two that
 // share a path: a probe must never be answered by a convention it did not ask for.
 func buildRoutes(c *Config) ([]Route, error) {
 	var rs []Route
-	for _, d := range c.Dialects {
+	for _, id := range c.Dialects {
+		d := dialects[id]
 		base := ""
-		if d == DialectStandard {
+		if d.underBase {
 			base = c.BasePath
 		}
-		for _, p := range dialectPaths[d] {
-			rs = append(rs, Route{Path: trimSlash(base + p.path), Endpoint: p.endpoint, Dialect: d})
-		}
-		switch d {
-		case DialectStandard:
-			if c.DrainEnabled {
-				rs = append(rs, Route{Path: base + "/drain", Endpoint: StdDrain, Dialect: d, Write: true})
+		for i := range d.endpoints {
+			e := &d.endpoints[i]
+			if e.drain && !c.DrainEnabled {
+				continue
 			}
-		case DialectKubernetes:
-			rs = append(rs, Route{Path: "/livez/" + BuiltinPing, Endpoint: K8sLivezCheck, Dialect: d, Check: BuiltinPing})
-			for _, n := range []string{BuiltinPing, BuiltinStarted, BuiltinShutdown} {
-				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
+			names := []string{""} // one route: its path
+			if e.builtins != nil || e.everyCheck {
+				names = e.builtins[:len(e.builtins):len(e.builtins)] // one per name, after its path
+				for j := 0; e.everyCheck && j < len(c.Checks); j++ {
+					names = append(names, c.Checks[j].Name)
+				}
 			}
-			for i := range c.Checks {
-				n := c.Checks[i].Name
-				rs = append(rs, Route{Path: "/readyz/" + n, Endpoint: K8sReadyzCheck, Dialect: d, Check: n})
+			for _, n := range names {
+				rs = append(rs, Route{Path: trimSlash(base + e.path + n), Endpoint: d.first + Endpoint(i), Dialect: id, row: uint8(i), Check: n, Write: e.drain})
 			}
 		}
 	}

@@ -21,35 +21,35 @@ func TestRouterMatch(t *testing.T) {
 	r := NewRouter(cfg.Routes)
 	cases := []struct {
 		path  string
-		want  Endpoint
+		want  string // the endpoint's label, "" for no route
 		check string
 	}{
-		{"/health/probes/liveness", StdLiveness, ""},
-		{"/health/probes/liveness/", StdLiveness, ""},
-		{"/health/probes/liveness?x=1/", StdLiveness, ""},
-		{"/health/probes/liveness/?", StdLiveness, ""},
-		{"/health/up", StdUp, ""},
-		{"/readyz/db", K8sReadyzCheck, "db"},
-		{"/readyz/shutdown?verbose", K8sReadyzCheck, "shutdown"},
-		{"/livez/ping", K8sLivezCheck, "ping"},
-		{"/api/probes/readiness/", AmsdalReadiness, ""},
-		{"/api/probes/readiness", AmsdalReadiness, ""},
-		{"/health/probes/liveness//", 0, ""},
-		{"/health/probes/livenessX", 0, ""},
-		{"/healthcheck", 0, ""},
-		{"/readyz/nope", 0, ""},
-		{"/livez/db", 0, ""},
-		{"", 0, ""},
-		{"?", 0, ""},
-		{"/", 0, ""},
+		{"/health/probes/liveness", "standard/liveness", ""},
+		{"/health/probes/liveness/", "standard/liveness", ""},
+		{"/health/probes/liveness?x=1/", "standard/liveness", ""},
+		{"/health/probes/liveness/?", "standard/liveness", ""},
+		{"/health/up", "standard/up", ""},
+		{"/readyz/db", "kubernetes/readyz_check", "db"},
+		{"/readyz/shutdown?verbose", "kubernetes/readyz_check", "shutdown"},
+		{"/livez/ping", "kubernetes/livez_check", "ping"},
+		{"/api/probes/readiness/", "amsdal/readiness", ""},
+		{"/api/probes/readiness", "amsdal/readiness", ""},
+		{"/health/probes/liveness//", "", ""},
+		{"/health/probes/livenessX", "", ""},
+		{"/healthcheck", "", ""},
+		{"/readyz/nope", "", ""},
+		{"/livez/db", "", ""},
+		{"", "", ""},
+		{"?", "", ""},
+		{"/", "", ""},
 	}
 	for _, c := range cases {
 		got := r.Match(c.path)
 		switch {
-		case c.want == 0 && got != nil:
+		case c.want == "" && got != nil:
 			t.Errorf("Match(%q) = %+v; want no route", c.path, got)
-		case c.want != 0 && (got == nil || got.Endpoint != c.want || got.Check != c.check):
-			t.Errorf("Match(%q) = %+v; want %v %q", c.path, got, c.want, c.check)
+		case c.want != "" && (got == nil || got.EndpointLabel() != c.want || got.Check != c.check):
+			t.Errorf("Match(%q) = %+v; want %s %q", c.path, got, c.want, c.check)
 		}
 	}
 }
@@ -85,7 +85,7 @@ func TestQuery(t *testing.T) {
 // FuzzRouterMatch: any request path matches a route only if, without its
 // query and one trailing slash, it is exactly that route's path.
 func FuzzRouterMatch(f *testing.F) {
-	cfg := mustParse(f, `{"dialects":["standard","kubernetes","aurora"],"base_path":"/_mp","checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
+	cfg := mustParse(f, `{"dialects":[`+dialectcases.Main.Dialects+`],"base_path":"/_mp","checks":[{"name":"db","kind":"http","cluster":"c"}]}`)
 	r := NewRouter(cfg.Routes)
 	for _, s := range []string{"/_mp/probes/liveness", "/_mp/up/?a", "/readyz/db", "/health/readiness//", "?", "", "/\xff?\x00"} {
 		f.Add(s)
@@ -145,5 +145,28 @@ func TestExactPathsAreWhatMatchAnswers(t *testing.T) {
 				t.Errorf("%s: Match(%q) found a route: %v; in ExactPaths: %v", js, p, got, exact[envoy])
 			}
 		}
+	}
+}
+
+// The declarations fit the endpoint table (an Endpoint is a byte), and each
+// names its dialect once and each of its rows by a label of its own.
+func TestDeclarations(t *testing.T) {
+	rows := 0
+	for i, d := range dialects[:nDialects] {
+		if j, _ := dialectByName(d.name); d.id != Dialect(i) || j != d.id {
+			t.Errorf("dialect %d %q: id %d, found as %d", i, d.name, d.id, j)
+		}
+		labels := map[string]bool{}
+		for j := range d.endpoints {
+			e := &d.endpoints[j]
+			if e.label == "" || labels[e.label] || e.path == "" || endpoints[d.first+Endpoint(j)] != e {
+				t.Errorf("%s row %d (%q, %s): unlabeled, label taken, no path, or not in the table", d.name, j, e.label, e.path)
+			}
+			labels[e.label] = true
+		}
+		rows += len(d.endpoints)
+	}
+	if rows+1 != int(nEndpoints) || rows > 255 {
+		t.Errorf("%d rows; the table holds %d and at most 255", rows, nEndpoints-1)
 	}
 }

@@ -11,20 +11,9 @@ import (
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/meshprobe/meshprobe/checks"
 )
 
 // The Deployments: each probe reaches a meshprobe route through the sidecar.
-
-// Which meshprobe endpoints suit which kubelet probe. amsdal's liveness is
-// missing on purpose: it fails when a hard dependency is down, and a liveness
-// probe that does so restarts healthy pods during someone else's outage.
-var kubeletProbeEndpoints = map[string][]checks.Endpoint{
-	"liveness":  {checks.StdLiveness, checks.K8sLivez, checks.K8sLivezCheck, checks.PrivacyIDEALivez, checks.AuroraLiveness},
-	"readiness": {checks.StdReadiness, checks.K8sReadyz, checks.K8sHealthz, checks.K8sReadyzCheck, checks.PrivacyIDEAReadyz, checks.PrivacyIDEAHealthz, checks.AuroraReadiness, checks.AmsdalReadiness},
-	"startup":   {checks.StdStartup, checks.PrivacyIDEAStartupz},
-}
 
 // check validates the setup as a whole.
 func (s *istioSetup) check() error {
@@ -153,7 +142,9 @@ func checkIstioProbePath(where, field, kind, path string, chain []*wasmPluginDoc
 		if route == nil {
 			continue
 		}
-		if !slices.Contains(kubeletProbeEndpoints[kind], route.Endpoint) {
+		// Which endpoints suit which probe is declared with each endpoint
+		// (checks): a liveness that fails with a dependency suits none.
+		if route.KubeletProbe() != kind {
 			return []error{fmt.Errorf("%s: %s: path %q is the %s endpoint (answered by %s), not a %s endpoint", where, field, path, route.EndpointLabel(), p.where, kind)}
 		}
 		return nil

@@ -81,8 +81,9 @@ func TestDialects(t *testing.T) {
 	})
 }
 
-// With details allowed, Kubernetes lines and Aurora errors carry our
-// message; privacyIDEA has no hsm field without an hsm check.
+// With details allowed, each dialect's down+details answers
+// (internal/dialectcases) carry our message; privacyIDEA has no hsm field
+// without an hsm check.
 func TestDialectDetailsAndHSMField(t *testing.T) {
 	auth := [2]string{"authorization", "Bearer " + drainToken}
 	bothRuntimes(t, func(t *testing.T, rt runtime) {

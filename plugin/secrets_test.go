@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshprobe/meshprobe/checks"
+	"github.com/meshprobe/meshprobe/internal/dialectcases"
 )
 
 // Header values are secrets (README): a dependency that echoes one in the
@@ -16,7 +19,8 @@ const (
 	secretsToken = "details-token-for-secrets"
 )
 
-const secretsConfig = `{"dialects":["standard","kubernetes","aurora","amsdal"],
+// secretsConfig serves every dialect of the main set (internal/dialectcases).
+var secretsConfig = `{"dialects":[` + dialectcases.Main.Dialects + `],
  "details":{"token_sha256":["%s"]},"refresh":{"interval":"1s","jitter":0},"checks":[
  {"name":"api","kind":"http","cluster":"api","headers":{"x-api-key":"` + echoedSecret + `"},"failure_threshold":1,
   "expect":{"json":{"state":"ok"}},"observe":"n"},
@@ -64,26 +68,25 @@ func TestEchoedSecretsNeverShown(t *testing.T) {
 	}
 	auth := [2]string{"authorization", "Bearer " + secretsToken}
 	hjson := [2]string{"accept", "application/health+json"}
-	requests := []struct {
+	type request struct {
 		path string
 		hdrs [][2]string
-	}{
-		{"/health/dependencies", [][2]string{auth}},
-		{"/health/dependencies", [][2]string{auth, hjson}},
-		{"/health/probes/readiness", [][2]string{auth, hjson}},
-		{"/health/probes/readiness", [][2]string{auth}},
-		{"/health/metrics", [][2]string{auth}},
-		{"/health/info", [][2]string{auth}},
-		{"/readyz?verbose", [][2]string{auth}},
-		{"/healthz?verbose", [][2]string{auth}},
-		{"/readyz/api", [][2]string{auth}},
-		{"/readyz/other", [][2]string{auth}},
-		{"/health/readiness", [][2]string{auth}},
-		{"/api/probes/readiness/", [][2]string{auth}},
-		{"/health/dependencies", nil},
 	}
+	// Every route with details, and a few requests beside.
+	config := fmt.Sprintf(secretsConfig, tokenHash(secretsToken))
+	parsed, err := checks.Parse([]byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requests []request
+	for _, r := range parsed.Routes {
+		requests = append(requests, request{r.Path, [][2]string{auth}})
+	}
+	requests = append(requests, request{"/health/dependencies", [][2]string{auth, hjson}},
+		request{"/health/probes/readiness", [][2]string{auth, hjson}}, request{"/readyz?verbose", [][2]string{auth}},
+		request{"/healthz?verbose", [][2]string{auth}}, request{"/health/dependencies", nil})
 	bothRuntimes(t, func(t *testing.T, rt runtime) {
-		px := rt.mustStart(t, fmt.Sprintf(secretsConfig, tokenHash(secretsToken)), nil)
+		px := rt.mustStart(t, config, nil)
 		round := func(api, other reply) {
 			t.Helper()
 			px.tick()

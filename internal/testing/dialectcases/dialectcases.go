@@ -2,6 +2,10 @@
 // for byte, in each state: the plugin's tests run it on the test-driven
 // hosts (native and the .wasm, fake clock and callouts), e2e runs it over
 // real sockets with real dependencies, in internal/testing/wasmhost and in Envoy.
+//
+// Each dialect's rows live next to it, in checks/testdata/cases/<dialect>.txt
+// (the file's comment says how); this package reads them when it loads, so
+// adding a dialect adds a file, not a row here.
 package dialectcases
 
 import (
@@ -68,10 +72,12 @@ type Set struct {
 	Dialects string // for Config
 }
 
+// Main is standard and every dialect whose file names no other set;
+// PrivacyIDEA is standard and privacyidea; Sets are every set, Main first.
 var (
-	Main        = Set{"main", `"standard","kubernetes","aurora","amsdal","liberty"`}
-	PrivacyIDEA = Set{"privacyidea", `"standard","privacyidea"`}
-	Sets        = []Set{Main, PrivacyIDEA}
+	Main        Set
+	PrivacyIDEA Set
+	Sets        []Set
 )
 
 // Want is a reply: status and exact body.
@@ -99,102 +105,20 @@ func Headers(body string) (contentType, nosniff string) {
 	return "application/json", ""
 }
 
-const (
-	k8sDown     = "[+]ping ok\n[+]started ok\n[-]app failed: reason withheld\n[+]hsm ok\n[+]shutdown ok\nreadyz check failed\n"
-	k8sStarting = "[+]ping ok\n[-]started failed: reason withheld\n[-]app failed: reason withheld\n[-]hsm failed: reason withheld\n[+]shutdown ok\nreadyz check failed\n"
-	k8sDraining = "[+]ping ok\n[+]started ok\n[+]app ok\n[+]hsm ok\n[-]shutdown failed: reason withheld\nreadyz check failed\n"
-	amsdalUp    = `{"status":"success","details":[{"status":"success","service":"app","message":"ok"},{"status":"success","service":"cache","message":"ok"},{"status":"success","service":"hsm","message":"ok"}]}`
-)
+// Cases are every set in every state (each set's in the order of States).
+var Cases []Case
 
-func amsdal(top string, app, cache, hsm string) string {
-	e := func(name, st string) string {
-		msg := "ok"
-		if st == "error" {
-			msg = "reason withheld"
-		}
-		return `{"status":"` + st + `","service":"` + name + `","message":"` + msg + `"}`
-	}
-	return `{"status":"` + top + `","details":[` + e("app", app) + `,` + e("cache", cache) + `,` + e("hsm", hsm) + `]}`
-}
+// States are the five states, in the order Cases lists them.
+var States = []string{Up, Degraded, Down, Starting, Draining}
 
-// Cases are every set in every state.
-var Cases = []Case{
-	{Main, Up, map[string]Want{
-		"/livez": {200, "ok"}, "/readyz": {200, "ok"}, "/healthz": {200, "ok"},
-		"/readyz?verbose":  {200, "[+]ping ok\n[+]started ok\n[+]app ok\n[+]hsm ok\n[+]shutdown ok\nreadyz check passed\n"},
-		"/livez?verbose=1": {200, "[+]ping ok\nlivez check passed\n"},
-		"/readyz/app":      {200, "ok"}, "/readyz/cache": {200, "ok"}, "/livez/ping": {200, "ok"},
-		"/health/liveness": {200, `{"status":"alive"}`}, "/health/readiness": {200, `{"status":"ready"}`},
-		"/api/probes/liveness/": {200, amsdalUp}, "/api/probes/readiness": {200, amsdalUp},
-		"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-		"/info":   {403, `{"status":"error","error":"details are not available to this client"}`},
-	}},
-	{Main, Degraded, map[string]Want{
-		"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-		"/readyz": {200, "ok"}, "/readyz/cache": {503, "internal server error: reason withheld\n"},
-		"/health/readiness":      {200, `{"status":"ready"}`},
-		"/api/probes/readiness/": {200, amsdal("success", "success", "error", "success")},
-		"/api/probes/liveness/":  {200, amsdal("success", "success", "error", "success")},
-	}},
-	{Main, Down, map[string]Want{
-		"/livez": {200, "ok"}, "/readyz": {503, k8sDown}, "/readyz?verbose": {503, k8sDown},
-		"/healthz":                       {503, "[+]ping ok\n[+]started ok\n[-]app failed: reason withheld\n[+]hsm ok\nhealthz check failed\n"},
-		"/readyz?exclude=app&exclude=zz": {200, "ok"},
-		"/readyz?verbose&exclude=app&exclude=zz&exclude=a%22b": {200, "[+]ping ok\n[+]started ok\n[+]app excluded: ok\n[+]hsm ok\n[+]shutdown ok\nwarn: some health checks cannot be excluded: no matches for \"a\\\"b\",\"zz\"\nreadyz check passed\n"},
-		"/readyz/app":           {503, "internal server error: reason withheld\n"},
-		"/health/liveness":      {200, `{"status":"alive"}`},
-		"/health/readiness":     {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"reason withheld"},"hsm":{"status":"healthy","message":"ok"}}}`},
-		"/api/probes/liveness/": {503, amsdal("error", "error", "success", "success")},
-		"/health":               {200, `{"status":"ok","version":"1.4.2"}`},
-	}},
-	{Main, Starting, map[string]Want{
-		"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-		"/livez":  {200, "ok"}, "/readyz": {503, k8sStarting}, "/readyz/started": {503, "internal server error: reason withheld\n"},
-		"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"reason withheld"},"hsm":{"status":"unhealthy","error":"reason withheld"}}}`},
-		"/api/probes/readiness/": {503, amsdal("error", "error", "error", "error")},
-		"/api/probes/liveness/":  {200, amsdal("success", "error", "error", "error")},
-	}},
-	{Main, Draining, map[string]Want{
-		"/health": {200, `{"status":"ok","version":"1.4.2"}`},
-		"/livez":  {200, "ok"}, "/readyz": {503, k8sDraining}, "/healthz": {200, "ok"},
-		"/readyz/shutdown":       {503, "internal server error: reason withheld\n"},
-		"/health/readiness":      {503, `{"status":"not_ready","checks":{"app":{"status":"healthy","message":"ok"},"hsm":{"status":"healthy","message":"ok"}}}`},
-		"/api/probes/readiness/": {503, amsdal("error", "success", "success", "success")},
-		"/api/probes/liveness/":  {200, amsdalUp},
-	}},
-	{PrivacyIDEA, Up, map[string]Want{
-		"/healthz": {200, `{"status":"ready","hsm":"OK"}`}, "/healthz/readyz/": {200, `{"status":"ready","hsm":"OK"}`},
-		"/healthz/livez": {200, `{"status":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-		"/healthz/resolversz": {200, `{"status":"ready","core":{"app":"OK","cache":"OK"},"keys":{"hsm":"OK"}}`},
-	}},
-	{PrivacyIDEA, Degraded, map[string]Want{
-		"/healthz":            {200, `{"status":"ready","hsm":"OK"}`},
-		"/healthz/resolversz": {200, `{"status":"ready","core":{"app":"OK","cache":"fail"},"keys":{"hsm":"OK"}}`},
-	}},
-	{PrivacyIDEA, Down, map[string]Want{
-		"/healthz/readyz": {503, `{"status":"not ready","hsm":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-		"/healthz/resolversz": {503, `{"status":"not ready","core":{"app":"fail","cache":"OK"},"keys":{"hsm":"OK"}}`},
-	}},
-	{PrivacyIDEA, Starting, map[string]Want{
-		"/healthz": {503, `{"status":"not ready","hsm":"fail"}`}, "/healthz/livez": {200, `{"status":"OK"}`},
-		"/healthz/startupz": {503, `{"status":"not started"}`},
-	}},
-	{PrivacyIDEA, Draining, map[string]Want{
-		"/healthz": {503, `{"status":"not ready","hsm":"OK"}`}, "/healthz/startupz": {200, `{"status":"started"}`},
-	}},
-}
-
-// DetailsDialects is the set TestDialectDetailsAndHSMField configures.
-const DetailsDialects = `"standard","kubernetes","aurora"`
+// DetailsDialects is the set TestDialectDetailsAndHSMField configures:
+// standard and every dialect with a down+details line.
+var DetailsDialects string
 
 // DetailsDown is what the Main set's dialects answer in state Down to a
 // client allowed to see details (authorization: Bearer Token): our own
 // messages instead of "reason withheld".
-var DetailsDown = map[string]Want{
-	"/readyz?verbose":   {503, "[+]ping ok\n[+]started ok\n[-]app failed: status 500\n[+]hsm ok\n[+]shutdown ok\nreadyz check failed\n"},
-	"/readyz/app":       {503, "internal server error: status 500\n"},
-	"/health/readiness": {503, `{"status":"not_ready","checks":{"app":{"status":"unhealthy","error":"status 500"},"hsm":{"status":"healthy","message":"status 200"}}}`},
-}
+var DetailsDown = map[string]Want{}
 
 // HealthJSON is an application/health+json document (the IETF draft's) as
 // the tests decode it.
