@@ -65,23 +65,23 @@ func (h *httpContext) OnHttpStreamDone() {
 // render renders a read route; the endpoint table (checks.Answers)
 // decides what of the shared state and the request it reads.
 func (p *pluginContext) render(r *checks.Route, query string) checks.Reply {
-	return p.answers.Render(r, query, source{p.shared, p})
+	return p.answers.Render(r, query, (*source)(p))
 }
 
 // source is what an answer may read: the shared state, as the protocol
 // reads it (checks.Shared's Summary and State), the plugin's counters,
-// and the request being answered (its headers, its peer).
-type source struct {
-	*checks.Shared
-	p *pluginContext
-}
+// and the request being answered (its headers, its peer). A pointer, so
+// passing it as checks.Source allocates nothing.
+type source pluginContext
 
-func (s source) Details() bool                    { return s.p.cfg.Details.Allows(peer{}) }
-func (s source) ProbeCounts() []checks.ProbeCount { return s.p.stats.probeCounts() }
-func (s source) Now() int64                       { return now().UnixMilli() }
+func (s *source) Summary() checks.Summary          { return s.shared.Summary() }
+func (s *source) State() *checks.State             { return s.shared.State() }
+func (s *source) Details() bool                    { return s.cfg.Details.Allows(peer{}) }
+func (s *source) ProbeCounts() []checks.ProbeCount { return s.stats.probeCounts() }
+func (s *source) Now() int64                       { return now().UnixMilli() }
 
 // HealthJSON: the client asked for the IETF health check format.
-func (s source) HealthJSON() bool {
+func (s *source) HealthJSON() bool {
 	accept, _ := proxywasm.GetHttpRequestHeader("accept")
 	return checks.AcceptsHealthJSON(accept)
 }

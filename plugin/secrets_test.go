@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/meshprobe/meshprobe/checks"
-	"github.com/meshprobe/meshprobe/internal/dialectcases"
+	"github.com/meshprobe/meshprobe/internal/testing/dialectcases"
 )
 
 // Header values are secrets (README): a dependency that echoes one in the
