@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The shared-state records (docs/design.md, "The state codec"). Keys carry
@@ -121,11 +122,14 @@ func EncodeCheck(cs *CheckState) []byte {
 // DecodeCheck reads a check record of this or a newer build (whose fixed
 // part may be longer: the fields this build does not know are skipped).
 func DecodeCheck(b []byte) (cs CheckState, err error) {
-	return cs, decodeCheck(b, &cs)
+	return cs, decodeCheck(b, &cs, false)
 }
 
 // decodeCheck is DecodeCheck into cs, which it leaves as it was on error.
-func decodeCheck(b []byte, cs *CheckState) error {
+// With alias, the message shares b's bytes instead of copying them: only
+// for a b that is never changed afterwards (a value just read from shared
+// data), which spares a document one allocation per check.
+func decodeCheck(b []byte, cs *CheckState, alias bool) error {
 	if len(b) < checkFixed || int(b[0]) < checkFixed || int(b[0]) > len(b) || b[1] > byte(StatusDown) {
 		return ErrCorrupt
 	}
@@ -148,9 +152,17 @@ func decodeCheck(b []byte, cs *CheckState) error {
 		Fails:       binary.BigEndian.Uint64(b[51:]),
 		Observed:    math.Float64frombits(binary.BigEndian.Uint64(b[59:])),
 		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
-		Message:     string(b[int(b[0]):]),
+		Message:     message(b[int(b[0]):], alias),
 	}
 	return nil
+}
+
+// message is m as a string, sharing m's bytes if alias.
+func message(m []byte, alias bool) string {
+	if alias && len(m) > 0 {
+		return unsafe.String(&m[0], len(m))
+	}
+	return string(m)
 }
 
 // flags is bit if on, else 0.

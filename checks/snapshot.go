@@ -87,7 +87,7 @@ func decodeSnapshot(c *Config, b []byte) (s *State, ok bool) {
 		if len(rest) < 2+n {
 			return nil, false
 		}
-		if decodeCheck(rest[2:2+n], &s.Checks[i]) != nil {
+		if decodeCheck(rest[2:2+n], &s.Checks[i], true) != nil { // b is the reader's own copy
 			return nil, false
 		}
 		rest = rest[2+n:]
