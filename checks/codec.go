@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"unicode/utf8"
 )
 
 // The shared-state records (docs/design.md, "The state codec"). Keys carry
@@ -17,7 +16,8 @@ import (
 //
 //	proxy record   8 bytes: fixed length, flags, reserved
 //	instances      8 bytes: fixed length, flags, reserved, live instances (u32)
-//	check record   fixed part (its length in byte 0; 76 in this build), then the message (at most 255 bytes)
+//	check record   fixed part (its length in byte 0: 76 bytes, then the history, at most 255 in all),
+//	               then the message (at most 255 bytes): at most 510 bytes
 //	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64),
 //	               the snapshot's digest (u16; 0 from builds before the snapshot, which left it reserved)
 //	snapshot       see snapshot.go
@@ -99,8 +99,7 @@ func DecodeInstances(b []byte) (Instances, error) {
 // EncodeCheck writes one check's record.
 func EncodeCheck(cs *CheckState) []byte {
 	msg := clipMessage(cs.Message)
-	b := make([]byte, checkFixed, checkFixed+len(msg))
-	b[0] = checkFixed
+	b := make([]byte, checkFixed, 255+len(msg))
 	b[1] = byte(cs.Status)
 	b[2] = flags(cs.EverUp, checkEverUp) | flags(cs.HasObserved, checkHasObserved) | flags(cs.Grace, checkGrace)
 	binary.BigEndian.PutUint16(b[3:], cs.ConsecFail)
@@ -115,6 +114,8 @@ func EncodeCheck(cs *CheckState) []byte {
 	binary.BigEndian.PutUint64(b[59:], math.Float64bits(cs.Observed))
 	b[67] = byte(len(msg))
 	binary.BigEndian.PutUint64(b[68:], uint64(cs.ClaimedAt))
+	b = appendHistory(b, cs.History)
+	b[0] = byte(len(b)) // the fixed part, history included
 	return append(b, msg...)
 }
 
@@ -150,7 +151,9 @@ func decodeCheck(b []byte, cs *CheckState) error {
 		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
 		Message:     string(b[int(b[0]):]),
 	}
-	return nil
+	h, err := decodeHistory(b[checkFixed:b[0]])
+	cs.History = h
+	return err
 }
 
 // flags is bit if on, else 0.
@@ -162,16 +165,7 @@ func flags(on bool, bit byte) byte {
 }
 
 // clipMessage bounds a message to maxMessage bytes on a rune boundary.
-func clipMessage(m string) string {
-	if len(m) <= maxMessage {
-		return m
-	}
-	m = m[:maxMessage]
-	for len(m) > 0 && !utf8.ValidString(m) {
-		m = m[:len(m)-1]
-	}
-	return m
-}
+func clipMessage(m string) string { return clipTo(m, maxMessage) }
 
 // EncodeSummary writes the readiness summary of s for c.
 func EncodeSummary(c *Config, s *State) []byte {

@@ -34,6 +34,7 @@ type CheckState struct {
 	// Until its status is first decided it gates nothing (see gating).
 	Grace   bool
 	Message string
+	History []Transition // the last maxHistory changes of Status, oldest first
 }
 
 // stale reports whether no configuration has run this check for two of
@@ -64,6 +65,7 @@ func (s *CheckState) Record(c *Check, o Outcome, now int64) {
 	defer func() {
 		if s.Status != before {
 			s.ChangedAt = now
+			s.note(Transition{At: now, From: before, To: s.Status, LatencyMs: s.LatencyMs, Message: s.Message})
 		}
 	}()
 	s.Runs++
