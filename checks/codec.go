@@ -16,7 +16,8 @@ import (
 //
 //	proxy record   8 bytes: fixed length, flags, reserved
 //	instances      8 bytes: fixed length, flags, reserved, live instances (u32)
-//	check record   fixed part (its length in byte 0: 76 bytes, then the history, at most 255 in all),
+//	check record   fixed part (its length in byte 0: 76 bytes, then the transitions (u32) and the history,
+//	               at most 255 in all),
 //	               then the message (at most 255 bytes): at most 510 bytes
 //	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64),
 //	               the snapshot's digest (u16; 0 from builds before the snapshot, which left it reserved)
@@ -114,6 +115,7 @@ func EncodeCheck(cs *CheckState) []byte {
 	binary.BigEndian.PutUint64(b[59:], math.Float64bits(cs.Observed))
 	b[67] = byte(len(msg))
 	binary.BigEndian.PutUint64(b[68:], uint64(cs.ClaimedAt))
+	b = binary.BigEndian.AppendUint32(b, cs.Transitions)
 	b = appendHistory(b, cs.History)
 	b[0] = byte(len(b)) // the fixed part, history included
 	return append(b, msg...)
@@ -151,9 +153,13 @@ func decodeCheck(b []byte, cs *CheckState) error {
 		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
 		Message:     string(b[int(b[0]):]),
 	}
-	h, err := decodeHistory(b[checkFixed:b[0]])
-	cs.History = h
-	return err
+	if fixed := int(b[0]); fixed >= checkFixed+4 { // a build from before the history wrote neither
+		cs.Transitions = binary.BigEndian.Uint32(b[checkFixed:])
+		h, err := decodeHistory(b[checkFixed+4 : fixed])
+		cs.History = h
+		return err
+	}
+	return nil
 }
 
 // flags is bit if on, else 0.

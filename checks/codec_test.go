@@ -18,7 +18,7 @@ func sampleState(t testing.TB) (*Config, *State) {
 		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35,
 		Observed: 17.5, HasObserved: true, Grace: true, ClaimedAt: 1_700_000_000_100, Message: "status 200"}
 	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, CheckedAt: 1_699_000_000_000, Message: "mesh: no healthy upstream — é",
-		History: []Transition{{At: 1_698_000_000_000, From: StatusUnknown, To: StatusUp, LatencyMs: 3},
+		Transitions: 5, History: []Transition{{At: 1_698_000_000_000, From: StatusUnknown, To: StatusUp, LatencyMs: 3},
 			{At: 1_699_000_000_000, From: StatusUp, To: StatusDown, LatencyMs: 65535, Message: "HTTP 503 — é"}}}
 	s.Checks[2] = CheckState{Status: StatusUnknown, CheckedAt: 1_699_000_000_001}
 	return cfg, s
@@ -79,7 +79,7 @@ func TestCodecReadsANewerBuildsRecords(t *testing.T) {
 	older := append([]byte{checkFixed}, rec[1:checkFixed]...) // a build before the history
 	older = append(older, rec[fixed:]...)
 	want := s.Checks[1]
-	want.History = nil
+	want.Transitions, want.History = 0, nil
 	if got, err := DecodeCheck(older); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("a record from before the history: %+v, %v; want %+v", got, err, want)
 	}

@@ -17,8 +17,8 @@ type Transition struct {
 // maxHistory is how many transitions a check keeps, the newest last.
 const maxHistory = 8
 
-// The history is appended to the check record's fixed part, so a build
-// that does not know it skips it, and it must fit there: the fixed part's
+// The history is appended to the check record's fixed part, after the
+// transitions count, so a build that does not know it skips it, and it must fit there: the fixed part's
 // length is one byte. After its count, each transition takes 8 bytes
 // (second u32, from and to, latency u16, message length), then the
 // messages, the newest first, share what is left of the 255 bytes: each
@@ -28,8 +28,10 @@ const (
 	historyMessage = 32
 )
 
-// note keeps transition t, dropping the oldest past maxHistory.
+// note counts transition t and keeps it, dropping the oldest past
+// maxHistory.
 func (cs *CheckState) note(t Transition) {
+	cs.Transitions++
 	if len(cs.History) == maxHistory {
 		cs.History = append(cs.History[:0], cs.History[1:]...)
 	}

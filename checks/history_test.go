@@ -19,8 +19,8 @@ func TestRecordKeepsTransitions(t *testing.T) {
 	step(ok)
 	step(bad)
 	step(bad) // up → down
-	if len(cs.History) != 2 {
-		t.Fatalf("history %+v; want 2 transitions", cs.History)
+	if len(cs.History) != 2 || cs.Transitions != 2 {
+		t.Fatalf("history %+v, %d transitions; want 2", cs.History, cs.Transitions)
 	}
 	want := []Transition{{At: 3000, From: StatusUnknown, To: StatusUp, LatencyMs: 4, Message: "HTTP 200"},
 		{At: 6000, From: StatusUp, To: StatusDown, LatencyMs: 9, Message: "HTTP 503"}}
@@ -34,7 +34,7 @@ func TestRecordKeepsTransitions(t *testing.T) {
 		step(bad)
 		step(bad)
 	}
-	if len(cs.History) != maxHistory || cs.History[maxHistory-1].At != at || cs.History[maxHistory-1].To != StatusDown {
+	if cs.Transitions != 22 || len(cs.History) != maxHistory || cs.History[maxHistory-1].At != at || cs.History[maxHistory-1].To != StatusDown {
 		t.Errorf("after 20 more flips: %d kept, the last %+v; want %d, the newest last", len(cs.History), cs.History[len(cs.History)-1], maxHistory)
 	}
 }
@@ -70,10 +70,10 @@ func TestDecodeRefusesABrokenHistory(t *testing.T) {
 	cs := CheckState{History: []Transition{{At: 1000, From: StatusUnknown, To: StatusUp, Message: "ok"}}}
 	rec := EncodeCheck(&cs)
 	for name, edit := range map[string]func(b []byte){
-		"too many transitions":   func(b []byte) { b[checkFixed] = maxHistory + 1 },
-		"more than the bytes":    func(b []byte) { b[checkFixed] = 5 },
-		"a status out of range":  func(b []byte) { b[checkFixed+5] = 0x3f },
-		"a message past the end": func(b []byte) { b[checkFixed+8] = 9 },
+		"too many transitions":   func(b []byte) { b[checkFixed+4] = maxHistory + 1 },
+		"more than the bytes":    func(b []byte) { b[checkFixed+4] = 5 },
+		"a status out of range":  func(b []byte) { b[checkFixed+9] = 0x3f },
+		"a message past the end": func(b []byte) { b[checkFixed+12] = 9 },
 	} {
 		b := append([]byte(nil), rec...)
 		edit(b)

@@ -32,9 +32,10 @@ type CheckState struct {
 	HasObserved bool
 	// Grace: the check was added to a proxy that had already been ready.
 	// Until its status is first decided it gates nothing (see gating).
-	Grace   bool
-	Message string
-	History []Transition // the last maxHistory changes of Status, oldest first
+	Grace       bool
+	Message     string
+	Transitions uint32       // changes of Status since the record was made
+	History     []Transition // the last maxHistory of them, oldest first
 }
 
 // stale reports whether no configuration has run this check for two of
