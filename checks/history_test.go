@@ -82,3 +82,22 @@ func TestDecodeRefusesABrokenHistory(t *testing.T) {
 		}
 	}
 }
+
+// /dependencies shows each check's transitions, the newest first, to a
+// client allowed details, and nothing of them to another.
+func TestDependenciesShowHistory(t *testing.T) {
+	cfg := mustParse(t, `{"checks":[{"name":"a","kind":"http","cluster":"a"}]}`)
+	s := NewState(cfg)
+	s.Checks[0] = CheckState{Status: StatusDown, CheckedAt: 1_700_000_060_000, Message: "HTTP 503",
+		History: []Transition{{At: 1_700_000_000_000, From: StatusUnknown, To: StatusUp, LatencyMs: 4, Message: "HTTP 200"},
+			{At: 1_700_000_060_000, From: StatusUp, To: StatusDown, LatencyMs: 9, Message: `HTTP 503 "x"`}}}
+	a := NewAnswers(cfg, Service{})
+	want := `"history":[{"at":"2023-11-14T22:14:20Z","from":"up","to":"down","latency_ms":9,"message":"HTTP 503 \"x\""},` +
+		`{"at":"2023-11-14T22:13:20Z","from":"unknown","to":"up","latency_ms":4,"message":"HTTP 200"}]`
+	if got := string(a.dependencies(s, true).Body); !strings.Contains(got, want) {
+		t.Errorf("with details: %s\nwant it to hold %s", got, want)
+	}
+	if got := string(a.dependencies(s, false).Body); strings.Contains(got, "history") || strings.Contains(got, "HTTP") {
+		t.Errorf("without details: %s", got)
+	}
+}
