@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -18,7 +17,9 @@ import (
 //
 //	proxy record   8 bytes: fixed length, flags, reserved
 //	instances      8 bytes: fixed length, flags, reserved, live instances (u32)
-//	check record   fixed part (its length in byte 0; 76 in this build), then the message (at most 255 bytes)
+//	check record   fixed part (its length in byte 0: 76 bytes, then the transitions (u32) and the history,
+//	               at most 255 in all),
+//	               then the message (at most 255 bytes): at most 510 bytes
 //	summary        16 bytes: summary version, flags, aggregate, reason, check count (u16), refreshed-at (i64),
 //	               the snapshot's digest (u16; 0 from builds before the snapshot, which left it reserved)
 //	snapshot       see snapshot.go
@@ -100,8 +101,7 @@ func DecodeInstances(b []byte) (Instances, error) {
 // EncodeCheck writes one check's record.
 func EncodeCheck(cs *CheckState) []byte {
 	msg := clipMessage(cs.Message)
-	b := make([]byte, checkFixed, checkFixed+len(msg))
-	b[0] = checkFixed
+	b := make([]byte, checkFixed, 255+len(msg))
 	b[1] = byte(cs.Status)
 	b[2] = flags(cs.EverUp, checkEverUp) | flags(cs.HasObserved, checkHasObserved) | flags(cs.Grace, checkGrace)
 	binary.BigEndian.PutUint16(b[3:], cs.ConsecFail)
@@ -116,6 +116,9 @@ func EncodeCheck(cs *CheckState) []byte {
 	binary.BigEndian.PutUint64(b[59:], math.Float64bits(cs.Observed))
 	b[67] = byte(len(msg))
 	binary.BigEndian.PutUint64(b[68:], uint64(cs.ClaimedAt))
+	b = binary.BigEndian.AppendUint32(b, cs.Transitions)
+	b = appendHistory(b, cs.History)
+	b[0] = byte(len(b)) // the fixed part, history included
 	return append(b, msg...)
 }
 
@@ -154,6 +157,12 @@ func decodeCheck(b []byte, cs *CheckState, alias bool) error {
 		ClaimedAt:   int64(binary.BigEndian.Uint64(b[68:])),
 		Message:     message(b[int(b[0]):], alias),
 	}
+	if fixed := int(b[0]); fixed >= checkFixed+4 { // a build from before the history wrote neither
+		cs.Transitions = binary.BigEndian.Uint32(b[checkFixed:])
+		h, err := decodeHistory(b[checkFixed+4 : fixed])
+		cs.History = h
+		return err
+	}
 	return nil
 }
 
@@ -174,16 +183,7 @@ func flags(on bool, bit byte) byte {
 }
 
 // clipMessage bounds a message to maxMessage bytes on a rune boundary.
-func clipMessage(m string) string {
-	if len(m) <= maxMessage {
-		return m
-	}
-	m = m[:maxMessage]
-	for len(m) > 0 && !utf8.ValidString(m) {
-		m = m[:len(m)-1]
-	}
-	return m
-}
+func clipMessage(m string) string { return clipTo(m, maxMessage) }
 
 // EncodeSummary writes the readiness summary of s for c.
 func EncodeSummary(c *Config, s *State) []byte {

@@ -17,7 +17,9 @@ func sampleState(t testing.TB) (*Config, *State) {
 	s.Checks[0] = CheckState{Status: StatusUp, EverUp: true, ConsecOK: 7, LatencyMs: 12, CheckedAt: 1_700_000_000_123,
 		LastOK: 1_700_000_000_000, ChangedAt: 1_699_999_000_000, NextDue: 1_700_000_010_000, Runs: 1 << 40, Fails: 1 << 35,
 		Observed: 17.5, HasObserved: true, Grace: true, ClaimedAt: 1_700_000_000_100, Message: "status 200"}
-	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, CheckedAt: 1_699_000_000_000, Message: "mesh: no healthy upstream — é"}
+	s.Checks[1] = CheckState{Status: StatusDown, ConsecFail: 65535, CheckedAt: 1_699_000_000_000, Message: "mesh: no healthy upstream — é",
+		Transitions: 5, History: []Transition{{At: 1_698_000_000_000, From: StatusUnknown, To: StatusUp, LatencyMs: 3},
+			{At: 1_699_000_000_000, From: StatusUp, To: StatusDown, LatencyMs: 65535, Message: "HTTP 503 — é"}}}
 	s.Checks[2] = CheckState{Status: StatusUnknown, CheckedAt: 1_699_000_000_001}
 	return cfg, s
 }
@@ -62,14 +64,24 @@ func TestCodecRoundTrip(t *testing.T) {
 
 // A newer build may append fields to a record's fixed part: this build
 // reads what it knows and skips the rest, so both share results during an
-// upgrade.
+// upgrade. A build from before the history wrote 76 bytes of fixed part:
+// its records read with no history, and it reads this build's (it skips
+// the history as this build skips a newer build's fields).
 func TestCodecReadsANewerBuildsRecords(t *testing.T) {
 	_, s := sampleState(t)
 	rec := EncodeCheck(&s.Checks[1])
-	newer := append([]byte{checkFixed + 5}, rec[1:checkFixed]...) // fields this build knows, then 5 it does not
-	newer = append(append(newer, 1, 2, 3, 4, 5), rec[checkFixed:]...)
+	fixed := int(rec[0])
+	newer := append([]byte{byte(fixed + 5)}, rec[1:fixed]...) // fields this build knows, then 5 it does not
+	newer = append(append(newer, 1, 2, 3, 4, 5), rec[fixed:]...)
 	if got, err := DecodeCheck(newer); err != nil || !reflect.DeepEqual(got, s.Checks[1]) {
 		t.Errorf("a newer build's check record: %+v, %v; want %+v", got, err, s.Checks[1])
+	}
+	older := append([]byte{checkFixed}, rec[1:checkFixed]...) // a build before the history
+	older = append(older, rec[fixed:]...)
+	want := s.Checks[1]
+	want.Transitions, want.History = 0, nil
+	if got, err := DecodeCheck(older); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("a record from before the history: %+v, %v; want %+v", got, err, want)
 	}
 	p := EncodeProxy(s.Proxy)
 	p = append(p, 9, 9) // a newer build's field

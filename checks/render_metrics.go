@@ -59,6 +59,8 @@ func Metrics(v *View, svc Service, probes []ProbeCount) Reply {
 			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Runs), true }},
 		{"meshprobe_check_failures_total", "counter", "Calls of the check that failed.",
 			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Fails), true }},
+		{"meshprobe_check_transitions_total", "counter", "Changes of the check's status (up, down, first decided).",
+			func(_ *Check, c *CheckState) (float64, bool) { return float64(c.Transitions), true }},
 	}
 	// Each check's labels, escaped once for all its families.
 	sets := make([]string, len(v.Cfg.Checks))

@@ -157,5 +157,24 @@ func appendCheckDetails(b []byte, ch *Check, cs *CheckState) []byte {
 		b = append(b, `,"observed":`...)
 		b = strconv.AppendFloat(b, cs.Observed, 'g', -1, 64)
 	}
-	return b
+	return appendHistoryJSON(b, cs.History)
+}
+
+// appendHistoryJSON appends `,"history":[…]`, the check's transitions,
+// the newest first, as an operator paged for a flapping check reads them.
+func appendHistoryJSON(b []byte, h []Transition) []byte {
+	b = append(b, `,"history":[`...)
+	for i := len(h) - 1; i >= 0; i-- {
+		t := &h[i]
+		if i < len(h)-1 {
+			b = append(b, ',')
+		}
+		b = appendField(append(b, '{'), true, "at", formatUTC(t.At))
+		b = appendField(b, false, "from", t.From.String())
+		b = appendField(b, false, "to", t.To.String())
+		b = append(b, `,"latency_ms":`...)
+		b = appendInt(b, int64(t.LatencyMs))
+		b = append(appendField(b, false, "message", t.Message), '}')
+	}
+	return append(b, ']')
 }

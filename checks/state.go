@@ -32,8 +32,10 @@ type CheckState struct {
 	HasObserved bool
 	// Grace: the check was added to a proxy that had already been ready.
 	// Until its status is first decided it gates nothing (see gating).
-	Grace   bool
-	Message string
+	Grace       bool
+	Message     string
+	Transitions uint32       // changes of Status since the record was made
+	History     []Transition // the last maxHistory of them, oldest first
 }
 
 // stale reports whether no configuration has run this check for two of
@@ -64,6 +66,7 @@ func (s *CheckState) Record(c *Check, o Outcome, now int64) {
 	defer func() {
 		if s.Status != before {
 			s.ChangedAt = now
+			s.note(Transition{At: now, From: before, To: s.Status, LatencyMs: s.LatencyMs, Message: s.Message})
 		}
 	}()
 	s.Runs++

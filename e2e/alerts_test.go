@@ -70,7 +70,7 @@ func TestAlertRulesCatchBrokenCopies(t *testing.T) {
 		"service:meshprobe_ready:ratio": {{"avg by (service)", "sum by (service)"}},
 		"MeshprobeHardDependencyDown":   {{`type="hard"`, `type=~".+"`}, {"failures > 0", "failures >= 0"}},
 		"MeshprobeNotReady":             {{"unless on (job, instance) meshprobe_draining == 1", ""}, {"meshprobe_ready == 0", "meshprobe_ready >= 0"}},
-		"MeshprobeCheckFlapping":        {{">= 4", ">= 5"}, {">= 4", ">= 2"}, {"[15m]", "[10m]"}},
+		"MeshprobeCheckFlapping":        {{">= 4", ">= 5"}, {">= 4", ">= 2"}, {"[15m]", "[10m]"}, {`type="hard"`, `type=~".+"`}},
 		"MeshprobeCheckStale":           {{"3 * meshprobe_check_interval_seconds", "30 * meshprobe_check_interval_seconds"}, {"3 *", "2 *"}},
 		"MeshprobeDrainingTooLong":      {{"meshprobe_draining == 1", "meshprobe_draining >= 0"}},
 	}

@@ -247,3 +247,37 @@ func TestWorkersServeOneSnapshot(t *testing.T) {
 		t.Errorf("with a corrupt snapshot /dependencies reads\n%s\nthe records hold\n%s", got, after)
 	}
 }
+
+// Four workers tick and record results: each change of a check's status is
+// kept once in its history and counted once, in /metrics and in the
+// proxy's stat, whichever worker's result made it.
+func TestWorkersRecordEachTransitionOnce(t *testing.T) {
+	h, clock := startWorkers(t, 4, twoChecks)
+	for _, code := range []string{"200", "500", "200", "500", "500", "200"} {
+		for w := range 4 {
+			h.VM(w).Tick()
+		}
+		for _, c := range h.Callouts() {
+			h.Respond(c.ID, [][2]string{{":status", code}}, nil, nil)
+		}
+		clock.Advance(2 * time.Second)
+	}
+	// up, down, up, down, (down), up: 5 changes for each check.
+	for w := range 4 {
+		s := h.VM(w).Request([][2]string{{":method", "GET"}, {":path", "/health/dependencies"}, {":authority", "svc"}})
+		body := string(s.Reply().Body)
+		s.Close()
+		if n := strings.Count(body, `"from":`); n != 10 {
+			t.Errorf("worker %d: %d transitions in /dependencies; want 5 per check: %s", w, n, body)
+		}
+		s = h.VM(w).Request([][2]string{{":method", "GET"}, {":path", "/health/metrics"}, {":authority", "svc"}})
+		metrics := string(s.Reply().Body)
+		s.Close()
+		if !strings.Contains(metrics, `meshprobe_check_transitions_total{check="a",kind="http",type="hard"} 5`) {
+			t.Errorf("worker %d: /metrics lacks 5 transitions of a:\n%s", w, metrics)
+		}
+	}
+	if n, ok := h.Metric(wasmhost.StatPrefix + "meshprobe_check_transitions_total.check=a"); !ok || n != 5 {
+		t.Errorf("stat meshprobe_check_transitions_total.check=a = %d (%v); want 5", n, ok)
+	}
+}

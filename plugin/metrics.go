@@ -18,6 +18,7 @@ type stats struct {
 	probeOrder  []checks.ProbeCount
 	probeByKey  []proxywasm.MetricCounter // parallel to probeOrder
 	runs, fails []proxywasm.MetricCounter // per check
+	transitions []proxywasm.MetricCounter // per check: changes of status
 	up          []proxywasm.MetricGauge   // per check: 1 up, else 0
 }
 
@@ -41,6 +42,7 @@ func defineStats(cfg *checks.Config) *stats {
 		tag := ".check=" + cfg.Checks[i].Name
 		s.runs = append(s.runs, proxywasm.DefineCounterMetric("meshprobe_check_runs_total"+tag))
 		s.fails = append(s.fails, proxywasm.DefineCounterMetric("meshprobe_check_failures_total"+tag))
+		s.transitions = append(s.transitions, proxywasm.DefineCounterMetric("meshprobe_check_transitions_total"+tag))
 		s.up = append(s.up, proxywasm.DefineGaugeMetric("meshprobe_check_up"+tag))
 	}
 	return s
@@ -55,11 +57,14 @@ func (s *stats) probe(r *checks.Route, status int) {
 	}
 }
 
-// result counts one check result and moves the up gauge on a transition.
+// result counts one check result, and a transition, which moves the up gauge.
 func (s *stats) result(i int, ok bool, before, after checks.Status) {
 	s.runs[i].Increment(1)
 	if !ok {
 		s.fails[i].Increment(1)
+	}
+	if before != after {
+		s.transitions[i].Increment(1)
 	}
 	if (before == checks.StatusUp) != (after == checks.StatusUp) {
 		if after == checks.StatusUp {
