@@ -42,20 +42,20 @@ func (cs *CheckState) note(t Transition) {
 // len(b) bytes, within the 255 bytes a fixed part may have.
 func appendHistory(b []byte, h []Transition) []byte {
 	b = append(b, byte(len(h)))
+	var lens [maxHistory]int
 	budget := 255 - len(b) - historyEntry*len(h)
-	msgs := make([]string, len(h))
 	for i := len(h) - 1; i >= 0; i-- { // the newest first
-		msgs[i] = clipTo(h[i].Message, min(historyMessage, budget))
-		budget -= len(msgs[i])
+		lens[i] = len(clipTo(h[i].Message, min(historyMessage, budget)))
+		budget -= lens[i]
 	}
 	for i, t := range h {
 		b = binary.BigEndian.AppendUint32(b, uint32(max(t.At/1000, 0)))
 		b = append(b, byte(t.From)<<4|byte(t.To))
 		b = binary.BigEndian.AppendUint16(b, uint16(min(t.LatencyMs, 1<<16-1)))
-		b = append(b, byte(len(msgs[i])))
+		b = append(b, byte(lens[i]))
 	}
-	for _, m := range msgs {
-		b = append(b, m...)
+	for i, t := range h {
+		b = append(b, t.Message[:lens[i]]...)
 	}
 	return b
 }

@@ -169,8 +169,8 @@ func appendHistoryJSON(b []byte, h []Transition) []byte {
 		if i < len(h)-1 {
 			b = append(b, ',')
 		}
-		b = appendField(append(b, '{'), true, "at", formatUTC(t.At))
-		b = appendField(b, false, "from", t.From.String())
+		b = appendUTC(append(b, `{"at":"`...), t.At, 'T')
+		b = appendField(append(b, '"'), false, "from", t.From.String())
 		b = appendField(b, false, "to", t.To.String())
 		b = append(b, `,"latency_ms":`...)
 		b = appendInt(b, int64(t.LatencyMs))

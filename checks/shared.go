@@ -57,7 +57,10 @@ type stepError struct {
 func (e stepError) Error() string { return e.step + ": " + e.err.Error() }
 func (e stepError) Unwrap() error { return e.err }
 
-// report hands a non-race error to Report, and ErrCorrupt once.
+// report hands a non-race error to Report, and ErrCorrupt once. Not
+// inlined: it follows every step, and the copies cost the module.
+//
+//go:noinline
 func (s *Shared) report(step string, corrupt bool, err error) {
 	if corrupt && !s.corrupt {
 		s.corrupt = true
@@ -99,21 +102,12 @@ func (s *Shared) summarizeAfter(step string, corrupt bool, err error) error {
 	return err
 }
 
-// Record merges outcome o of check i, at unix ms now, into its record.
-// A result is never dropped for a lost race, and never lands before an
-// older one of the same check: one that loses, or finds an older one
-// still queued, waits for Flush. ok reports whether it landed now.
-func (s *Shared) Record(i int, o Outcome, now int64) (l Landed, ok bool) {
-	r := result{i, o, now}
-	if s.queued(i) {
-		s.pending = append(s.pending, r)
-		return l, false
-	}
-	l, err := s.merge(r)
-	if errors.Is(err, ErrContended) {
-		s.pending = append(s.pending, r)
-	}
-	return l, err == nil
+// Record queues outcome o of check i, at unix ms now, and merges what it
+// can (Flush): a result is never dropped for a lost race, and never lands
+// before an older one of the same check. It returns what landed.
+func (s *Shared) Record(i int, o Outcome, now int64) []Landed {
+	s.pending = append(s.pending, result{i, o, now})
+	return s.Flush()
 }
 
 // merge writes one result and the summary after it.

@@ -34,22 +34,23 @@ func losing(st *memStore, key string, n int) {
 }
 
 // A result that loses its races waits, and so does every later result of
-// the same check, even one whose write would land: they land in order at
-// a later Flush, each followed by the summary. Another check's result is
-// not held back.
+// the same check: they land in order at a later Flush (or Record), each
+// followed by the summary. Another check's result is not held back.
 func TestRecordKeepsEachChecksOrder(t *testing.T) {
 	st := newMemStore()
 	s := vm(t, st, 1)
 	k := s.Keys()
 	losing(st, k.Checks[0], maxCASAttempts)
-	if _, ok := s.Record(0, Outcome{OK: true, Message: "first"}, 1000); ok {
-		t.Fatal("a result that lost every race landed")
+	if got := s.Record(0, Outcome{OK: true, Message: "first"}, 1000); len(got) != 0 {
+		t.Fatalf("a result that lost every race landed: %+v", got)
 	}
-	if _, ok := s.Record(0, Outcome{Message: "second"}, 2000); ok {
-		t.Fatal("a later result landed before the queued one")
+	losing(st, k.Checks[0], maxCASAttempts)
+	if got := s.Record(0, Outcome{Message: "second"}, 2000); len(got) != 0 {
+		t.Fatalf("results landed while the first kept losing: %+v", got)
 	}
-	if l, ok := s.Record(1, Outcome{OK: true}, 2000); !ok || l.After != StatusUp {
-		t.Errorf("check b's result: landed %v, %+v; a queued result of a holds back only a", ok, l)
+	losing(st, k.Checks[0], maxCASAttempts)
+	if got := s.Record(1, Outcome{OK: true}, 2000); len(got) != 1 || got[0].Check != 1 || got[0].After != StatusUp {
+		t.Errorf("check b's result: landed %+v; a queued result of a holds back only a", got)
 	}
 	losing(st, k.Checks[0], maxCASAttempts)
 	if got := s.Flush(); len(got) != 0 {

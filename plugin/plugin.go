@@ -45,6 +45,8 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 
 // failed is what configure returns when a step fails: a line to log.
 // Not fmt.Errorf, whose wrapping (never unwrapped here) links in a sort.
+//
+//go:noinline
 func failed(step string, err error) error { return errors.New(step + ": " + err.Error()) }
 
 func (p *pluginContext) configure() error {

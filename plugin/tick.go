@@ -34,9 +34,7 @@ const inflightGrace = 1000 // ms
 // record merges one outcome into the check's shared record; if it lost
 // its races it lands at a later tick.
 func (p *pluginContext) record(i int, o checks.Outcome) {
-	if l, ok := p.shared.Record(i, o, now().UnixMilli()); ok {
-		p.landed(l)
-	}
+	p.landed(p.shared.Record(i, o, now().UnixMilli())...)
 }
 
 // landed counts merged results and logs status changes.
