@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/meshprobe/meshprobe/checks"
 )
 
 const (
@@ -151,6 +154,39 @@ func TestDrainRefusesHeaderIdentities(t *testing.T) {
 					t.Errorf("drain = %d, then readiness %d; want 403, then 200", r.status, ready.status)
 				}
 			})
+		}
+	})
+}
+
+// A check's history and messages are details: with the token, /dependencies
+// lists the transitions; without it, no read route of any dialect shows a
+// transition or the message that made one.
+func TestHistoryOnlyWithDetails(t *testing.T) {
+	config := `{"refresh":{"interval":"2s","jitter":0},"dialects":["standard","kubernetes","aurora","amsdal","liberty"],
+ "checks":[{"name":"app","kind":"http","cluster":"app","failure_threshold":1}],
+ "details":{"expose":"authorized","token_sha256":["` + tokenHash(secretToken) + `"]},"drain":{"enabled":true}}`
+	cfg, err := checks.Parse([]byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bothRuntimes(t, func(t *testing.T, rt runtime) {
+		px := rt.mustStart(t, config, nil)
+		for _, code := range []string{"200", "503", "200", "503"} {
+			px.tick()
+			answerAll(t, px, map[string]reply{"app": {status: code}})
+			px.advance(2 * time.Second)
+		}
+		with := px.do("GET", "/health/dependencies", [2]string{"authorization", "Bearer " + secretToken}).body
+		if n := strings.Count(with, `"from":`); n != 4 || !strings.Contains(with, `"message":"status 503"`) {
+			t.Fatalf("with the token, /dependencies shows %d transitions: %s", n, with)
+		}
+		for _, r := range cfg.Routes {
+			for _, path := range []string{r.Path, r.Path + "?verbose"} {
+				if body := px.do("GET", path).body; strings.Contains(body, "history") || strings.Contains(body, "status 503") ||
+					strings.Contains(body, `"from"`) {
+					t.Errorf("%s without details: %s", path, body)
+				}
+			}
 		}
 	})
 }
