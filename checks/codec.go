@@ -100,7 +100,7 @@ func DecodeInstances(b []byte) (Instances, error) {
 
 // EncodeCheck writes one check's record.
 func EncodeCheck(cs *CheckState) []byte {
-	msg := clipMessage(cs.Message)
+	msg := clipTo(cs.Message, maxMessage)
 	b := make([]byte, checkFixed, 255+len(msg))
 	b[1] = byte(cs.Status)
 	b[2] = flags(cs.EverUp, checkEverUp) | flags(cs.HasObserved, checkHasObserved) | flags(cs.Grace, checkGrace)
@@ -181,9 +181,6 @@ func flags(on bool, bit byte) byte {
 	}
 	return 0
 }
-
-// clipMessage bounds a message to maxMessage bytes on a rune boundary.
-func clipMessage(m string) string { return clipTo(m, maxMessage) }
 
 // EncodeSummary writes the readiness summary of s for c.
 func EncodeSummary(c *Config, s *State) []byte {

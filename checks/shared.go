@@ -45,9 +45,6 @@ func NewShared(st Store, pluginName string, c *Config, config []byte, owner uint
 	return &Shared{st: st, keys: SharedKeys(pluginName, c, config), cfg: c, owner: owner, rnd: rnd, Report: func(error) {}}
 }
 
-// Keys are the records this configuration reads and writes.
-func (s *Shared) Keys() Keys { return s.keys }
-
 // stepError is a store error and the protocol step it failed in.
 type stepError struct {
 	step string

@@ -39,7 +39,7 @@ func losing(st *memStore, key string, n int) {
 func TestRecordKeepsEachChecksOrder(t *testing.T) {
 	st := newMemStore()
 	s := vm(t, st, 1)
-	k := s.Keys()
+	k := s.keys
 	losing(st, k.Checks[0], maxCASAttempts)
 	if got := s.Record(0, Outcome{OK: true, Message: "first"}, 1000); len(got) != 0 {
 		t.Fatalf("a result that lost every race landed: %+v", got)
@@ -117,7 +117,7 @@ func TestStopLastInstanceTearsDown(t *testing.T) {
 	for _, s := range []*Shared{a, b} {
 		s.Tick(0, func(int) bool { return false })
 	}
-	losing(st, a.Keys().Checks[0], maxCASAttempts)
+	losing(st, a.keys.Checks[0], maxCASAttempts)
 	a.Record(0, Outcome{OK: true}, 100)
 	landed, left, live := a.Stop()
 	if len(landed) != 1 || !left || live != 1 {
@@ -149,7 +149,7 @@ func TestDrain(t *testing.T) {
 	if r, s := b.Summary(), b.State(); !r.Draining || !s.Draining {
 		t.Errorf("on the other VM: readiness %+v, state draining %v", r, s.Draining)
 	}
-	losing(st, a.Keys().Proxy, maxCASAttempts)
+	losing(st, a.keys.Proxy, maxCASAttempts)
 	if err := a.Drain(false); !errors.Is(err, ErrContended) {
 		t.Errorf("an undrain that lost every race: %v", err)
 	}
@@ -173,8 +173,8 @@ func TestReport(t *testing.T) {
 	s := vm(t, st, 1)
 	var got []error
 	s.Report = func(err error) { got = append(got, err) }
-	st.Set(s.Keys().Checks[0], []byte("garbage"), 0)
-	st.Set(s.Keys().Checks[1], []byte("garbage"), 0)
+	st.Set(s.keys.Checks[0], []byte("garbage"), 0)
+	st.Set(s.keys.Checks[1], []byte("garbage"), 0)
 	s.Record(0, Outcome{OK: true}, 100)
 	s.Record(1, Outcome{OK: true}, 100)
 	if len(got) != 1 || !errors.Is(got[0], ErrCorrupt) {
@@ -198,7 +198,7 @@ func TestReport(t *testing.T) {
 func TestTickAndStopEdges(t *testing.T) {
 	st := newMemStore()
 	a := vm(t, st, 1)
-	losing(st, a.Keys().Instances, maxCASAttempts)
+	losing(st, a.keys.Instances, maxCASAttempts)
 	if got := a.Tick(0, func(int) bool { return false }); got != nil || a.joined {
 		t.Fatalf("a tick whose join lost claimed %v (joined %v)", got, a.joined)
 	}
@@ -211,7 +211,7 @@ func TestTickAndStopEdges(t *testing.T) {
 		t.Fatalf("b claimed %v while a holds the lease", got)
 	}
 	a.Stop()
-	st.Set(a.Keys().Checks[0], EncodeCheck(&CheckState{}), 0) // due again
+	st.Set(a.keys.Checks[0], EncodeCheck(&CheckState{}), 0) // due again
 	if got := b.Tick(300, func(int) bool { return false }); len(got) != 1 {
 		t.Errorf("after a stopped, b's next tick claimed %v; want the due check at once", got)
 	}
@@ -222,17 +222,17 @@ func TestTickAndStopEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.Tick(0, func(int) bool { return false }) // joins, which writes the summary
-	delete(st.data, o.Keys().Summary)
+	delete(st.data, o.keys.Summary)
 	if got := o.Tick(100, func(int) bool { return false }); got != nil {
 		t.Errorf("on_request: the tick claimed %v", got)
 	}
-	if _, _, err := st.Get(o.Keys().Summary); err != nil {
+	if _, _, err := st.Get(o.keys.Summary); err != nil {
 		t.Errorf("on_request: the lease holder's tick wrote no summary: %v", err)
 	}
 
 	var reported []error
 	b.Report = func(err error) { reported = append(reported, err) }
-	losing(st, b.Keys().Instances, maxCASAttempts)
+	losing(st, b.keys.Instances, maxCASAttempts)
 	if _, left, _ := b.Stop(); left || len(reported) != 1 || !errors.Is(reported[0], ErrContended) {
 		t.Errorf("a leave that lost every race: left %v, reported %v", left, reported)
 	}
